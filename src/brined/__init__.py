@@ -1,0 +1,47 @@
+"""brined: Python object serialization in the pickle format.
+
+A drop-in for the standard `pickle` module: the same API, the same bytes as CPython's
+C pickler, no nesting-depth limit, and loading that is safe by default.
+"""
+
+from __future__ import annotations
+
+from ._opcodes import DEFAULT_PROTOCOL, HIGHEST_PROTOCOL
+from ._pickler import Pickler, PickleBuffer, dump, dumps
+from ._unpickler import Unpickler, load, loads
+from .errors import (
+    LimitExceededError,
+    MalformedPickleError,
+    PickleError,
+    PicklingError,
+    TruncatedPickleError,
+    UnpicklingError,
+    UnsafeGlobalError,
+    UnsafeOperationError,
+)
+
+__version__ = "0.1.0"
+
+# True when this is the mypyc-compiled build (see ARCHITECTURE.md, "Builds").
+COMPILED: bool = False
+
+__all__ = [
+    "COMPILED",
+    "DEFAULT_PROTOCOL",
+    "HIGHEST_PROTOCOL",
+    "LimitExceededError",
+    "MalformedPickleError",
+    "PickleBuffer",
+    "PickleError",
+    "Pickler",
+    "PicklingError",
+    "TruncatedPickleError",
+    "Unpickler",
+    "UnpicklingError",
+    "UnsafeGlobalError",
+    "UnsafeOperationError",
+    "dump",
+    "dumps",
+    "load",
+    "loads",
+]
