@@ -1,7 +1,1053 @@
-# Temporary stand-in while the real pickler is written; replaced in the next commits.
+"""The pickler: objects to bytes, identical to CPython's C pickler (`_pickle.c`).
+
+Rules that govern this module:
+
+* **The bytes are the C pickler's.**  Save order, opcode choice, batching, memo
+  placement and framing follow `_pickle.c`, not `pickle.py`: where the two differ
+  (an empty trailing batch for dicts and sets of exactly k*1000 items, one-item
+  leftover batches, early return of `save_reduce` on a memo hit, memoizing a
+  `PickleBuffer` itself) the C pickler wins.
+* **No recursion per nesting level.**  Saving a container returns a generator that
+  yields the children it wants saved; `_run` drives a stack of those generators.
+  Depth is bounded by memory, never by `sys.getrecursionlimit()`.
+* **Frames are committed where C commits them**: at the start of every `save()`
+  of an object, when the open frame holds 64 KiB or more.  Payloads of 64 KiB or
+  more are written outside frames.
+* **Hooks are looked up once per `dump()`** and dropped afterwards, so a pickler
+  keeps no reference cycle to itself between dumps.
+"""
+
+from __future__ import annotations
+
+import copyreg
+import sys
+from _codecs import encode as _codecs_encode
+from _compat_pickle import REVERSE_IMPORT_MAPPING, REVERSE_NAME_MAPPING
+from collections.abc import Callable, Iterable, Iterator
+from functools import partial
+from itertools import islice
 from pickle import PickleBuffer
-from pickle import _dump as dump
-from pickle import _dumps as dumps
-from pickle import _Pickler as Pickler
+from struct import pack
+from types import FunctionType
+from typing import IO, Any, Final
+
+from ._opcodes import (
+    BATCHSIZE,
+    DEFAULT_PROTOCOL,
+    FRAME_SIZE_MIN,
+    FRAME_SIZE_TARGET,
+    HIGHEST_PROTOCOL,
+)
+from .errors import PicklingError
 
 __all__ = ["PickleBuffer", "Pickler", "dump", "dumps"]
+
+_FRAME_HEADER_SIZE: Final = 9
+_FRAME_PLACEHOLDER: Final = bytes(_FRAME_HEADER_SIZE)
+_NO_LIMIT: Final = sys.maxsize
+
+# Ready-made opcodes for the commonest small arguments.
+_BININT1: Final = tuple(bytes((0x4B, i)) for i in range(256))
+_BINGET: Final = tuple(bytes((0x68, i)) for i in range(256))
+_BINPUT: Final = tuple(bytes((0x71, i)) for i in range(256))
+_SHORT_BINUNICODE: Final = tuple(bytes((0x8C, i)) for i in range(256))
+_SHORT_BINBYTES: Final = tuple(bytes((0x43, i)) for i in range(256))
+_TUPLE_OPS: Final = (b"", b"\x85", b"\x86", b"\x87")  # TUPLE1..3 by length
+
+# A value `save_reduce` must not treat as a memoizable object.
+_LATIN1: Final = "latin1"
+
+
+class _NoPersistentId:
+    """Marks an object (a persistent id) to be saved without asking
+    `persistent_id` about it, as C's ``save(self, pid, 1)`` does."""
+
+    __slots__ = ("obj",)
+
+    def __init__(self, obj: object) -> None:
+        self.obj = obj
+
+
+def _encode_long(x: int) -> bytes:
+    """Two's-complement little-endian bytes of a non-zero int, as short as they
+    can be while keeping the sign (the LONG1/LONG4 argument)."""
+    nbytes = (x.bit_length() >> 3) + 1
+    data = x.to_bytes(nbytes, "little", signed=True)
+    if x < 0 and nbytes > 1 and data[-1] == 0xFF and (data[-2] & 0x80):
+        data = data[:-1]
+    return data
+
+
+def _escape_text(s: str) -> bytes:
+    """The UNICODE (protocol 0) argument: raw-unicode-escape, with the characters
+    that would break the line-based format escaped too."""
+    s = (
+        s.replace("\\", "\\u005c")
+        .replace("\0", "\\u0000")
+        .replace("\n", "\\u000a")
+        .replace("\r", "\\u000d")
+        .replace("\x1a", "\\u001a")
+    )
+    return s.encode("raw-unicode-escape")
+
+
+def _getattribute(obj: Any, dotted: list[str]) -> tuple[Any, Any]:
+    """Walk a dotted path from a module; returns (object, its parent)."""
+    parent = obj
+    for part in dotted:
+        parent = obj
+        obj = getattr(obj, part)
+    return obj, parent
+
+
+def _whichmodule(obj: object, dotted: list[str]) -> str:
+    module_name = getattr(obj, "__module__", None)
+    if module_name is not None:
+        return str(module_name)
+    for name, module in sys.modules.copy().items():
+        if (
+            not isinstance(name, str)
+            or name == "__main__"
+            or name == "__mp_main__"
+            or module is None
+        ):
+            continue
+        try:
+            if _getattribute(module, dotted)[0] is obj:
+                return name
+        except AttributeError:
+            pass
+    return "__main__"
+
+
+class Pickler:
+    """Write pickles of objects to a binary file; the stdlib's `Pickler` API.
+
+    `protocol` defaults to `DEFAULT_PROTOCOL`; a negative value selects
+    `HIGHEST_PROTOCOL`.  `file` needs only a `write(bytes)` method.  Subclasses may
+    define `persistent_id`, `reducer_override` and `dispatch_table` (on the class
+    or the instance, also after `__init__`), exactly as with `pickle.Pickler`.
+    """
+
+    # Hooks a subclass may define; absent by default, as in the stdlib.
+    # dispatch_table: Mapping[type, Callable[[Any], Any]]
+    # reducer_override: Callable[[Any], Any]
+
+    def __init__(
+        self,
+        file: IO[bytes] | Any,
+        protocol: int | None = None,
+        *,
+        fix_imports: bool = True,
+        buffer_callback: Callable[[PickleBuffer], Any] | None = None,
+    ) -> None:
+        if protocol is None:
+            protocol = DEFAULT_PROTOCOL
+        protocol = int(protocol)
+        if protocol < 0:
+            protocol = HIGHEST_PROTOCOL
+        elif protocol > HIGHEST_PROTOCOL:
+            raise ValueError(f"pickle protocol must be <= {HIGHEST_PROTOCOL}")
+        if buffer_callback is not None and protocol < 5:
+            raise ValueError("buffer_callback needs protocol >= 5")
+        try:
+            self._file_write: Callable[[Any], Any] | None = file.write
+        except AttributeError:
+            raise TypeError("file must have a 'write' attribute") from None
+        self.proto = protocol
+        self.bin = protocol >= 1
+        self.fast = 0
+        self.fix_imports = bool(fix_imports and protocol < 3)
+        self._buffer_callback = buffer_callback
+        self.memo: dict[int, tuple[int, Any]] = {}
+        self._init_output()
+
+    # -- hooks ---------------------------------------------------------------
+
+    def persistent_id(self, obj: Any) -> Any:
+        """Return a persistent id for `obj`, or None to pickle it normally."""
+        return None
+
+    def clear_memo(self) -> None:
+        """Forget every object pickled so far (shared objects are written again)."""
+        self.memo.clear()
+
+    # -- output --------------------------------------------------------------
+
+    def _init_output(self) -> None:
+        self._buf = bytearray()
+        self._chunks: list[Any] = []
+        self._frame_start = -1
+        self._frame_limit = _NO_LIMIT
+        self._framing = False
+
+    def _open_frame(self) -> None:
+        buf = self._buf
+        self._frame_start = len(buf)
+        buf += _FRAME_PLACEHOLDER
+        self._frame_limit = self._frame_start + _FRAME_HEADER_SIZE + FRAME_SIZE_TARGET
+
+    def _close_frame(self) -> None:
+        """Give the open frame its header (or drop the header if the frame is too
+        small to deserve one); on a file, hand everything so far to it."""
+        buf = self._buf
+        start = self._frame_start
+        size = len(buf) - start - _FRAME_HEADER_SIZE
+        if size >= FRAME_SIZE_MIN:
+            buf[start : start + _FRAME_HEADER_SIZE] = b"\x95" + pack("<Q", size)
+        else:
+            del buf[start : start + _FRAME_HEADER_SIZE]
+        self._frame_start = -1
+        self._frame_limit = _NO_LIMIT
+        self._flush()
+
+    def _commit_frame(self) -> None:
+        self._close_frame()
+        self._open_frame()
+
+    def _flush(self) -> None:
+        write = self._file_write
+        if write is not None and self._buf and not self._collecting:
+            write(bytes(self._buf))
+            self._buf.clear()
+
+    def _write_large(self, header: bytes, payload: Any) -> None:
+        """Write a 64 KiB-or-larger payload outside any frame, copying it once
+        (into the result of `dumps`) or not at all (straight to the file)."""
+        if self._framing:
+            self._close_frame()
+        buf = self._buf
+        buf += header
+        if self._collecting:
+            self._chunks.append(bytes(buf))
+            buf.clear()
+            self._chunks.append(payload)
+        else:
+            self._flush()
+            assert self._file_write is not None
+            self._file_write(payload)
+        if self._framing:
+            self._open_frame()
+
+    # -- the driver ----------------------------------------------------------
+
+    def dump(self, obj: Any) -> None:
+        """Write the pickle of `obj` to the file given to the constructor."""
+        if not hasattr(self, "_file_write"):
+            raise PicklingError(
+                f"Pickler.__init__() was not called by {type(self).__name__}.__init__()"
+            )
+        self._collecting = self._file_write is None
+        self._dump(obj)
+        self._flush()
+
+    def _dump(self, obj: Any) -> None:
+        self._start_hooks()
+        try:
+            self._init_output()
+            if self.proto >= 2:
+                self._buf += bytes((0x80, self.proto))
+            if self.proto >= 4:
+                self._framing = True
+                self._open_frame()
+            self._run(obj)
+            self._buf.append(0x2E)  # STOP
+            if self._framing:
+                self._close_frame()
+                self._framing = False
+        finally:
+            self._stop_hooks()
+
+    def _getvalue(self) -> bytes:
+        chunks = self._chunks
+        if not chunks:
+            return bytes(self._buf)
+        chunks.append(self._buf)
+        data = b"".join(chunks)
+        chunks.clear()
+        return data
+
+    def _start_hooks(self) -> None:
+        pid = getattr(self, "persistent_id", None)
+        if getattr(pid, "__func__", None) is Pickler.persistent_id:
+            pid = None
+        self._pers_func: Callable[[Any], Any] | None = pid
+        self._reducer_override: Callable[[Any], Any] | None = getattr(
+            self, "reducer_override", None
+        )
+        table = getattr(self, "dispatch_table", None)
+        self._own_dispatch_table: Any = table
+        self._memo_get = self.memo.get
+
+    def _stop_hooks(self) -> None:
+        # Bound methods of self stored on self would keep the pickler alive.
+        self._pers_func = None
+        self._reducer_override = None
+        self._own_dispatch_table = None
+        self._memo_get = None  # type: ignore[assignment]
+
+    def _run(self, obj: Any) -> None:
+        """Save `obj`, driving the savers' generators with an explicit stack."""
+        gen = self._save(obj, True)
+        if gen is None:
+            return
+        stack: list[Iterator[Any]] = [gen]
+        fast = self.fast
+        active: list[int] = [id(obj)] if fast else []
+        save = self._save
+        while stack:
+            try:
+                child = next(stack[-1])
+            except StopIteration:
+                stack.pop()
+                if fast:
+                    active.pop()
+                continue
+            if type(child) is _NoPersistentId:
+                sub = save(child.obj, False)
+            else:
+                sub = save(child, True)
+            if sub is not None:
+                if fast:
+                    if id(child) in active:
+                        raise ValueError(
+                            "fast mode: can't pickle cyclic objects including "
+                            f"object type {type(child).__name__} at {id(child):#x}"
+                        )
+                    active.append(id(child))
+                stack.append(sub)
+
+    # -- save: one object ----------------------------------------------------
+
+    def _save(self, obj: Any, check_pid: bool) -> Iterator[Any] | None:
+        """Save one object.  Atoms are written here; anything with parts returns a
+        generator for `_run` to drive.  The order of checks is `_pickle.c`'s."""
+        if len(self._buf) >= self._frame_limit:
+            self._commit_frame()
+        if check_pid and self._pers_func is not None:
+            pid = self._pers_func(obj)
+            if pid is not None:
+                return self._save_pers(pid)
+        if self._save_atom(obj):
+            return None
+        t = type(obj)
+        if t is dict:
+            return self._save_dict(obj)
+        if t is list:
+            return self._save_list(obj)
+        if t is tuple:
+            return self._save_tuple(obj)
+        if t is set:
+            return self._save_set(obj)
+        if t is frozenset:
+            return self._save_frozenset(obj)
+        if t is bytes:  # protocols 0-2 only; _save_atom took the rest
+            if not obj:
+                return self._save_reduce(bytes, (), obj=obj)
+            return self._save_reduce(
+                _codecs_encode, (str(obj, _LATIN1), _LATIN1), obj=obj
+            )
+        if t is bytearray:
+            return self._save_bytearray(obj)
+        if t is PickleBuffer:
+            self._save_picklebuffer(obj)
+            return None
+
+        override = self._reducer_override
+        if override is not None:
+            rv = override(obj)
+            if rv is not NotImplemented:
+                return self._save_reduce_value(obj, rv)
+
+        if t is type:
+            return self._save_type(obj)
+        if t is FunctionType:
+            return self._save_global(obj, None)
+
+        table = self._own_dispatch_table
+        reduce: Any
+        if table is None:
+            reduce = copyreg.dispatch_table.get(t)
+        else:
+            try:
+                reduce = table[t]
+            except KeyError:
+                reduce = None
+        if reduce is not None:
+            rv = reduce(obj)
+        elif issubclass(t, type):
+            return self._save_global(obj, None)
+        else:
+            reduce = getattr(obj, "__reduce_ex__", None)
+            if reduce is not None:
+                rv = reduce(self.proto)
+            else:
+                reduce = getattr(obj, "__reduce__", None)
+                if reduce is None:
+                    raise PicklingError(f"can't pickle {t.__name__!r} object: {obj!r}")
+                rv = reduce()
+        return self._save_reduce_value(obj, rv)
+
+    def _save_atom(self, obj: Any) -> bool:
+        """Write `obj` if it needs no generator: None, bools, ints, floats, a memo
+        hit, str, and bytes from protocol 3.  False means "not an atom"."""
+        buf = self._buf
+        t = type(obj)
+        if t is int:
+            if self.bin:
+                if 0 <= obj <= 0xFF:
+                    buf += _BININT1[obj]
+                elif 0 <= obj <= 0xFFFF:
+                    buf += b"M" + obj.to_bytes(2, "little")
+                elif -0x80000000 <= obj <= 0x7FFFFFFF:
+                    buf += b"J" + obj.to_bytes(4, "little", signed=True)
+                else:
+                    self._save_long(obj)
+            elif -0x80000000 <= obj <= 0x7FFFFFFF:
+                buf += b"I" + repr(obj).encode("ascii") + b"\n"
+            else:
+                buf += b"L" + repr(obj).encode("ascii") + b"L\n"
+            return True
+        if obj is None:
+            buf.append(0x4E)
+            return True
+        if t is bool:
+            if self.proto >= 2:
+                buf.append(0x88 if obj else 0x89)
+            else:
+                buf += b"I01\n" if obj else b"I00\n"
+            return True
+        if t is float:
+            if self.bin:
+                buf += b"G" + pack(">d", obj)
+            else:
+                buf += b"F" + repr(obj).encode("ascii") + b"\n"
+            return True
+        x = self._memo_get(id(obj))
+        if x is not None:
+            self._write_get(x[0])
+            return True
+        if t is str:
+            self._save_str(obj)
+            return True
+        if t is bytes and self.proto >= 3:
+            self._save_bytes_data(obj, obj)
+            return True
+        return False
+
+    def _save_long(self, obj: int) -> None:
+        buf = self._buf
+        if self.proto >= 2:
+            data = _encode_long(obj)
+            n = len(data)
+            if n < 256:
+                buf += bytes((0x8A, n)) + data
+            elif n <= 0x7FFFFFFF:
+                buf += b"\x8b" + pack("<i", n) + data
+            else:
+                raise OverflowError("int too large to pickle")
+        else:
+            buf += b"L" + repr(obj).encode("ascii") + b"L\n"
+
+    def _save_str(self, obj: str) -> None:
+        if self.bin:
+            try:
+                data = obj.encode("utf-8")
+            except UnicodeEncodeError:
+                data = obj.encode("utf-8", "surrogatepass")
+            n = len(data)
+            if n <= 0xFF and self.proto >= 4:
+                header = _SHORT_BINUNICODE[n]
+            elif n <= 0xFFFFFFFF:
+                header = b"X" + pack("<I", n)
+            elif self.proto >= 4:
+                header = b"\x8d" + pack("<Q", n)
+            else:
+                raise OverflowError(
+                    "serializing a string larger than 4 GiB requires pickle "
+                    "protocol 4 or higher"
+                )
+            if n >= FRAME_SIZE_TARGET:
+                self._write_large(header, data)
+            else:
+                self._buf += header + data
+        else:
+            self._buf += b"V" + _escape_text(obj) + b"\n"
+        self._memoize(obj)
+
+    def _save_bytes_data(self, obj: Any, data: Any) -> None:
+        """BINBYTES-family opcodes for `data`, then memoize `obj` (a bytes object,
+        or the PickleBuffer that `data` views)."""
+        n = len(data)
+        if n <= 0xFF:
+            header = _SHORT_BINBYTES[n]
+        elif n <= 0xFFFFFFFF:
+            header = b"B" + pack("<I", n)
+        elif self.proto >= 4:
+            header = b"\x8e" + pack("<Q", n)
+        else:
+            raise OverflowError(
+                "serializing a bytes object larger than 4 GiB requires pickle "
+                "protocol 4 or higher"
+            )
+        if n >= FRAME_SIZE_TARGET:
+            self._write_large(header, data)
+        else:
+            self._buf += header
+            self._buf += data
+        self._memoize(obj)
+
+    def _save_bytearray_data(self, obj: Any, data: Any) -> None:
+        n = len(data)
+        header = b"\x96" + pack("<Q", n)
+        if n >= FRAME_SIZE_TARGET:
+            self._write_large(header, data)
+        else:
+            self._buf += header
+            self._buf += data
+        self._memoize(obj)
+
+    def _save_bytearray(self, obj: bytearray) -> Iterator[Any] | None:
+        if self.proto < 5:
+            if not obj:
+                return self._save_reduce(bytearray, (), obj=obj)
+            return self._save_reduce(bytearray, (bytes(obj),), obj=obj)
+        self._save_bytearray_data(obj, memoryview(obj))
+        return None
+
+    def _save_picklebuffer(self, obj: PickleBuffer) -> None:
+        if self.proto < 5:
+            raise PicklingError("PickleBuffer can only be pickled with protocol >= 5")
+        view = memoryview(obj)
+        if not view.contiguous:
+            raise PicklingError(
+                "PickleBuffer can not be pickled when pointing to a non-contiguous "
+                "buffer"
+            )
+        in_band = True
+        if self._buffer_callback is not None:
+            in_band = bool(self._buffer_callback(obj))
+        if in_band:
+            raw = obj.raw()
+            if raw.readonly:
+                self._save_bytes_data(obj, raw)
+            else:
+                self._save_bytearray_data(obj, raw)
+        else:
+            self._buf.append(0x97)  # NEXT_BUFFER
+            if view.readonly:
+                self._buf.append(0x98)  # READONLY_BUFFER
+
+    # -- memo ----------------------------------------------------------------
+
+    def _memoize(self, obj: Any) -> None:
+        if self.fast:
+            return
+        memo = self.memo
+        idx = len(memo)
+        memo[id(obj)] = (idx, obj)
+        if self.proto >= 4:
+            self._buf.append(0x94)  # MEMOIZE
+        elif self.bin:
+            if idx < 256:
+                self._buf += _BINPUT[idx]
+            elif idx <= 0xFFFFFFFF:
+                self._buf += b"r" + pack("<I", idx)
+            else:
+                raise PicklingError("memo id too large for LONG_BINPUT")
+        else:
+            self._buf += b"p" + repr(idx).encode("ascii") + b"\n"
+
+    def _write_get(self, idx: int) -> None:
+        if self.bin:
+            if idx < 256:
+                self._buf += _BINGET[idx]
+            elif idx <= 0xFFFFFFFF:
+                self._buf += b"j" + pack("<I", idx)
+            else:
+                raise PicklingError("memo id too large for LONG_BINGET")
+        else:
+            self._buf += b"g" + repr(idx).encode("ascii") + b"\n"
+
+    def _in_memo(self, obj: Any) -> bool:
+        return id(obj) in self.memo
+
+    # -- containers ----------------------------------------------------------
+
+    def _save_items(self, items: Iterable[Any]) -> Iterator[Any]:
+        """Save each item in turn: atoms here, the rest through `_run`."""
+        if self._pers_func is not None:
+            yield from items
+            return
+        save_atom = self._save_atom
+        for item in items:
+            if len(self._buf) >= self._frame_limit:
+                self._commit_frame()
+            if not save_atom(item):
+                yield item
+
+    def _save_list(self, obj: list[Any]) -> Iterator[Any]:
+        buf = self._buf
+        if self.bin:
+            buf.append(0x5D)  # EMPTY_LIST
+        else:
+            buf += b"(l"
+        self._memoize(obj)
+        if not obj:
+            return
+        if not self.bin:
+            for item in obj:
+                yield from self._save_items((item,))
+                buf.append(0x61)  # APPEND
+            return
+        if len(obj) == 1:
+            yield from self._save_items((obj[0],))
+            buf.append(0x61)  # APPEND
+            return
+        total = 0
+        while True:
+            buf.append(0x28)  # MARK
+            end = min(total + BATCHSIZE, len(obj))
+            yield from self._save_items(obj[total:end])
+            total = end
+            buf.append(0x65)  # APPENDS
+            if total >= len(obj):
+                return
+
+    def _save_dict(self, obj: dict[Any, Any]) -> Iterator[Any]:
+        buf = self._buf
+        if self.bin:
+            buf.append(0x7D)  # EMPTY_DICT
+        else:
+            buf += b"(d"
+        self._memoize(obj)
+        size = len(obj)
+        if not size:
+            return
+        if not self.bin:
+            yield from self._batch_setitems(iter(obj.items()))
+            return
+        if size == 1:
+            for key, value in obj.items():
+                yield from self._save_items((key, value))
+            buf.append(0x73)  # SETITEM
+            return
+        # C's batch_dict_exact: a MARK/SETITEMS pair per 1000 items, and one more
+        # (empty) pair when the size is a multiple of 1000.
+        it = iter(obj.items())
+        while True:
+            buf.append(0x28)  # MARK
+            n = 0
+            for key, value in islice(it, BATCHSIZE):
+                yield from self._save_items((key, value))
+                n += 1
+            buf.append(0x75)  # SETITEMS
+            if len(obj) != size:
+                raise RuntimeError("dictionary changed size during iteration")
+            if n != BATCHSIZE:
+                return
+
+    def _save_set(self, obj: set[Any]) -> Iterator[Any]:
+        if self.proto < 4:
+            yield from self._save_reduce(set, (list(obj),), obj=obj)
+            return
+        buf = self._buf
+        buf.append(0x8F)  # EMPTY_SET
+        self._memoize(obj)
+        size = len(obj)
+        if not size:
+            return
+        it = iter(obj)
+        while True:
+            buf.append(0x28)  # MARK
+            batch = list(islice(it, BATCHSIZE))
+            yield from self._save_items(batch)
+            buf.append(0x90)  # ADDITEMS
+            if len(obj) != size:
+                raise RuntimeError("set changed size during iteration")
+            if len(batch) != BATCHSIZE:
+                return
+
+    def _save_frozenset(self, obj: frozenset[Any]) -> Iterator[Any]:
+        if self.proto < 4:
+            yield from self._save_reduce(frozenset, (list(obj),), obj=obj)
+            return
+        self._buf.append(0x28)  # MARK
+        yield from self._save_items(iter(obj))
+        # Reached again through its own items: drop them and fetch it instead.
+        x = self.memo.get(id(obj))
+        if x is not None:
+            self._buf.append(0x31)  # POP_MARK
+            self._write_get(x[0])
+            return
+        self._buf.append(0x91)  # FROZENSET
+        self._memoize(obj)
+
+    def _save_tuple(self, obj: tuple[Any, ...]) -> Iterator[Any]:
+        n = len(obj)
+        buf = self._buf
+        if not n:
+            if self.bin:
+                buf.append(0x29)  # EMPTY_TUPLE
+            else:
+                buf += b"(t"
+            return
+        if n <= 3 and self.proto >= 2:
+            yield from self._save_items(obj)
+            x = self.memo.get(id(obj))
+            if x is not None:  # recursive: pop the items, fetch the tuple
+                buf += b"0" * n
+                self._write_get(x[0])
+                return
+            buf += _TUPLE_OPS[n]
+            self._memoize(obj)
+            return
+        buf.append(0x28)  # MARK
+        yield from self._save_items(obj)
+        x = self.memo.get(id(obj))
+        if x is not None:
+            if self.bin:
+                buf.append(0x31)  # POP_MARK
+            else:
+                buf += b"0" * (n + 1)
+            self._write_get(x[0])
+            return
+        buf.append(0x74)  # TUPLE
+        self._memoize(obj)
+
+    def _batch_appends(self, items: Iterator[Any]) -> Iterator[Any]:
+        """The listitems of a reduce value (C's batch_list)."""
+        buf = self._buf
+        if not self.bin:
+            for item in items:
+                yield from self._save_items((item,))
+                buf.append(0x61)  # APPEND
+            return
+        while True:
+            batch = list(islice(items, BATCHSIZE))
+            n = len(batch)
+            if n > 1:
+                buf.append(0x28)  # MARK
+                yield from self._save_items(batch)
+                buf.append(0x65)  # APPENDS
+            elif n:
+                yield from self._save_items(batch)
+                buf.append(0x61)  # APPEND
+            if n < BATCHSIZE:
+                return
+
+    def _batch_setitems(self, items: Iterator[Any]) -> Iterator[Any]:
+        """The dictitems of a reduce value (C's batch_dict)."""
+        buf = self._buf
+        if not self.bin:
+            for item in items:
+                _check_pair(item)
+                yield from self._save_items(item)
+                buf.append(0x73)  # SETITEM
+            return
+        while True:
+            batch = list(islice(items, BATCHSIZE))
+            n = len(batch)
+            if n > 1:
+                buf.append(0x28)  # MARK
+                for item in batch:
+                    _check_pair(item)
+                    yield from self._save_items(item)
+                buf.append(0x75)  # SETITEMS
+            elif n:
+                _check_pair(batch[0])
+                yield from self._save_items(batch[0])
+                buf.append(0x73)  # SETITEM
+            if n < BATCHSIZE:
+                return
+
+    # -- persistent ids ------------------------------------------------------
+
+    def _save_pers(self, pid: Any) -> Iterator[Any] | None:
+        if self.bin:
+            return self._save_binpers(pid)
+        text = str(pid)
+        if not text.isascii():
+            raise PicklingError("persistent IDs in protocol 0 must be ASCII strings")
+        self._buf += b"P" + text.encode("ascii") + b"\n"
+        return None
+
+    def _save_binpers(self, pid: Any) -> Iterator[Any]:
+        yield _NoPersistentId(pid)
+        self._buf.append(0x51)  # BINPERSID
+
+    # -- globals -------------------------------------------------------------
+
+    def _save_type(self, obj: type) -> Iterator[Any]:
+        if obj is type(None):
+            return self._save_reduce(type, (None,), obj=obj)
+        if obj is type(...):
+            return self._save_reduce(type, (...,), obj=obj)
+        if obj is type(NotImplemented):
+            return self._save_reduce(type, (NotImplemented,), obj=obj)
+        return self._save_global(obj, None)
+
+    def _save_global(self, obj: Any, name: str | None) -> Iterator[Any]:
+        if name is None:
+            name = getattr(obj, "__qualname__", None)
+            if name is None:
+                name = obj.__name__
+        assert name is not None
+        dotted = name.split(".")
+        if "<locals>" in dotted:
+            raise PicklingError(f"Can't pickle local object {obj!r}")
+        module_name = _whichmodule(obj, dotted)
+        try:
+            __import__(module_name, level=0)
+            module = sys.modules[module_name]
+        except (ImportError, KeyError, ValueError):
+            raise PicklingError(
+                f"Can't pickle {obj!r}: import of module {module_name!r} failed"
+            ) from None
+        try:
+            found, parent = _getattribute(module, dotted)
+        except AttributeError:
+            raise PicklingError(
+                f"Can't pickle {obj!r}: attribute lookup {name} on {module_name} failed"
+            ) from None
+        if found is not obj:
+            raise PicklingError(
+                f"Can't pickle {obj!r}: it's not the same object as "
+                f"{module_name}.{name}"
+            )
+        buf = self._buf
+        if self.proto >= 2:
+            code = copyreg._extension_registry.get((module_name, name))  # type: ignore[attr-defined]
+            if code:
+                if code <= 0xFF:
+                    buf += bytes((0x82, code))
+                elif code <= 0xFFFF:
+                    buf += b"\x83" + pack("<H", code)
+                else:
+                    buf += b"\x84" + pack("<i", code)
+                return
+        lastname = dotted[-1]
+        if parent is module:
+            name = lastname
+        if self.proto >= 4:
+            yield module_name
+            yield name
+            buf.append(0x93)  # STACK_GLOBAL
+        elif parent is not module:
+            yield from self._save_reduce(getattr, (parent, lastname))
+        elif self.proto >= 3:
+            buf += (
+                b"c"
+                + module_name.encode("utf-8")
+                + b"\n"
+                + name.encode("utf-8")
+                + b"\n"
+            )
+        else:
+            if self.fix_imports:
+                if (module_name, name) in REVERSE_NAME_MAPPING:
+                    module_name, name = REVERSE_NAME_MAPPING[(module_name, name)]
+                elif module_name in REVERSE_IMPORT_MAPPING:
+                    module_name = REVERSE_IMPORT_MAPPING[module_name]
+            try:
+                line = (
+                    b"c"
+                    + module_name.encode("ascii")
+                    + b"\n"
+                    + name.encode("ascii")
+                    + b"\n"
+                )
+            except UnicodeEncodeError:
+                raise PicklingError(
+                    f"can't pickle global identifier '{module_name}.{name}' using "
+                    f"pickle protocol {self.proto}"
+                ) from None
+            buf += line
+        self._memoize(obj)
+
+    # -- the reduce protocol ---------------------------------------------------
+
+    def _save_reduce_value(self, obj: Any, rv: Any) -> Iterator[Any]:
+        if isinstance(rv, str):
+            return self._save_global(obj, rv)
+        if not isinstance(rv, tuple):
+            raise PicklingError("__reduce__ must return a string or tuple")
+        if not 2 <= len(rv) <= 6:
+            raise PicklingError(
+                "tuple returned by __reduce__ must contain 2 through 6 elements"
+            )
+        return self._save_reduce(*rv, obj=obj)
+
+    def _save_reduce(
+        self,
+        func: Any,
+        args: Any,
+        state: Any = None,
+        listitems: Any = None,
+        dictitems: Any = None,
+        state_setter: Any = None,
+        *,
+        obj: Any = None,
+    ) -> Iterator[Any]:
+        if not callable(func):
+            raise PicklingError(
+                "first item of the tuple returned by __reduce__ must be callable"
+            )
+        if not isinstance(args, tuple):
+            raise PicklingError(
+                "second item of the tuple returned by __reduce__ must be a tuple"
+            )
+        if listitems is not None and not _is_iterator(listitems):
+            raise PicklingError(
+                "fourth element of the tuple returned by __reduce__ must be an "
+                f"iterator, not {type(listitems).__name__}"
+            )
+        if dictitems is not None and not _is_iterator(dictitems):
+            raise PicklingError(
+                "fifth element of the tuple returned by __reduce__ must be an "
+                f"iterator, not {type(dictitems).__name__}"
+            )
+        if state_setter is not None and not callable(state_setter):
+            raise PicklingError(
+                "sixth element of the tuple returned by __reduce__ must be a "
+                f"function, not {type(state_setter).__name__}"
+            )
+        return self._reduce_steps(
+            func, args, state, listitems, dictitems, state_setter, obj
+        )
+
+    def _reduce_steps(
+        self,
+        func: Any,
+        args: tuple[Any, ...],
+        state: Any,
+        listitems: Any,
+        dictitems: Any,
+        state_setter: Any,
+        obj: Any,
+    ) -> Iterator[Any]:
+        buf = self._buf
+        func_name = ""
+        if self.proto >= 2:
+            name = getattr(func, "__name__", None)
+            if isinstance(name, str):
+                func_name = name
+        if func_name == "__newobj_ex__":
+            if len(args) != 3:
+                raise PicklingError(
+                    "length of the NEWOBJ_EX argument tuple must be exactly 3, "
+                    f"not {len(args)}"
+                )
+            cls, cargs, kwargs = args
+            if not isinstance(cls, type):
+                raise PicklingError(
+                    "first item from NEWOBJ_EX argument tuple must be a class, "
+                    f"not {type(cls).__name__}"
+                )
+            if not isinstance(cargs, tuple):
+                raise PicklingError(
+                    "second item from NEWOBJ_EX argument tuple must be a tuple, "
+                    f"not {type(cargs).__name__}"
+                )
+            if not isinstance(kwargs, dict):
+                raise PicklingError(
+                    "third item from NEWOBJ_EX argument tuple must be a dict, "
+                    f"not {type(kwargs).__name__}"
+                )
+            if self.proto >= 4:
+                yield cls
+                yield cargs
+                yield kwargs
+                buf.append(0x92)  # NEWOBJ_EX
+            else:
+                yield partial(cls.__new__, cls, *cargs, **kwargs)
+                yield ()
+                buf.append(0x52)  # REDUCE
+        elif func_name == "__newobj__":
+            if len(args) < 1:
+                raise PicklingError("__newobj__ arglist is empty")
+            cls = args[0]
+            if not isinstance(cls, type):
+                raise PicklingError("args[0] from __newobj__ args is not a type")
+            if obj is not None and cls is not obj.__class__:
+                raise PicklingError("args[0] from __newobj__ args has the wrong class")
+            yield cls
+            yield args[1:]
+            buf.append(0x81)  # NEWOBJ
+        else:
+            yield func
+            yield args
+            buf.append(0x52)  # REDUCE
+
+        if obj is not None:
+            # Reached again while saving its own arguments: the object exists
+            # already, so drop what was built and fetch it from the memo.
+            x = self.memo.get(id(obj))
+            if x is not None:
+                buf.append(0x30)  # POP
+                self._write_get(x[0])
+                return
+            self._memoize(obj)
+
+        if listitems is not None:
+            yield from self._batch_appends(listitems)
+        if dictitems is not None:
+            yield from self._batch_setitems(dictitems)
+        if state is not None:
+            if state_setter is None:
+                yield state
+                buf.append(0x62)  # BUILD
+            else:
+                # state_setter(obj, state), its result popped: stack-neutral.
+                yield state_setter
+                yield obj
+                yield state
+                buf += b"\x86R0"  # TUPLE2 REDUCE POP
+
+
+def _is_iterator(x: Any) -> bool:
+    return hasattr(type(x), "__next__")
+
+
+def _check_pair(item: Any) -> None:
+    if not isinstance(item, tuple) or len(item) != 2:
+        raise TypeError("dict items iterator must return 2-tuples")
+
+
+class _BytesSink:
+    """The file of `dumps`: never written to; `Pickler` collects its output."""
+
+    write = None
+
+
+def dump(
+    obj: Any,
+    file: Any,
+    protocol: int | None = None,
+    *,
+    fix_imports: bool = True,
+    buffer_callback: Callable[[PickleBuffer], Any] | None = None,
+) -> None:
+    """Write the pickle of `obj` to the binary file `file` (like `pickle.dump`)."""
+    Pickler(
+        file, protocol, fix_imports=fix_imports, buffer_callback=buffer_callback
+    ).dump(obj)
+
+
+def dumps(
+    obj: Any,
+    protocol: int | None = None,
+    *,
+    fix_imports: bool = True,
+    buffer_callback: Callable[[PickleBuffer], Any] | None = None,
+) -> bytes:
+    """Return the pickle of `obj` as bytes (like `pickle.dumps`).
+
+    The bytes equal those of CPython's C pickler for the same object and protocol.
+    """
+    pickler = Pickler(
+        _BytesSink(), protocol, fix_imports=fix_imports, buffer_callback=buffer_callback
+    )
+    pickler._collecting = True
+    pickler._dump(obj)
+    return pickler._getvalue()
