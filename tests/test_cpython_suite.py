@@ -233,9 +233,6 @@ class HookTests(pt.AbstractHookTests, unittest.TestCase):
 # -- protocol 2 name mapping ---------------------------------------------------------
 
 
-# test_import imports every module the tables name, tkinter.tix among them, whose
-# DeprecationWarning says nothing about brined.
-@pytest.mark.filterwarnings("ignore::DeprecationWarning")
 class CompatPickleTests(test_pickle.CompatPickleTests):
     """The `_compat_pickle` tables that ``fix_imports`` maps names through.
 
