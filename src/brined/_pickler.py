@@ -23,9 +23,9 @@ import copyreg
 import sys
 from _codecs import encode as _codecs_encode
 from _compat_pickle import REVERSE_IMPORT_MAPPING, REVERSE_NAME_MAPPING
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from functools import partial
-from itertools import islice
+from itertools import chain, islice
 from pickle import PickleBuffer
 from struct import pack
 from types import FunctionType
@@ -53,6 +53,9 @@ _BINPUT: Final = tuple(bytes((0x71, i)) for i in range(256))
 _SHORT_BINUNICODE: Final = tuple(bytes((0x8C, i)) for i in range(256))
 _SHORT_BINBYTES: Final = tuple(bytes((0x43, i)) for i in range(256))
 _TUPLE_OPS: Final = (b"", b"\x85", b"\x86", b"\x87")  # TUPLE1..3 by length
+
+# What `Pickler._run` drives: the parts still to save, and what ends the object.
+_Entry = tuple[Iterator[Any], "bytes | Callable[[], None]"]
 
 # A value `save_reduce` must not treat as a memoizable object.
 _LATIN1: Final = "latin1"
@@ -287,49 +290,105 @@ class Pickler:
         self._memo_get = None  # type: ignore[assignment]
 
     def _run(self, obj: Any) -> None:
-        """Save `obj`, driving the savers' generators with an explicit stack."""
-        gen = self._save(obj, True)
-        if gen is None:
+        """Save `obj` without recursion.
+
+        The stack holds entries ``(items, closer)``: an iterator of the objects a
+        container still has to save, and what to do when it runs out (bytes to
+        write, or a function to call).  Atoms met in `items` are written on the
+        spot; anything with parts pushes an entry of its own.  A saver that needs
+        to write between its parts is a generator, used as the `items` of its
+        entry: it resumes only once the part it yielded has been saved whole.
+        """
+        entry = self._save(obj, True)
+        if entry is None:
             return
-        stack: list[Iterator[Any]] = [gen]
+        stack: list[_Entry] = [entry]
         fast = self.fast
         active: list[int] = [id(obj)] if fast else []
         save = self._save
+        save_atom = self._save_atom
+        simple = self._pers_func is None and not fast
+        buf = self._buf
+        memo = self.memo
+        memo_get = memo.get
+        short_str = self.proto >= 4
         while stack:
-            try:
-                child = next(stack[-1])
-            except StopIteration:
+            top = stack[-1]
+            for item in top[0]:
+                if len(buf) >= self._frame_limit:
+                    self._commit_frame()
+                if simple:
+                    # Inline the two commonest atoms; the rest via _save_atom.
+                    t = type(item)
+                    if t is str and short_str:
+                        x = memo_get(id(item))
+                        if x is not None:
+                            self._write_get(x[0])
+                            continue
+                        try:
+                            data = item.encode("utf-8")
+                        except UnicodeEncodeError:
+                            data = item.encode("utf-8", "surrogatepass")
+                        n = len(data)
+                        if n <= 0xFF:
+                            buf += _SHORT_BINUNICODE[n]
+                            buf += data
+                            memo[id(item)] = (len(memo), item)
+                            buf.append(0x94)  # MEMOIZE
+                            continue
+                        self._save_str(item)
+                        continue
+                    if t is int and 0 <= item <= 0xFF and self.bin:
+                        buf += _BININT1[item]
+                        continue
+                    if save_atom(item):
+                        continue
+                    entry = self._save_compound(item)
+                elif type(item) is _NoPersistentId:
+                    entry = save(item.obj, False)
+                else:
+                    entry = save(item, True)
+                if entry is not None:
+                    if fast:
+                        if id(item) in active:
+                            raise ValueError(
+                                "fast mode: can't pickle cyclic objects including "
+                                f"object type {type(item).__name__} at {id(item):#x}"
+                            )
+                        active.append(id(item))
+                    stack.append(entry)
+                    break
+            else:
                 stack.pop()
                 if fast:
                     active.pop()
-                continue
-            if type(child) is _NoPersistentId:
-                sub = save(child.obj, False)
-            else:
-                sub = save(child, True)
-            if sub is not None:
-                if fast:
-                    if id(child) in active:
-                        raise ValueError(
-                            "fast mode: can't pickle cyclic objects including "
-                            f"object type {type(child).__name__} at {id(child):#x}"
-                        )
-                    active.append(id(child))
-                stack.append(sub)
+                closer = top[1]
+                if isinstance(closer, bytes):
+                    buf += closer
+                else:
+                    closer()
 
     # -- save: one object ----------------------------------------------------
 
-    def _save(self, obj: Any, check_pid: bool) -> Iterator[Any] | None:
-        """Save one object.  Atoms are written here; anything with parts returns a
-        generator for `_run` to drive.  The order of checks is `_pickle.c`'s."""
+    def _save(self, obj: Any, check_pid: bool) -> _Entry | None:
+        """Save one object, in `_pickle.c`'s order of checks: frame boundary,
+        persistent id, atoms, memo, then by type.  Returns the entry `_run` must
+        drive to finish it, or None when it is written whole."""
         if len(self._buf) >= self._frame_limit:
             self._commit_frame()
         if check_pid and self._pers_func is not None:
             pid = self._pers_func(obj)
             if pid is not None:
-                return self._save_pers(pid)
+                if self.bin:
+                    return (iter((_NoPersistentId(pid),)), b"Q")  # BINPERSID
+                self._save_text_pers(pid)
+                return None
         if self._save_atom(obj):
             return None
+        return self._save_compound(obj)
+
+    def _save_compound(self, obj: Any) -> _Entry | None:
+        """Save an object that is no atom and not in the memo."""
         t = type(obj)
         if t is dict:
             return self._save_dict(obj)
@@ -343,9 +402,9 @@ class Pickler:
             return self._save_frozenset(obj)
         if t is bytes:  # protocols 0-2 only; _save_atom took the rest
             if not obj:
-                return self._save_reduce(bytes, (), obj=obj)
-            return self._save_reduce(
-                _codecs_encode, (str(obj, _LATIN1), _LATIN1), obj=obj
+                return _steps(self._save_reduce(bytes, (), obj=obj))
+            return _steps(
+                self._save_reduce(_codecs_encode, (str(obj, _LATIN1), _LATIN1), obj=obj)
             )
         if t is bytearray:
             return self._save_bytearray(obj)
@@ -357,12 +416,12 @@ class Pickler:
         if override is not None:
             rv = override(obj)
             if rv is not NotImplemented:
-                return self._save_reduce_value(obj, rv)
+                return _steps(self._save_reduce_value(obj, rv))
 
         if t is type:
-            return self._save_type(obj)
+            return _steps(self._save_type(obj))
         if t is FunctionType:
-            return self._save_global(obj, None)
+            return _steps(self._save_global(obj, None))
 
         table = self._own_dispatch_table
         reduce: Any
@@ -376,7 +435,7 @@ class Pickler:
         if reduce is not None:
             rv = reduce(obj)
         elif issubclass(t, type):
-            return self._save_global(obj, None)
+            return _steps(self._save_global(obj, None))
         else:
             reduce = getattr(obj, "__reduce_ex__", None)
             if reduce is not None:
@@ -386,7 +445,7 @@ class Pickler:
                 if reduce is None:
                     raise PicklingError(f"can't pickle {t.__name__!r} object: {obj!r}")
                 rv = reduce()
-        return self._save_reduce_value(obj, rv)
+        return _steps(self._save_reduce_value(obj, rv))
 
     def _save_atom(self, obj: Any) -> bool:
         """Write `obj` if it needs no generator: None, bools, ints, floats, a memo
@@ -507,11 +566,11 @@ class Pickler:
             self._buf += data
         self._memoize(obj)
 
-    def _save_bytearray(self, obj: bytearray) -> Iterator[Any] | None:
+    def _save_bytearray(self, obj: bytearray) -> _Entry | None:
         if self.proto < 5:
             if not obj:
-                return self._save_reduce(bytearray, (), obj=obj)
-            return self._save_reduce(bytearray, (bytes(obj),), obj=obj)
+                return _steps(self._save_reduce(bytearray, (), obj=obj))
+            return _steps(self._save_reduce(bytearray, (bytes(obj),), obj=obj))
         self._save_bytearray_data(obj, memoryview(obj))
         return None
 
@@ -569,52 +628,39 @@ class Pickler:
         else:
             self._buf += b"g" + repr(idx).encode("ascii") + b"\n"
 
-    def _in_memo(self, obj: Any) -> bool:
-        return id(obj) in self.memo
-
     # -- containers ----------------------------------------------------------
 
-    def _save_items(self, items: Iterable[Any]) -> Iterator[Any]:
-        """Save each item in turn: atoms here, the rest through `_run`."""
-        if self._pers_func is not None:
-            yield from items
-            return
-        save_atom = self._save_atom
-        for item in items:
-            if len(self._buf) >= self._frame_limit:
-                self._commit_frame()
-            if not save_atom(item):
-                yield item
-
-    def _save_list(self, obj: list[Any]) -> Iterator[Any]:
+    def _save_list(self, obj: list[Any]) -> _Entry | None:
         buf = self._buf
         if self.bin:
             buf.append(0x5D)  # EMPTY_LIST
         else:
             buf += b"(l"
         self._memoize(obj)
-        if not obj:
-            return
+        n = len(obj)
+        if not n:
+            return None
         if not self.bin:
-            for item in obj:
-                yield from self._save_items((item,))
-                buf.append(0x61)  # APPEND
-            return
-        if len(obj) == 1:
-            yield from self._save_items((obj[0],))
-            buf.append(0x61)  # APPEND
-            return
+            return (self._appends_one_by_one(iter(obj)), b"")
+        if n == 1:
+            return (iter((obj[0],)), b"a")  # APPEND
+        if n <= BATCHSIZE:
+            buf.append(0x28)  # MARK
+            return (iter(obj), b"e")  # APPENDS
+        return (self._list_batches(obj), b"")
+
+    def _list_batches(self, obj: list[Any]) -> Iterator[Any]:
+        """C's batch_list_exact: MARK ... APPENDS per 1000 items."""
+        buf = self._buf
         total = 0
-        while True:
+        while total < len(obj):
             buf.append(0x28)  # MARK
             end = min(total + BATCHSIZE, len(obj))
-            yield from self._save_items(obj[total:end])
+            yield from obj[total:end]
             total = end
             buf.append(0x65)  # APPENDS
-            if total >= len(obj):
-                return
 
-    def _save_dict(self, obj: dict[Any, Any]) -> Iterator[Any]:
+    def _save_dict(self, obj: dict[Any, Any]) -> _Entry | None:
         buf = self._buf
         if self.bin:
             buf.append(0x7D)  # EMPTY_DICT
@@ -623,128 +669,147 @@ class Pickler:
         self._memoize(obj)
         size = len(obj)
         if not size:
-            return
+            return None
         if not self.bin:
-            yield from self._batch_setitems(iter(obj.items()))
-            return
+            return (self._setitems_one_by_one(iter(obj.items())), b"")
         if size == 1:
-            for key, value in obj.items():
-                yield from self._save_items((key, value))
-            buf.append(0x73)  # SETITEM
-            return
-        # C's batch_dict_exact: a MARK/SETITEMS pair per 1000 items, and one more
-        # (empty) pair when the size is a multiple of 1000.
+            return (iter(next(iter(obj.items()))), b"s")  # SETITEM
+        if size < BATCHSIZE:
+            buf.append(0x28)  # MARK
+            return (chain.from_iterable(obj.items()), b"u")  # SETITEMS
+        return (self._dict_batches(obj), b"")
+
+    def _dict_batches(self, obj: dict[Any, Any]) -> Iterator[Any]:
+        """C's batch_dict_exact: MARK ... SETITEMS per 1000 items, and one more,
+        empty, pair when the size is a multiple of 1000."""
+        buf = self._buf
+        size = len(obj)
         it = iter(obj.items())
         while True:
             buf.append(0x28)  # MARK
-            n = 0
-            for key, value in islice(it, BATCHSIZE):
-                yield from self._save_items((key, value))
-                n += 1
+            batch = list(islice(it, BATCHSIZE))
+            yield from chain.from_iterable(batch)
             buf.append(0x75)  # SETITEMS
             if len(obj) != size:
                 raise RuntimeError("dictionary changed size during iteration")
-            if n != BATCHSIZE:
+            if len(batch) != BATCHSIZE:
                 return
 
-    def _save_set(self, obj: set[Any]) -> Iterator[Any]:
+    def _save_set(self, obj: set[Any]) -> _Entry | None:
         if self.proto < 4:
-            yield from self._save_reduce(set, (list(obj),), obj=obj)
-            return
+            return _steps(self._save_reduce(set, (list(obj),), obj=obj))
         buf = self._buf
         buf.append(0x8F)  # EMPTY_SET
         self._memoize(obj)
         size = len(obj)
         if not size:
-            return
+            return None
+        if size < BATCHSIZE:
+            buf.append(0x28)  # MARK
+            return (iter(obj), b"\x90")  # ADDITEMS
+        return (self._set_batches(obj), b"")
+
+    def _set_batches(self, obj: set[Any]) -> Iterator[Any]:
+        """Like `_dict_batches`, with ADDITEMS."""
+        buf = self._buf
+        size = len(obj)
         it = iter(obj)
         while True:
             buf.append(0x28)  # MARK
             batch = list(islice(it, BATCHSIZE))
-            yield from self._save_items(batch)
+            yield from batch
             buf.append(0x90)  # ADDITEMS
             if len(obj) != size:
                 raise RuntimeError("set changed size during iteration")
             if len(batch) != BATCHSIZE:
                 return
 
-    def _save_frozenset(self, obj: frozenset[Any]) -> Iterator[Any]:
+    def _save_frozenset(self, obj: frozenset[Any]) -> _Entry | None:
         if self.proto < 4:
-            yield from self._save_reduce(frozenset, (list(obj),), obj=obj)
-            return
+            return _steps(self._save_reduce(frozenset, (list(obj),), obj=obj))
         self._buf.append(0x28)  # MARK
-        yield from self._save_items(iter(obj))
-        # Reached again through its own items: drop them and fetch it instead.
+        return (iter(obj), partial(self._end_frozenset, obj))
+
+    def _end_frozenset(self, obj: frozenset[Any]) -> None:
         x = self.memo.get(id(obj))
         if x is not None:
+            # Reached again through its own items: drop them, fetch it instead.
             self._buf.append(0x31)  # POP_MARK
             self._write_get(x[0])
             return
         self._buf.append(0x91)  # FROZENSET
         self._memoize(obj)
 
-    def _save_tuple(self, obj: tuple[Any, ...]) -> Iterator[Any]:
-        n = len(obj)
-        buf = self._buf
-        if not n:
+    def _save_tuple(self, obj: tuple[Any, ...]) -> _Entry | None:
+        if not obj:
             if self.bin:
-                buf.append(0x29)  # EMPTY_TUPLE
+                self._buf.append(0x29)  # EMPTY_TUPLE
             else:
-                buf += b"(t"
-            return
-        if n <= 3 and self.proto >= 2:
-            yield from self._save_items(obj)
-            x = self.memo.get(id(obj))
-            if x is not None:  # recursive: pop the items, fetch the tuple
-                buf += b"0" * n
-                self._write_get(x[0])
-                return
-            buf += _TUPLE_OPS[n]
-            self._memoize(obj)
-            return
-        buf.append(0x28)  # MARK
-        yield from self._save_items(obj)
+                self._buf += b"(t"
+            return None
+        if len(obj) > 3 or self.proto < 2:
+            self._buf.append(0x28)  # MARK
+        return (iter(obj), partial(self._end_tuple, obj))
+
+    def _end_tuple(self, obj: tuple[Any, ...]) -> None:
+        buf = self._buf
+        n = len(obj)
+        short = n <= 3 and self.proto >= 2
         x = self.memo.get(id(obj))
         if x is not None:
-            if self.bin:
+            # Recursive: its items led back to it.  Drop them (and the MARK)
+            # and fetch the tuple from the memo.
+            if short:
+                buf += b"0" * n  # POP
+            elif self.bin:
                 buf.append(0x31)  # POP_MARK
             else:
                 buf += b"0" * (n + 1)
             self._write_get(x[0])
             return
-        buf.append(0x74)  # TUPLE
+        buf += _TUPLE_OPS[n] if short else b"t"
         self._memoize(obj)
+
+    def _appends_one_by_one(self, items: Iterator[Any]) -> Iterator[Any]:
+        """Protocol 0 has no APPENDS: one APPEND per item."""
+        buf = self._buf
+        for item in items:
+            yield item
+            buf.append(0x61)  # APPEND
+
+    def _setitems_one_by_one(self, items: Iterator[Any]) -> Iterator[Any]:
+        """Protocol 0 has no SETITEMS: one SETITEM per pair."""
+        buf = self._buf
+        for item in items:
+            _check_pair(item)
+            yield from item
+            buf.append(0x73)  # SETITEM
 
     def _batch_appends(self, items: Iterator[Any]) -> Iterator[Any]:
         """The listitems of a reduce value (C's batch_list)."""
-        buf = self._buf
         if not self.bin:
-            for item in items:
-                yield from self._save_items((item,))
-                buf.append(0x61)  # APPEND
+            yield from self._appends_one_by_one(items)
             return
+        buf = self._buf
         while True:
             batch = list(islice(items, BATCHSIZE))
             n = len(batch)
             if n > 1:
                 buf.append(0x28)  # MARK
-                yield from self._save_items(batch)
+                yield from batch
                 buf.append(0x65)  # APPENDS
             elif n:
-                yield from self._save_items(batch)
+                yield batch[0]
                 buf.append(0x61)  # APPEND
             if n < BATCHSIZE:
                 return
 
     def _batch_setitems(self, items: Iterator[Any]) -> Iterator[Any]:
         """The dictitems of a reduce value (C's batch_dict)."""
-        buf = self._buf
         if not self.bin:
-            for item in items:
-                _check_pair(item)
-                yield from self._save_items(item)
-                buf.append(0x73)  # SETITEM
+            yield from self._setitems_one_by_one(items)
             return
+        buf = self._buf
         while True:
             batch = list(islice(items, BATCHSIZE))
             n = len(batch)
@@ -752,29 +817,22 @@ class Pickler:
                 buf.append(0x28)  # MARK
                 for item in batch:
                     _check_pair(item)
-                    yield from self._save_items(item)
+                    yield from item
                 buf.append(0x75)  # SETITEMS
             elif n:
                 _check_pair(batch[0])
-                yield from self._save_items(batch[0])
+                yield from batch[0]
                 buf.append(0x73)  # SETITEM
             if n < BATCHSIZE:
                 return
 
     # -- persistent ids ------------------------------------------------------
 
-    def _save_pers(self, pid: Any) -> Iterator[Any] | None:
-        if self.bin:
-            return self._save_binpers(pid)
+    def _save_text_pers(self, pid: Any) -> None:
         text = str(pid)
         if not text.isascii():
             raise PicklingError("persistent IDs in protocol 0 must be ASCII strings")
         self._buf += b"P" + text.encode("ascii") + b"\n"
-        return None
-
-    def _save_binpers(self, pid: Any) -> Iterator[Any]:
-        yield _NoPersistentId(pid)
-        self._buf.append(0x51)  # BINPERSID
 
     # -- globals -------------------------------------------------------------
 
@@ -1003,6 +1061,11 @@ class Pickler:
                 yield obj
                 yield state
                 buf += b"\x86R0"  # TUPLE2 REDUCE POP
+
+
+def _steps(gen: Iterator[Any]) -> _Entry:
+    """The entry for a saver written as a generator."""
+    return (gen, b"")
 
 
 def _is_iterator(x: Any) -> bool:
