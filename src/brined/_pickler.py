@@ -22,7 +22,6 @@ from __future__ import annotations
 import copyreg
 import sys
 from _codecs import encode as _codecs_encode
-from _compat_pickle import REVERSE_IMPORT_MAPPING, REVERSE_NAME_MAPPING
 from collections.abc import Callable, Iterator
 from functools import partial
 from itertools import chain, islice
@@ -37,6 +36,16 @@ from ._opcodes import (
     FRAME_SIZE_MIN,
     FRAME_SIZE_TARGET,
     HIGHEST_PROTOCOL,
+)
+from ._reduce import (
+    check_newobj_args,
+    check_newobj_ex_args,
+    check_reduce_value,
+    encode_long,
+    escape_text,
+    ext_opcode,
+    find_global,
+    global_opcode,
 )
 from .errors import PicklingError
 
@@ -69,58 +78,6 @@ class _NoPersistentId:
 
     def __init__(self, obj: object) -> None:
         self.obj = obj
-
-
-def _encode_long(x: int) -> bytes:
-    """Two's-complement little-endian bytes of a non-zero int, as short as they
-    can be while keeping the sign (the LONG1/LONG4 argument)."""
-    nbytes = (x.bit_length() >> 3) + 1
-    data = x.to_bytes(nbytes, "little", signed=True)
-    if x < 0 and nbytes > 1 and data[-1] == 0xFF and (data[-2] & 0x80):
-        data = data[:-1]
-    return data
-
-
-def _escape_text(s: str) -> bytes:
-    """The UNICODE (protocol 0) argument: raw-unicode-escape, with the characters
-    that would break the line-based format escaped too."""
-    s = (
-        s.replace("\\", "\\u005c")
-        .replace("\0", "\\u0000")
-        .replace("\n", "\\u000a")
-        .replace("\r", "\\u000d")
-        .replace("\x1a", "\\u001a")
-    )
-    return s.encode("raw-unicode-escape")
-
-
-def _getattribute(obj: Any, dotted: list[str]) -> tuple[Any, Any]:
-    """Walk a dotted path from a module; returns (object, its parent)."""
-    parent = obj
-    for part in dotted:
-        parent = obj
-        obj = getattr(obj, part)
-    return obj, parent
-
-
-def _whichmodule(obj: object, dotted: list[str]) -> str:
-    module_name = getattr(obj, "__module__", None)
-    if module_name is not None:
-        return str(module_name)
-    for name, module in sys.modules.copy().items():
-        if (
-            not isinstance(name, str)
-            or name == "__main__"
-            or name == "__mp_main__"
-            or module is None
-        ):
-            continue
-        try:
-            if _getattribute(module, dotted)[0] is obj:
-                return name
-        except AttributeError:
-            pass
-    return "__main__"
 
 
 class Pickler:
@@ -323,7 +280,10 @@ class Pickler:
                     if t is str and short_str:
                         x = memo_get(id(item))
                         if x is not None:
-                            self._write_get(x[0])
+                            if x[0] < 256:
+                                buf += _BINGET[x[0]]
+                            else:
+                                self._write_get(x[0])
                             continue
                         try:
                             data = item.encode("utf-8")
@@ -497,7 +457,7 @@ class Pickler:
     def _save_long(self, obj: int) -> None:
         buf = self._buf
         if self.proto >= 2:
-            data = _encode_long(obj)
+            data = encode_long(obj)
             n = len(data)
             if n < 256:
                 buf += bytes((0x8A, n)) + data
@@ -531,7 +491,7 @@ class Pickler:
             else:
                 self._buf += header + data
         else:
-            self._buf += b"V" + _escape_text(obj) + b"\n"
+            self._buf += b"V" + escape_text(obj) + b"\n"
         self._memoize(obj)
 
     def _save_bytes_data(self, obj: Any, data: Any) -> None:
@@ -846,81 +806,28 @@ class Pickler:
         return self._save_global(obj, None)
 
     def _save_global(self, obj: Any, name: str | None) -> Iterator[Any]:
-        if name is None:
-            name = getattr(obj, "__qualname__", None)
-            if name is None:
-                name = obj.__name__
-        assert name is not None
-        dotted = name.split(".")
-        if "<locals>" in dotted:
-            raise PicklingError(f"Can't pickle local object {obj!r}")
-        module_name = _whichmodule(obj, dotted)
-        try:
-            __import__(module_name, level=0)
-            module = sys.modules[module_name]
-        except (ImportError, KeyError, ValueError):
-            raise PicklingError(
-                f"Can't pickle {obj!r}: import of module {module_name!r} failed"
-            ) from None
-        try:
-            found, parent = _getattribute(module, dotted)
-        except AttributeError:
-            raise PicklingError(
-                f"Can't pickle {obj!r}: attribute lookup {name} on {module_name} failed"
-            ) from None
-        if found is not obj:
-            raise PicklingError(
-                f"Can't pickle {obj!r}: it's not the same object as "
-                f"{module_name}.{name}"
-            )
+        ref = find_global(obj, name, self.proto)
         buf = self._buf
-        if self.proto >= 2:
-            code = copyreg._extension_registry.get((module_name, name))  # type: ignore[attr-defined]
-            if code:
-                if code <= 0xFF:
-                    buf += bytes((0x82, code))
-                elif code <= 0xFFFF:
-                    buf += b"\x83" + pack("<H", code)
-                else:
-                    buf += b"\x84" + pack("<i", code)
-                return
-        lastname = dotted[-1]
-        if parent is module:
-            name = lastname
+        if ref.ext_code:
+            buf += ext_opcode(ref.ext_code)
+            return
         if self.proto >= 4:
-            yield module_name
-            yield name
+            yield ref.module
+            yield ref.name
             buf.append(0x93)  # STACK_GLOBAL
-        elif parent is not module:
-            yield from self._save_reduce(getattr, (parent, lastname))
-        elif self.proto >= 3:
-            buf += (
-                b"c"
-                + module_name.encode("utf-8")
-                + b"\n"
-                + name.encode("utf-8")
-                + b"\n"
+        elif not ref.in_module:
+            # Protocols < 4 have no dotted names: getattr(parent, name).
+            yield from self._reduce_steps(
+                getattr,
+                (ref.parent, ref.name.rpartition(".")[2]),
+                None,
+                None,
+                None,
+                None,
+                None,
             )
         else:
-            if self.fix_imports:
-                if (module_name, name) in REVERSE_NAME_MAPPING:
-                    module_name, name = REVERSE_NAME_MAPPING[(module_name, name)]
-                elif module_name in REVERSE_IMPORT_MAPPING:
-                    module_name = REVERSE_IMPORT_MAPPING[module_name]
-            try:
-                line = (
-                    b"c"
-                    + module_name.encode("ascii")
-                    + b"\n"
-                    + name.encode("ascii")
-                    + b"\n"
-                )
-            except UnicodeEncodeError:
-                raise PicklingError(
-                    f"can't pickle global identifier '{module_name}.{name}' using "
-                    f"pickle protocol {self.proto}"
-                ) from None
-            buf += line
+            buf += global_opcode(ref.module, ref.name, self.proto, self.fix_imports)
         self._memoize(obj)
 
     # -- the reduce protocol ---------------------------------------------------
@@ -930,49 +837,14 @@ class Pickler:
             return self._save_global(obj, rv)
         if not isinstance(rv, tuple):
             raise PicklingError("__reduce__ must return a string or tuple")
-        if not 2 <= len(rv) <= 6:
-            raise PicklingError(
-                "tuple returned by __reduce__ must contain 2 through 6 elements"
-            )
-        return self._save_reduce(*rv, obj=obj)
+        return self._reduce_steps(*check_reduce_value(rv), obj)
 
     def _save_reduce(
-        self,
-        func: Any,
-        args: Any,
-        state: Any = None,
-        listitems: Any = None,
-        dictitems: Any = None,
-        state_setter: Any = None,
-        *,
-        obj: Any = None,
+        self, func: Any, args: tuple[Any, ...], *, obj: Any
     ) -> Iterator[Any]:
-        if not callable(func):
-            raise PicklingError(
-                "first item of the tuple returned by __reduce__ must be callable"
-            )
-        if not isinstance(args, tuple):
-            raise PicklingError(
-                "second item of the tuple returned by __reduce__ must be a tuple"
-            )
-        if listitems is not None and not _is_iterator(listitems):
-            raise PicklingError(
-                "fourth element of the tuple returned by __reduce__ must be an "
-                f"iterator, not {type(listitems).__name__}"
-            )
-        if dictitems is not None and not _is_iterator(dictitems):
-            raise PicklingError(
-                "fifth element of the tuple returned by __reduce__ must be an "
-                f"iterator, not {type(dictitems).__name__}"
-            )
-        if state_setter is not None and not callable(state_setter):
-            raise PicklingError(
-                "sixth element of the tuple returned by __reduce__ must be a "
-                f"function, not {type(state_setter).__name__}"
-            )
-        return self._reduce_steps(
-            func, args, state, listitems, dictitems, state_setter, obj
-        )
+        """A reduce value made up by the pickler itself (sets before protocol 4,
+        bytes before 3, ...): no checks needed."""
+        return self._reduce_steps(func, args, None, None, None, None, obj)
 
     def _reduce_steps(
         self,
@@ -991,27 +863,7 @@ class Pickler:
             if isinstance(name, str):
                 func_name = name
         if func_name == "__newobj_ex__":
-            if len(args) != 3:
-                raise PicklingError(
-                    "length of the NEWOBJ_EX argument tuple must be exactly 3, "
-                    f"not {len(args)}"
-                )
-            cls, cargs, kwargs = args
-            if not isinstance(cls, type):
-                raise PicklingError(
-                    "first item from NEWOBJ_EX argument tuple must be a class, "
-                    f"not {type(cls).__name__}"
-                )
-            if not isinstance(cargs, tuple):
-                raise PicklingError(
-                    "second item from NEWOBJ_EX argument tuple must be a tuple, "
-                    f"not {type(cargs).__name__}"
-                )
-            if not isinstance(kwargs, dict):
-                raise PicklingError(
-                    "third item from NEWOBJ_EX argument tuple must be a dict, "
-                    f"not {type(kwargs).__name__}"
-                )
+            cls, cargs, kwargs = check_newobj_ex_args(args)
             if self.proto >= 4:
                 yield cls
                 yield cargs
@@ -1022,13 +874,7 @@ class Pickler:
                 yield ()
                 buf.append(0x52)  # REDUCE
         elif func_name == "__newobj__":
-            if len(args) < 1:
-                raise PicklingError("__newobj__ arglist is empty")
-            cls = args[0]
-            if not isinstance(cls, type):
-                raise PicklingError("args[0] from __newobj__ args is not a type")
-            if obj is not None and cls is not obj.__class__:
-                raise PicklingError("args[0] from __newobj__ args has the wrong class")
+            cls = check_newobj_args(args, obj)
             yield cls
             yield args[1:]
             buf.append(0x81)  # NEWOBJ
@@ -1066,10 +912,6 @@ class Pickler:
 def _steps(gen: Iterator[Any]) -> _Entry:
     """The entry for a saver written as a generator."""
     return (gen, b"")
-
-
-def _is_iterator(x: Any) -> bool:
-    return hasattr(type(x), "__next__")
 
 
 def _check_pair(item: Any) -> None:
