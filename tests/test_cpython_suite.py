@@ -33,25 +33,17 @@ from test import test_pickle
 
 import brined
 
-# The stand-in `_unpickler.py` re-exports `pickle._Unpickler`, which has no `trusted`
-# parameter and trusts everything anyway; pass the flag only once the real unpickler
-# is in place.  This line goes away with the stand-in.
-_TRUSTED: dict[str, Any] = (
-    {} if brined.Unpickler is pickle._Unpickler else {"trusted": True}
-)
 
-
-class TrustedUnpickler(brined.Unpickler):  # type: ignore[misc,valid-type]
+class TrustedUnpickler(brined.Unpickler):
     """brined's Unpickler with trusted loading as the default."""
 
     def __init__(self, file: Any, **kwargs: Any) -> None:
-        for key, value in _TRUSTED.items():
-            kwargs.setdefault(key, value)
+        kwargs.setdefault("trusted", True)
         super().__init__(file, **kwargs)
 
 
-trusted_load = functools.partial(brined.load, **_TRUSTED)
-trusted_loads = functools.partial(brined.loads, **_TRUSTED)
+trusted_load = functools.partial(brined.load, trusted=True)
+trusted_loads = functools.partial(brined.loads, trusted=True)
 
 _STRICT_ERRORS = (pickle.UnpicklingError,)
 
@@ -164,7 +156,7 @@ class _PersistentMixin:
     def dumps(self, arg: Any, proto: int | None = None) -> bytes:
         suite: Any = self  # persistent_id comes from the abstract suite class
 
-        class PersPickler(self.pickler):  # type: ignore[name-defined,misc]
+        class PersPickler(self.pickler):
             def persistent_id(self, obj: Any) -> Any:
                 return suite.persistent_id(obj)
 
@@ -173,7 +165,7 @@ class _PersistentMixin:
     def loads(self, buf: bytes, **kwds: Any) -> Any:
         suite: Any = self
 
-        class PersUnpickler(self.unpickler):  # type: ignore[name-defined,misc]
+        class PersUnpickler(self.unpickler):
             def persistent_load(self, pid: Any) -> Any:
                 return suite.persistent_load(pid)
 
@@ -221,10 +213,7 @@ class ChainDispatchTableTests(pt.AbstractDispatchTableTests, unittest.TestCase):
 
 
 class HookTests(pt.AbstractHookTests, unittest.TestCase):
-    class CustomPickler(
-        brined.Pickler,  # type: ignore[misc,valid-type]
-        pt.AbstractCustomPicklerClass,
-    ):
+    class CustomPickler(brined.Pickler, pt.AbstractCustomPicklerClass):
         pass
 
     pickler_class = CustomPickler
