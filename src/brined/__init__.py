@@ -7,7 +7,7 @@ C pickler, no nesting-depth limit, and loading that is safe by default.
 from __future__ import annotations
 
 from ._opcodes import DEFAULT_PROTOCOL, HIGHEST_PROTOCOL
-from ._pickler import Pickler, PickleBuffer, dump, dumps
+from ._pickler import PickleBuffer, Pickler, dump, dumps
 from ._unpickler import Unpickler, load, loads
 from .errors import (
     LimitExceededError,
