@@ -30,8 +30,78 @@ import sys
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Final
 
-from . import _opcodes as op
-from ._opcodes import BY_CODE, HIGHEST_PROTOCOL
+from ._opcodes import (
+    ADDITEMS,
+    APPEND,
+    APPENDS,
+    BINBYTES,
+    BINBYTES8,
+    BINFLOAT,
+    BINGET,
+    BININT,
+    BININT1,
+    BININT2,
+    BINPERSID,
+    BINPUT,
+    BINSTRING,
+    BINUNICODE,
+    BINUNICODE8,
+    BUILD,
+    BY_CODE,
+    BYTEARRAY8,
+    DICT,
+    DUP,
+    EMPTY_DICT,
+    EMPTY_LIST,
+    EMPTY_SET,
+    EMPTY_TUPLE,
+    EXT1,
+    EXT2,
+    EXT4,
+    FLOAT,
+    FRAME,
+    FROZENSET,
+    GET,
+    GLOBAL,
+    HIGHEST_PROTOCOL,
+    INST,
+    INT,
+    LIST,
+    LONG,
+    LONG1,
+    LONG4,
+    LONG_BINGET,
+    LONG_BINPUT,
+    MARK,
+    MEMOIZE,
+    NEWFALSE,
+    NEWOBJ,
+    NEWOBJ_EX,
+    NEWTRUE,
+    NEXT_BUFFER,
+    NONE,
+    OBJ,
+    PERSID,
+    POP,
+    POP_MARK,
+    PROTO,
+    PUT,
+    READONLY_BUFFER,
+    REDUCE,
+    SETITEM,
+    SETITEMS,
+    SHORT_BINBYTES,
+    SHORT_BINSTRING,
+    SHORT_BINUNICODE,
+    STACK_GLOBAL,
+    STOP,
+    STRING,
+    TUPLE,
+    TUPLE1,
+    TUPLE2,
+    TUPLE3,
+    UNICODE,
+)
 from ._policy import ALLOWED, BLOCKED, Policy, default_policy, is_blocked
 from .errors import (
     MalformedPickleError,
@@ -466,9 +536,116 @@ class Unpickler:
                     buf, pos, end, start = self._more(buf, pos, end, start, 1, -1)
                 code = buf[pos]
                 pos += 1
-                if code == op.MEMOIZE:
-                    memo[len(memo)] = stack[-1]
-                elif code == op.BINGET:
+                # Split once on the high bit (protocol 2+ opcodes), then a
+                # chain per half ordered by how often each opcode occurs: the
+                # chain depth is most of the dispatch cost.
+                if code >= 0x80:
+                    if code == MEMOIZE:
+                        memo[len(memo)] = stack[-1]
+                    elif code == SHORT_BINUNICODE:
+                        if pos >= end:
+                            buf, pos, end, start = self._more(
+                                buf, pos, end, start, 1, code
+                            )
+                        n = buf[pos]
+                        pos += 1
+                        if pos + n > end:
+                            buf, pos, end, start = self._more(
+                                buf, pos, end, start, n, code
+                            )
+                        try:
+                            append(buf[pos : pos + n].decode())
+                        except UnicodeDecodeError:
+                            # Strict UTF-8 is the fast path; a pickle may hold
+                            # lone surrogates.
+                            append(str(buf[pos : pos + n], "utf-8", "surrogatepass"))
+                        pos += n
+                    elif code == TUPLE2:
+                        value = stack.pop()
+                        stack[-1] = (stack[-1], value)
+                    elif code == TUPLE1:
+                        stack[-1] = (stack[-1],)
+                    elif code == TUPLE3:
+                        value = stack.pop()
+                        key = stack.pop()
+                        stack[-1] = (stack[-1], key, value)
+                    elif code == NEWTRUE:
+                        append(True)
+                    elif code == NEWFALSE:
+                        append(False)
+                    elif code == FRAME:
+                        if pos + 8 > end:
+                            buf, pos, end, start = self._more(
+                                buf, pos, end, start, 8, code
+                            )
+                        n = _unpack_u8(buf, pos)[0]
+                        pos += 8
+                        if n > _MAXSIZE:
+                            raise MalformedPickleError(
+                                "FRAME length exceeds system's maximum of "
+                                f"{_MAXSIZE} bytes"
+                            )
+                        # A frame only promises that n bytes follow: make them
+                        # available in one piece (for in-memory input, just check).
+                        if pos + n > end:
+                            buf, pos, end, start = self._more(
+                                buf, pos, end, start, n, code
+                            )
+                    elif code == STACK_GLOBAL:
+                        name = stack.pop()
+                        module = stack.pop()
+                        if type(name) is not str or type(module) is not str:
+                            raise MalformedPickleError("STACK_GLOBAL requires str")
+                        self._op_offset = self._base + start
+                        self._op_code = code
+                        calling = True
+                        value = find_class(module, name)
+                        calling = False
+                        append(value)
+                    elif code == NEWOBJ:
+                        args = stack.pop()
+                        cls = stack.pop()
+                        _check_newobj(cls, args, None, "NEWOBJ")
+                        calling = True
+                        value = cls.__new__(cls, *args)
+                        calling = False
+                        append(value)
+                    elif code == LONG1:
+                        if pos >= end:
+                            buf, pos, end, start = self._more(
+                                buf, pos, end, start, 1, code
+                            )
+                        n = buf[pos]
+                        pos += 1
+                        if pos + n > end:
+                            buf, pos, end, start = self._more(
+                                buf, pos, end, start, n, code
+                            )
+                        append(
+                            int.from_bytes(buf[pos : pos + n], "little", signed=True)
+                        )
+                        pos += n
+                    elif code == EMPTY_SET:
+                        append(set())
+                    elif code == ADDITEMS:
+                        if not metastack:
+                            raise MalformedPickleError("could not find MARK")
+                        items = stack
+                        stack = metastack.pop()
+                        append = stack.append
+                        target = stack[-1]
+                        if type(target) is set:
+                            target.update(items)
+                        else:
+                            calling = True
+                            _add_items(target, items)
+                            calling = False
+                    else:
+                        buf, pos, end, start, stack = self._rare(
+                            code, buf, pos, end, start, stack
+                        )
+                        append = stack.append
+                elif code == BINGET:
                     if pos >= end:
                         buf, pos, end, start = self._more(buf, pos, end, start, 1, code)
                     try:
@@ -478,43 +655,27 @@ class Unpickler:
                             f"Memo value not found at index {buf[pos]}"
                         ) from None
                     pos += 1
-                elif code == op.BINPUT:
+                elif code == BINPUT:
                     if pos >= end:
                         buf, pos, end, start = self._more(buf, pos, end, start, 1, code)
                     memo[buf[pos]] = stack[-1]
                     pos += 1
-                elif code == op.SHORT_BINUNICODE:
-                    if pos >= end:
-                        buf, pos, end, start = self._more(buf, pos, end, start, 1, code)
-                    n = buf[pos]
-                    pos += 1
-                    if pos + n > end:
-                        buf, pos, end, start = self._more(buf, pos, end, start, n, code)
-                    append(str(buf[pos : pos + n], "utf-8", "surrogatepass"))
-                    pos += n
-                elif code == op.BINUNICODE:
-                    if pos + 4 > end:
-                        buf, pos, end, start = self._more(buf, pos, end, start, 4, code)
-                    n = unpack_u4(buf, pos)[0]
-                    pos += 4
-                    if pos + n > end:
-                        buf, pos, end, start = self._more(buf, pos, end, start, n, code)
-                    append(str(buf[pos : pos + n], "utf-8", "surrogatepass"))
-                    pos += n
-                elif code == op.BININT1:
+                elif code == BININT1:
                     if pos >= end:
                         buf, pos, end, start = self._more(buf, pos, end, start, 1, code)
                     append(buf[pos])
                     pos += 1
-                elif code == op.EMPTY_LIST:
+                elif code == NONE:
+                    append(None)
+                elif code == EMPTY_LIST:
                     append([])
-                elif code == op.EMPTY_DICT:
+                elif code == EMPTY_DICT:
                     append({})
-                elif code == op.MARK:
+                elif code == MARK:
                     metastack.append(stack)
                     stack = []
                     append = stack.append
-                elif code == op.APPENDS:
+                elif code == APPENDS:
                     if not metastack:
                         raise MalformedPickleError("could not find MARK")
                     items = stack
@@ -527,7 +688,7 @@ class Unpickler:
                         calling = True
                         _extend(target, items)
                         calling = False
-                elif code == op.SETITEMS:
+                elif code == SETITEMS:
                     if not metastack:
                         raise MalformedPickleError("could not find MARK")
                     items = stack
@@ -538,14 +699,42 @@ class Unpickler:
                     if n & 1:
                         raise MalformedPickleError("odd number of items for SETITEMS")
                     if type(target) is dict:
-                        for i in range(0, n, 2):
-                            target[items[i]] = items[i + 1]
+                        target.update(zip(items[::2], items[1::2], strict=True))
                     else:
                         calling = True
                         for i in range(0, n, 2):
                             target[items[i]] = items[i + 1]
                         calling = False
-                elif code == op.APPEND:
+                elif code == BININT2:
+                    if pos + 2 > end:
+                        buf, pos, end, start = self._more(buf, pos, end, start, 2, code)
+                    append(buf[pos] | (buf[pos + 1] << 8))
+                    pos += 2
+                elif code == BININT:
+                    if pos + 4 > end:
+                        buf, pos, end, start = self._more(buf, pos, end, start, 4, code)
+                    append(unpack_i4(buf, pos)[0])
+                    pos += 4
+                elif code == BINFLOAT:
+                    if pos + 8 > end:
+                        buf, pos, end, start = self._more(buf, pos, end, start, 8, code)
+                    append(_unpack_f8(buf, pos)[0])
+                    pos += 8
+                elif code == BINUNICODE:
+                    if pos + 4 > end:
+                        buf, pos, end, start = self._more(buf, pos, end, start, 4, code)
+                    n = unpack_u4(buf, pos)[0]
+                    pos += 4
+                    if pos + n > end:
+                        buf, pos, end, start = self._more(buf, pos, end, start, n, code)
+                    try:
+                        append(buf[pos : pos + n].decode())
+                    except UnicodeDecodeError:
+                        # Strict UTF-8 first: much faster than naming an error
+                        # handler; lone surrogates take the slow path.
+                        append(str(buf[pos : pos + n], "utf-8", "surrogatepass"))
+                    pos += n
+                elif code == APPEND:
                     value = stack.pop()
                     target = stack[-1]
                     if type(target) is list:
@@ -554,7 +743,7 @@ class Unpickler:
                         calling = True
                         target.append(value)
                         calling = False
-                elif code == op.SETITEM:
+                elif code == SETITEM:
                     value = stack.pop()
                     key = stack.pop()
                     target = stack[-1]
@@ -564,39 +753,9 @@ class Unpickler:
                         calling = True
                         target[key] = value
                         calling = False
-                elif code == op.TUPLE1:
-                    stack[-1] = (stack[-1],)
-                elif code == op.TUPLE2:
-                    value = stack.pop()
-                    stack[-1] = (stack[-1], value)
-                elif code == op.TUPLE3:
-                    value = stack.pop()
-                    key = stack.pop()
-                    stack[-1] = (stack[-1], key, value)
-                elif code == op.EMPTY_TUPLE:
+                elif code == EMPTY_TUPLE:
                     append(())
-                elif code == op.BININT:
-                    if pos + 4 > end:
-                        buf, pos, end, start = self._more(buf, pos, end, start, 4, code)
-                    append(unpack_i4(buf, pos)[0])
-                    pos += 4
-                elif code == op.BININT2:
-                    if pos + 2 > end:
-                        buf, pos, end, start = self._more(buf, pos, end, start, 2, code)
-                    append(buf[pos] | (buf[pos + 1] << 8))
-                    pos += 2
-                elif code == op.BINFLOAT:
-                    if pos + 8 > end:
-                        buf, pos, end, start = self._more(buf, pos, end, start, 8, code)
-                    append(_unpack_f8(buf, pos)[0])
-                    pos += 8
-                elif code == op.NONE:
-                    append(None)
-                elif code == op.NEWTRUE:
-                    append(True)
-                elif code == op.NEWFALSE:
-                    append(False)
-                elif code == op.SHORT_BINBYTES:
+                elif code == SHORT_BINBYTES:
                     if pos >= end:
                         buf, pos, end, start = self._more(buf, pos, end, start, 1, code)
                     n = buf[pos]
@@ -605,31 +764,7 @@ class Unpickler:
                         buf, pos, end, start = self._more(buf, pos, end, start, n, code)
                     append(buf[pos : pos + n])
                     pos += n
-                elif code == op.FRAME:
-                    if pos + 8 > end:
-                        buf, pos, end, start = self._more(buf, pos, end, start, 8, code)
-                    n = _unpack_u8(buf, pos)[0]
-                    pos += 8
-                    if n > _MAXSIZE:
-                        raise MalformedPickleError(
-                            f"FRAME length exceeds system's maximum of {_MAXSIZE} bytes"
-                        )
-                    # A frame only promises that n bytes follow: make them
-                    # available in one piece (for in-memory input, just check).
-                    if pos + n > end:
-                        buf, pos, end, start = self._more(buf, pos, end, start, n, code)
-                elif code == op.STACK_GLOBAL:
-                    name = stack.pop()
-                    module = stack.pop()
-                    if type(name) is not str or type(module) is not str:
-                        raise MalformedPickleError("STACK_GLOBAL requires str")
-                    self._op_offset = self._base + start
-                    self._op_code = code
-                    calling = True
-                    value = find_class(module, name)
-                    calling = False
-                    append(value)
-                elif code == op.REDUCE:
+                elif code == REDUCE:
                     args = stack.pop()
                     func = stack[-1]
                     if not trusted and func is _reconstructor:
@@ -638,28 +773,13 @@ class Unpickler:
                     value = func(*args)
                     calling = False
                     stack[-1] = value
-                elif code == op.BUILD:
+                elif code == BUILD:
                     state = stack.pop()
                     target = stack[-1]
                     calling = True
                     _build(target, state)
                     calling = False
-                elif code == op.NEWOBJ:
-                    args = stack.pop()
-                    cls = stack.pop()
-                    _check_newobj(cls, args, None, "NEWOBJ")
-                    calling = True
-                    value = cls.__new__(cls, *args)
-                    calling = False
-                    append(value)
-                elif code == op.TUPLE:
-                    if not metastack:
-                        raise MalformedPickleError("could not find MARK")
-                    value = tuple(stack)
-                    stack = metastack.pop()
-                    append = stack.append
-                    append(value)
-                elif code == op.LONG_BINGET:
+                elif code == LONG_BINGET:
                     if pos + 4 > end:
                         buf, pos, end, start = self._more(buf, pos, end, start, 4, code)
                     n = unpack_u4(buf, pos)[0]
@@ -670,12 +790,19 @@ class Unpickler:
                         raise MalformedPickleError(
                             f"Memo value not found at index {n}"
                         ) from None
-                elif code == op.LONG_BINPUT:
+                elif code == LONG_BINPUT:
                     if pos + 4 > end:
                         buf, pos, end, start = self._more(buf, pos, end, start, 4, code)
                     memo[unpack_u4(buf, pos)[0]] = stack[-1]
                     pos += 4
-                elif code == op.BINBYTES:
+                elif code == TUPLE:
+                    if not metastack:
+                        raise MalformedPickleError("could not find MARK")
+                    value = tuple(stack)
+                    stack = metastack.pop()
+                    append = stack.append
+                    append(value)
+                elif code == BINBYTES:
                     if pos + 4 > end:
                         buf, pos, end, start = self._more(buf, pos, end, start, 4, code)
                     n = unpack_u4(buf, pos)[0]
@@ -684,62 +811,42 @@ class Unpickler:
                         buf, pos, end, start = self._more(buf, pos, end, start, n, code)
                     append(buf[pos : pos + n])
                     pos += n
-                elif code == op.LONG1:
-                    if pos >= end:
-                        buf, pos, end, start = self._more(buf, pos, end, start, 1, code)
-                    n = buf[pos]
-                    pos += 1
-                    if pos + n > end:
-                        buf, pos, end, start = self._more(buf, pos, end, start, n, code)
-                    append(int.from_bytes(buf[pos : pos + n], "little", signed=True))
-                    pos += n
-                elif code == op.EMPTY_SET:
-                    append(set())
-                elif code == op.ADDITEMS:
-                    if not metastack:
-                        raise MalformedPickleError("could not find MARK")
-                    items = stack
-                    stack = metastack.pop()
-                    append = stack.append
-                    target = stack[-1]
-                    if type(target) is set:
-                        target.update(items)
-                    else:
-                        calling = True
-                        _add_items(target, items)
-                        calling = False
-                elif code == op.BINPERSID:
+                elif code == BINPERSID:
                     pid = stack.pop()
                     calling = True
                     value = persistent_load(pid)
                     calling = False
                     append(value)
-                elif code == op.STOP:
+                elif code == STOP:
                     value = stack.pop()
                     self._finish(pos)
                     return value
                 else:
-                    handler = _RARE.get(code)
-                    if handler is None:
-                        raise MalformedPickleError(_bad_key(code))
-                    self._buf = buf
-                    self._pos = pos
-                    self._end = end
-                    self._start = start
-                    self._stack = stack
-                    self._op_code = code
-                    handler(self)
-                    buf = self._buf
-                    pos = self._pos
-                    end = self._end
-                    start = self._start
-                    stack = self._stack
+                    buf, pos, end, start, stack = self._rare(
+                        code, buf, pos, end, start, stack
+                    )
                     append = stack.append
         except Exception as exc:
             err = self._translate(exc, code, start, calling or self._calling, metastack)
             if err is None:
                 raise
             raise err from exc
+
+    def _rare(
+        self, code: int, buf: bytes, pos: int, end: int, start: int, stack: list[Any]
+    ) -> tuple[bytes, int, int, int, list[Any]]:
+        """Run a rare opcode from the table on the state saved on self."""
+        handler = _RARE.get(code)
+        if handler is None:
+            raise MalformedPickleError(_bad_key(code))
+        self._buf = buf
+        self._pos = pos
+        self._end = end
+        self._start = start
+        self._stack = stack
+        self._op_code = code
+        handler(self)
+        return self._buf, self._pos, self._end, self._start, self._stack
 
     def _translate(
         self,
@@ -1115,36 +1222,36 @@ def _check_reconstructor(args: Any) -> None:
 
 
 _RARE: Final[dict[int, Callable[[Unpickler], None]]] = {
-    op.PROTO: Unpickler._op_proto,
-    op.INT: Unpickler._op_int,
-    op.LONG: Unpickler._op_long,
-    op.LONG4: Unpickler._op_long4,
-    op.FLOAT: Unpickler._op_float,
-    op.STRING: Unpickler._op_string,
-    op.BINSTRING: Unpickler._op_binstring,
-    op.SHORT_BINSTRING: Unpickler._op_short_binstring,
-    op.UNICODE: Unpickler._op_unicode,
-    op.BINUNICODE8: Unpickler._op_binunicode8,
-    op.BINBYTES8: Unpickler._op_binbytes8,
-    op.BYTEARRAY8: Unpickler._op_bytearray8,
-    op.NEXT_BUFFER: Unpickler._op_next_buffer,
-    op.READONLY_BUFFER: Unpickler._op_readonly_buffer,
-    op.LIST: Unpickler._op_list,
-    op.DICT: Unpickler._op_dict,
-    op.FROZENSET: Unpickler._op_frozenset,
-    op.POP: Unpickler._op_pop,
-    op.POP_MARK: Unpickler._op_pop_mark,
-    op.DUP: Unpickler._op_dup,
-    op.GET: Unpickler._op_get,
-    op.PUT: Unpickler._op_put,
-    op.EXT1: Unpickler._op_ext1,
-    op.EXT2: Unpickler._op_ext2,
-    op.EXT4: Unpickler._op_ext4,
-    op.GLOBAL: Unpickler._op_global,
-    op.INST: Unpickler._op_inst,
-    op.OBJ: Unpickler._op_obj,
-    op.NEWOBJ_EX: Unpickler._op_newobj_ex,
-    op.PERSID: Unpickler._op_persid,
+    PROTO: Unpickler._op_proto,
+    INT: Unpickler._op_int,
+    LONG: Unpickler._op_long,
+    LONG4: Unpickler._op_long4,
+    FLOAT: Unpickler._op_float,
+    STRING: Unpickler._op_string,
+    BINSTRING: Unpickler._op_binstring,
+    SHORT_BINSTRING: Unpickler._op_short_binstring,
+    UNICODE: Unpickler._op_unicode,
+    BINUNICODE8: Unpickler._op_binunicode8,
+    BINBYTES8: Unpickler._op_binbytes8,
+    BYTEARRAY8: Unpickler._op_bytearray8,
+    NEXT_BUFFER: Unpickler._op_next_buffer,
+    READONLY_BUFFER: Unpickler._op_readonly_buffer,
+    LIST: Unpickler._op_list,
+    DICT: Unpickler._op_dict,
+    FROZENSET: Unpickler._op_frozenset,
+    POP: Unpickler._op_pop,
+    POP_MARK: Unpickler._op_pop_mark,
+    DUP: Unpickler._op_dup,
+    GET: Unpickler._op_get,
+    PUT: Unpickler._op_put,
+    EXT1: Unpickler._op_ext1,
+    EXT2: Unpickler._op_ext2,
+    EXT4: Unpickler._op_ext4,
+    GLOBAL: Unpickler._op_global,
+    INST: Unpickler._op_inst,
+    OBJ: Unpickler._op_obj,
+    NEWOBJ_EX: Unpickler._op_newobj_ex,
+    PERSID: Unpickler._op_persid,
 }
 
 
