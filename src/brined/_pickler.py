@@ -64,7 +64,7 @@ _SHORT_BINBYTES: Final = tuple(bytes((0x43, i)) for i in range(256))
 _TUPLE_OPS: Final = (b"", b"\x85", b"\x86", b"\x87")  # TUPLE1..3 by length
 
 # What `Pickler._run` drives: the parts still to save, and what ends the object.
-_Entry = tuple[Iterator[Any], "bytes | Callable[[], None]"]
+_Entry = tuple[Iterator[Any], "bytes | Callable[[], Any]"]
 
 # A value `save_reduce` must not treat as a memoizable object.
 _LATIN1: Final = "latin1"
@@ -320,13 +320,17 @@ class Pickler:
                     break
             else:
                 stack.pop()
-                if fast:
-                    active.pop()
                 closer = top[1]
                 if isinstance(closer, bytes):
                     buf += closer
                 else:
-                    closer()
+                    # A closer may hand back what the object still has to save.
+                    entry = closer()
+                    if entry is not None:
+                        stack.append(entry)
+                        continue
+                if fast:
+                    active.pop()
 
     # -- save: one object ----------------------------------------------------
 
@@ -362,9 +366,9 @@ class Pickler:
             return self._save_frozenset(obj)
         if t is bytes:  # protocols 0-2 only; _save_atom took the rest
             if not obj:
-                return _steps(self._save_reduce(bytes, (), obj=obj))
-            return _steps(
-                self._save_reduce(_codecs_encode, (str(obj, _LATIN1), _LATIN1), obj=obj)
+                return self._save_reduce(bytes, (), obj=obj)
+            return self._save_reduce(
+                _codecs_encode, (str(obj, _LATIN1), _LATIN1), obj=obj
             )
         if t is bytearray:
             return self._save_bytearray(obj)
@@ -376,10 +380,10 @@ class Pickler:
         if override is not None:
             rv = override(obj)
             if rv is not NotImplemented:
-                return _steps(self._save_reduce_value(obj, rv))
+                return self._save_reduce_value(obj, rv)
 
         if t is type:
-            return _steps(self._save_type(obj))
+            return self._save_type(obj)
         if t is FunctionType:
             return _steps(self._save_global(obj, None))
 
@@ -405,7 +409,7 @@ class Pickler:
                 if reduce is None:
                     raise PicklingError(f"can't pickle {t.__name__!r} object: {obj!r}")
                 rv = reduce()
-        return _steps(self._save_reduce_value(obj, rv))
+        return self._save_reduce_value(obj, rv)
 
     def _save_atom(self, obj: Any) -> bool:
         """Write `obj` if it needs no generator: None, bools, ints, floats, a memo
@@ -529,8 +533,8 @@ class Pickler:
     def _save_bytearray(self, obj: bytearray) -> _Entry | None:
         if self.proto < 5:
             if not obj:
-                return _steps(self._save_reduce(bytearray, (), obj=obj))
-            return _steps(self._save_reduce(bytearray, (bytes(obj),), obj=obj))
+                return self._save_reduce(bytearray, (), obj=obj)
+            return self._save_reduce(bytearray, (bytes(obj),), obj=obj)
         self._save_bytearray_data(obj, memoryview(obj))
         return None
 
@@ -657,7 +661,7 @@ class Pickler:
 
     def _save_set(self, obj: set[Any]) -> _Entry | None:
         if self.proto < 4:
-            return _steps(self._save_reduce(set, (list(obj),), obj=obj))
+            return self._save_reduce(set, (list(obj),), obj=obj)
         buf = self._buf
         buf.append(0x8F)  # EMPTY_SET
         self._memoize(obj)
@@ -686,7 +690,7 @@ class Pickler:
 
     def _save_frozenset(self, obj: frozenset[Any]) -> _Entry | None:
         if self.proto < 4:
-            return _steps(self._save_reduce(frozenset, (list(obj),), obj=obj))
+            return self._save_reduce(frozenset, (list(obj),), obj=obj)
         self._buf.append(0x28)  # MARK
         return (iter(obj), partial(self._end_frozenset, obj))
 
@@ -796,14 +800,14 @@ class Pickler:
 
     # -- globals -------------------------------------------------------------
 
-    def _save_type(self, obj: type) -> Iterator[Any]:
+    def _save_type(self, obj: type) -> _Entry:
         if obj is type(None):
             return self._save_reduce(type, (None,), obj=obj)
         if obj is type(...):
             return self._save_reduce(type, (...,), obj=obj)
         if obj is type(NotImplemented):
             return self._save_reduce(type, (NotImplemented,), obj=obj)
-        return self._save_global(obj, None)
+        return _steps(self._save_global(obj, None))
 
     def _save_global(self, obj: Any, name: str | None) -> Iterator[Any]:
         ref = find_global(obj, name, self.proto)
@@ -817,36 +821,28 @@ class Pickler:
             buf.append(0x93)  # STACK_GLOBAL
         elif not ref.in_module:
             # Protocols < 4 have no dotted names: getattr(parent, name).
-            yield from self._reduce_steps(
-                getattr,
-                (ref.parent, ref.name.rpartition(".")[2]),
-                None,
-                None,
-                None,
-                None,
-                None,
-            )
+            yield getattr
+            yield (ref.parent, ref.name.rpartition(".")[2])
+            buf.append(0x52)  # REDUCE
         else:
             buf += global_opcode(ref.module, ref.name, self.proto, self.fix_imports)
         self._memoize(obj)
 
     # -- the reduce protocol ---------------------------------------------------
 
-    def _save_reduce_value(self, obj: Any, rv: Any) -> Iterator[Any]:
+    def _save_reduce_value(self, obj: Any, rv: Any) -> _Entry:
         if isinstance(rv, str):
-            return self._save_global(obj, rv)
+            return _steps(self._save_global(obj, rv))
         if not isinstance(rv, tuple):
             raise PicklingError("__reduce__ must return a string or tuple")
-        return self._reduce_steps(*check_reduce_value(rv), obj)
+        return self._reduce_parts(*check_reduce_value(rv), obj)
 
-    def _save_reduce(
-        self, func: Any, args: tuple[Any, ...], *, obj: Any
-    ) -> Iterator[Any]:
+    def _save_reduce(self, func: Any, args: tuple[Any, ...], *, obj: Any) -> _Entry:
         """A reduce value made up by the pickler itself (sets before protocol 4,
         bytes before 3, ...): no checks needed."""
-        return self._reduce_steps(func, args, None, None, None, None, obj)
+        return self._reduce_parts(func, args, None, None, None, None, obj)
 
-    def _reduce_steps(
+    def _reduce_parts(
         self,
         func: Any,
         args: tuple[Any, ...],
@@ -855,34 +851,51 @@ class Pickler:
         dictitems: Any,
         state_setter: Any,
         obj: Any,
-    ) -> Iterator[Any]:
-        buf = self._buf
-        func_name = ""
-        if self.proto >= 2:
-            name = getattr(func, "__name__", None)
-            if isinstance(name, str):
-                func_name = name
-        if func_name == "__newobj_ex__":
+    ) -> _Entry:
+        """Save a reduce value: the call (REDUCE, NEWOBJ or NEWOBJ_EX), then
+        memoize `obj`, then its items and state (in `_after_reduce_call`)."""
+        name = getattr(func, "__name__", None) if self.proto >= 2 else None
+        parts: tuple[Any, ...]
+        if name == "__newobj__":
+            parts = (check_newobj_args(args, obj), args[1:])
+            op = b"\x81"  # NEWOBJ
+        elif name == "__newobj_ex__":
             cls, cargs, kwargs = check_newobj_ex_args(args)
             if self.proto >= 4:
-                yield cls
-                yield cargs
-                yield kwargs
-                buf.append(0x92)  # NEWOBJ_EX
+                parts = (cls, cargs, kwargs)
+                op = b"\x92"  # NEWOBJ_EX
             else:
-                yield partial(cls.__new__, cls, *cargs, **kwargs)
-                yield ()
-                buf.append(0x52)  # REDUCE
-        elif func_name == "__newobj__":
-            cls = check_newobj_args(args, obj)
-            yield cls
-            yield args[1:]
-            buf.append(0x81)  # NEWOBJ
+                parts = (partial(cls.__new__, cls, *cargs, **kwargs), ())
+                op = b"R"  # REDUCE
         else:
-            yield func
-            yield args
-            buf.append(0x52)  # REDUCE
+            parts = (func, args)
+            op = b"R"  # REDUCE
+        if obj is None and state is None and listitems is None and dictitems is None:
+            return (iter(parts), op)
+        return (
+            iter(parts),
+            partial(
+                self._after_reduce_call,
+                op,
+                obj,
+                state,
+                listitems,
+                dictitems,
+                state_setter,
+            ),
+        )
 
+    def _after_reduce_call(
+        self,
+        op: bytes,
+        obj: Any,
+        state: Any,
+        listitems: Any,
+        dictitems: Any,
+        state_setter: Any,
+    ) -> _Entry | None:
+        buf = self._buf
+        buf += op
         if obj is not None:
             # Reached again while saving its own arguments: the object exists
             # already, so drop what was built and fetch it from the memo.
@@ -890,9 +903,22 @@ class Pickler:
             if x is not None:
                 buf.append(0x30)  # POP
                 self._write_get(x[0])
-                return
+                return None
             self._memoize(obj)
+        if listitems is not None or dictitems is not None:
+            return _steps(
+                self._items_and_state(listitems, dictitems, state, state_setter, obj)
+            )
+        if state is None:
+            return None
+        if state_setter is None:
+            return (iter((state,)), b"b")  # BUILD
+        # state_setter(obj, state), its result popped: stack-neutral.
+        return (iter((state_setter, obj, state)), b"\x86R0")  # TUPLE2 REDUCE POP
 
+    def _items_and_state(
+        self, listitems: Any, dictitems: Any, state: Any, state_setter: Any, obj: Any
+    ) -> Iterator[Any]:
         if listitems is not None:
             yield from self._batch_appends(listitems)
         if dictitems is not None:
@@ -900,13 +926,12 @@ class Pickler:
         if state is not None:
             if state_setter is None:
                 yield state
-                buf.append(0x62)  # BUILD
+                self._buf.append(0x62)  # BUILD
             else:
-                # state_setter(obj, state), its result popped: stack-neutral.
                 yield state_setter
                 yield obj
                 yield state
-                buf += b"\x86R0"  # TUPLE2 REDUCE POP
+                self._buf += b"\x86R0"  # TUPLE2 REDUCE POP
 
 
 def _steps(gen: Iterator[Any]) -> _Entry:
