@@ -1,0 +1,1 @@
+"""Test package: lets pickle find helper classes as tests.<module>.<name>."""
