@@ -118,6 +118,7 @@ _unpack_u4: Final = struct.Struct("<I").unpack_from
 _unpack_u8: Final = struct.Struct("<Q").unpack_from
 _unpack_f8: Final = struct.Struct(">d").unpack_from
 _MAXSIZE: Final = sys.maxsize
+_ModuleType: Final = type(sys)
 _HEAPTYPE: Final = 1 << 9  # Py_TPFLAGS_HEAPTYPE
 # Reads larger than this go to the file in pieces, so a forged length allocates
 # only as much as the stream really holds.
@@ -281,7 +282,8 @@ class Unpickler:
             if verdict != ALLOWED:
                 raise self._refusal(module, name, verdict, written)
         __import__(module, level=0)
-        obj: Any = sys.modules[module]
+        root: Any = sys.modules[module]
+        obj = root
         if self.proto < 4:
             obj = getattr(obj, name)
         else:
@@ -290,6 +292,10 @@ class Unpickler:
                     raise AttributeError(
                         f"Can't get local attribute {name!r} on {obj!r}"
                     )
+                if policy is not None and obj is not root and type(obj) is _ModuleType:
+                    # Walking from one module into another ("mod.os.path")
+                    # would step around the name checks.
+                    raise self._refusal(module, name, BLOCKED, written)
                 obj = getattr(obj, part)
         if policy is not None:
             self._check_resolved(module, name, obj, written)
@@ -312,7 +318,7 @@ class Unpickler:
         # The name passed the policy, but an allowed module can re-export a
         # blocked object (``from os import system``) or a module: check what the
         # name actually resolved to.
-        if type(obj) is type(sys):
+        if type(obj) is _ModuleType:
             raise self._refusal(module, name, BLOCKED, written)
         mod = getattr(obj, "__module__", None)
         qual = getattr(obj, "__qualname__", None)
@@ -1028,7 +1034,8 @@ class Unpickler:
         self._stack.append(frozenset(items))
 
     def _op_pop(self) -> None:
-        if self._stack:
+        # An empty stack above a MARK means POP discards the mark.
+        if self._stack or not self._metastack:
             self._stack.pop()
         else:
             self._pop_mark()
