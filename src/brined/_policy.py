@@ -95,6 +95,10 @@ BLOCKED_MODULES: Final[frozenset[str]] = frozenset(
         "os",
         "posix",
         "nt",
+        # os.path's real names, so a re-export can't reach it either.
+        "posixpath",
+        "ntpath",
+        "genericpath",
         "sys",
         "subprocess",
         "_posixsubprocess",
@@ -290,10 +294,10 @@ class Policy:
 
     def check(self, module: str, name: str) -> int:
         """Return `ALLOWED`, `NOT_ALLOWED`, `BLOCKED` or `BAD_NAME` for a global."""
-        if _bad_name(module, name):
-            return BAD_NAME
         if is_blocked(module, name):
             return BLOCKED
+        if _bad_name(module, name):
+            return BAD_NAME
         if (module, name) in self._exact:
             return ALLOWED
         if self._dotted and f"{module}.{name}" in self._dotted:

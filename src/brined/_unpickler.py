@@ -226,19 +226,20 @@ class Unpickler:
         if self._memory:
             self._buf: bytes = file.data
         else:
-            try:
-                self._file_read = file.read
-                self._file_readline = file.readline
-            except AttributeError:
-                raise TypeError(
-                    "file must have 'read' and 'readline' attributes"
-                ) from None
+            # Looked up in the C unpickler's order, so a property that raises
+            # something other than AttributeError surfaces the same way.
+            peek = getattr(file, "peek", None)
+            getattr(file, "readinto", None)
+            self._file_read = getattr(file, "read", None)
+            self._file_readline = getattr(file, "readline", None)
+            if self._file_read is None or self._file_readline is None:
+                raise TypeError("file must have 'read' and 'readline' attributes")
             self._buf = b""
             # io.BytesIO cannot peek but can seek: read ahead and seek back.
             if type(file) is io.BytesIO:
                 self._emulate_peek = True
             else:
-                self._file_peek = getattr(file, "peek", None)
+                self._file_peek = peek
         self._pos = 0
         self._end = len(self._buf)
         self._start = 0
