@@ -667,6 +667,22 @@ class Unpickler:
                         buf, pos, end, start = self._more(buf, pos, end, start, 1, code)
                     memo[buf[pos]] = stack[-1]
                     pos += 1
+                elif code == LONG_BINGET:
+                    if pos + 4 > end:
+                        buf, pos, end, start = self._more(buf, pos, end, start, 4, code)
+                    n = unpack_u4(buf, pos)[0]
+                    pos += 4
+                    try:
+                        append(memo[n])
+                    except KeyError:
+                        raise MalformedPickleError(
+                            f"Memo value not found at index {n}"
+                        ) from None
+                elif code == LONG_BINPUT:
+                    if pos + 4 > end:
+                        buf, pos, end, start = self._more(buf, pos, end, start, 4, code)
+                    memo[unpack_u4(buf, pos)[0]] = stack[-1]
+                    pos += 4
                 elif code == BININT1:
                     if pos >= end:
                         buf, pos, end, start = self._more(buf, pos, end, start, 1, code)
@@ -786,22 +802,6 @@ class Unpickler:
                     calling = True
                     _build(target, state)
                     calling = False
-                elif code == LONG_BINGET:
-                    if pos + 4 > end:
-                        buf, pos, end, start = self._more(buf, pos, end, start, 4, code)
-                    n = unpack_u4(buf, pos)[0]
-                    pos += 4
-                    try:
-                        append(memo[n])
-                    except KeyError:
-                        raise MalformedPickleError(
-                            f"Memo value not found at index {n}"
-                        ) from None
-                elif code == LONG_BINPUT:
-                    if pos + 4 > end:
-                        buf, pos, end, start = self._more(buf, pos, end, start, 4, code)
-                    memo[unpack_u4(buf, pos)[0]] = stack[-1]
-                    pos += 4
                 elif code == TUPLE:
                     if not metastack:
                         raise MalformedPickleError("could not find MARK")
