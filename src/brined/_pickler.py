@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterator
 from functools import partial
 from itertools import chain, islice
 from pickle import PickleBuffer
-from struct import pack
+from struct import Struct, pack
 from types import FunctionType
 from typing import IO, Any, Final
 
@@ -62,6 +62,7 @@ _BINPUT: Final = tuple(bytes((0x71, i)) for i in range(256))
 _SHORT_BINUNICODE: Final = tuple(bytes((0x8C, i)) for i in range(256))
 _SHORT_BINBYTES: Final = tuple(bytes((0x43, i)) for i in range(256))
 _TUPLE_OPS: Final = (b"", b"\x85", b"\x86", b"\x87")  # TUPLE1..3 by length
+_pack_double: Final = Struct(">d").pack
 
 # What `Pickler._run` drives: the parts still to save, and what ends the object.
 _Entry = tuple[Iterator[Any], "bytes | Callable[[], Any]"]
@@ -264,7 +265,8 @@ class Pickler:
         active: list[int] = [id(obj)] if fast else []
         save = self._save
         save_atom = self._save_atom
-        simple = self._pers_func is None and not fast
+        simple = self._pers_func is None and not fast and self.bin
+        bytes_ok = self.proto >= 3
         buf = self._buf
         memo = self.memo
         memo_get = memo.get
@@ -275,9 +277,10 @@ class Pickler:
                 if len(buf) >= self._frame_limit:
                     self._commit_frame()
                 if simple:
-                    # Inline the two commonest atoms; the rest via _save_atom.
+                    # The atoms and memo hits of protocols 1-5, inline; the
+                    # order of checks is still _pickle.c's.
                     t = type(item)
-                    if t is str and short_str:
+                    if t is str:
                         x = memo_get(id(item))
                         if x is not None:
                             if x[0] < 256:
@@ -285,23 +288,48 @@ class Pickler:
                             else:
                                 self._write_get(x[0])
                             continue
-                        try:
-                            data = item.encode("utf-8")
-                        except UnicodeEncodeError:
-                            data = item.encode("utf-8", "surrogatepass")
-                        n = len(data)
-                        if n <= 0xFF:
-                            buf += _SHORT_BINUNICODE[n]
-                            buf += data
-                            memo[id(item)] = (len(memo), item)
-                            buf.append(0x94)  # MEMOIZE
-                            continue
+                        if short_str:
+                            try:
+                                data = item.encode("utf-8")
+                            except UnicodeEncodeError:
+                                data = item.encode("utf-8", "surrogatepass")
+                            n = len(data)
+                            if n <= 0xFF:
+                                buf += _SHORT_BINUNICODE[n]
+                                buf += data
+                                memo[id(item)] = (len(memo), item)
+                                buf.append(0x94)  # MEMOIZE
+                                continue
                         self._save_str(item)
                         continue
-                    if t is int and 0 <= item <= 0xFF and self.bin:
-                        buf += _BININT1[item]
+                    if t is int:
+                        if 0 <= item <= 0xFF:
+                            buf += _BININT1[item]
+                        elif 0 <= item <= 0xFFFF:
+                            buf += b"M" + item.to_bytes(2, "little")
+                        elif -0x80000000 <= item <= 0x7FFFFFFF:
+                            buf += b"J" + item.to_bytes(4, "little", signed=True)
+                        else:
+                            self._save_long(item)
                         continue
-                    if save_atom(item):
+                    if t is float:
+                        buf += b"G" + _pack_double(item)
+                        continue
+                    if item is None:
+                        buf.append(0x4E)  # NONE
+                        continue
+                    if t is bool:
+                        save_atom(item)
+                        continue
+                    x = memo_get(id(item))
+                    if x is not None:
+                        if x[0] < 256:
+                            buf += _BINGET[x[0]]
+                        else:
+                            self._write_get(x[0])
+                        continue
+                    if t is bytes and bytes_ok:
+                        self._save_bytes_data(item, item)
                         continue
                     entry = self._save_compound(item)
                 elif type(item) is _NoPersistentId:
@@ -442,7 +470,7 @@ class Pickler:
             return True
         if t is float:
             if self.bin:
-                buf += b"G" + pack(">d", obj)
+                buf += b"G" + _pack_double(obj)
             else:
                 buf += b"F" + repr(obj).encode("ascii") + b"\n"
             return True
@@ -611,18 +639,20 @@ class Pickler:
         if n <= BATCHSIZE:
             buf.append(0x28)  # MARK
             return (iter(obj), b"e")  # APPENDS
-        return (self._list_batches(obj), b"")
+        return self._list_batch(obj, 0)
 
-    def _list_batches(self, obj: list[Any]) -> Iterator[Any]:
-        """C's batch_list_exact: MARK ... APPENDS per 1000 items."""
-        buf = self._buf
-        total = 0
-        while total < len(obj):
-            buf.append(0x28)  # MARK
-            end = min(total + BATCHSIZE, len(obj))
-            yield from obj[total:end]
-            total = end
-            buf.append(0x65)  # APPENDS
+    def _list_batch(self, obj: list[Any], start: int) -> _Entry | None:
+        """C's batch_list_exact: MARK ... APPENDS per 1000 items.  Each batch's
+        closer writes APPENDS and hands back the next batch."""
+        if start >= len(obj):
+            return None
+        self._buf.append(0x28)  # MARK
+        end = start + BATCHSIZE
+        return (iter(obj[start:end]), partial(self._end_list_batch, obj, end))
+
+    def _end_list_batch(self, obj: list[Any], end: int) -> _Entry | None:
+        self._buf.append(0x65)  # APPENDS
+        return self._list_batch(obj, end)
 
     def _save_dict(self, obj: dict[Any, Any]) -> _Entry | None:
         buf = self._buf
