@@ -9,5 +9,17 @@ tree.  All three run without importing or calling anything the pickle names.
 from __future__ import annotations
 
 from .dis import DisResult, disassemble
+from .scan import CLEAN, EXIT_CODES, INVALID, UNSAFE, Call, GlobalUse, ScanReport, scan
 
-__all__ = ["DisResult", "disassemble"]
+__all__ = [
+    "CLEAN",
+    "EXIT_CODES",
+    "INVALID",
+    "UNSAFE",
+    "Call",
+    "DisResult",
+    "GlobalUse",
+    "ScanReport",
+    "disassemble",
+    "scan",
+]
