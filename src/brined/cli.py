@@ -20,6 +20,7 @@ from typing import Any, TextIO
 import brined
 
 from ._opcodes import PROTO, REDUCE, SHORT_BINUNICODE, STACK_GLOBAL, STOP, TUPLE1
+from .analyze import _cli as _analyze_cli
 from .errors import UnsafeGlobalError
 
 __all__ = ["build_parser", "main"]
@@ -124,6 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="dump and load a dict, then watch a malicious pickle be refused",
     )
     demo.set_defaults(handler=_demo)
+    _analyze_cli.add_commands(commands)
     return parser
 
 

@@ -43,6 +43,7 @@ class Symbol(type):
     """Metaclass of symbols: each symbol is a class standing for one value."""
 
     sym_label: str
+    sym_kind: str
     sym_status: str
     sym_ops: list[str]
     sym_recorder: Recorder
@@ -97,9 +98,13 @@ def _symbol_new(cls: Any, *args: Any, **kwargs: Any) -> Any:
     return cls.sym_recorder.on_call(cls, "__new__", args, kwargs or None)
 
 
-def make_symbol(label: str, status: str, recorder: Recorder) -> Any:
-    """A new symbol standing for `label` ("os.system", "os.system('x')")."""
+def make_symbol(label: str, status: str, recorder: Recorder, kind: str) -> Any:
+    """A new symbol standing for `label` ("os.system", "os.system('x')").
+
+    `kind` is "global", "result" (of a call) or "persistent".
+    """
     namespace = {
+        "sym_kind": kind,
         "__new__": staticmethod(_symbol_new),
         "sym_label": label,
         "sym_status": status,
@@ -216,6 +221,8 @@ def brief(value: Any, budget: int = 120, depth: int = 0) -> str:
         if len(value) > 8:
             items.append(f"... {len(value) - 8} more")
         text = "{" + ", ".join(items) + "}"
+        if type(value) not in (dict, BoundedDict):
+            text = f"{type(value).__name__}({text})"
     else:
         try:
             text = repr(value)

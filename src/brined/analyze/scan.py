@@ -218,13 +218,13 @@ class ScanUnpickler(Unpickler):
             return super().find_class(module, name)
         if verdict == ALLOWED:
             self._use(key, offset, opcode, "allowed-unimported", "allowed by allow=")
-            return make_symbol(f"{mod}.{qual}", "allowed", self)
+            return make_symbol(f"{mod}.{qual}", "allowed", self, "global")
         error = self.policy.refusal(
             mod, qual, verdict, offset=offset, opcode=opcode, written=f"{module}.{name}"
         )
         self._use(key, offset, opcode, "refused", str(error))
         self.decide(UNSAFE, str(error), offset)
-        return make_symbol(f"{mod}.{qual}", "refused", self)
+        return make_symbol(f"{mod}.{qual}", "refused", self, "global")
 
     def persistent_load(self, pid: Any) -> Any:
         """Build what the feeder asked for, or record a real persistent id."""
@@ -236,7 +236,7 @@ class ScanUnpickler(Unpickler):
         text = f"persistent_load({brief(pid)})"
         self._call(Call(offset, opcode, "persistent_load", text, "refused"))
         self.decide(UNSAFE, _NO_HOOK.format(pid=brief(pid)), offset)
-        return make_symbol(text, "refused", self)
+        return make_symbol(text, "refused", self, "persistent")
 
     def on_call(self, target: Any, how: str, args: tuple[Any, ...], kw: Any) -> Any:
         """Record a call on a symbol; return the symbol for its result."""
@@ -252,7 +252,7 @@ class ScanUnpickler(Unpickler):
         if len(cls.sym_ops) < _MAX_OPS_PER_SYMBOL and how not in ("call", "__new__"):
             cls.sym_ops.append(text)
         if how in ("call", "__new__"):
-            return make_symbol(text, cls.sym_status, self)
+            return make_symbol(text, cls.sym_status, self, "result")
         return None
 
     def _call(self, call: Call) -> None:
@@ -319,6 +319,7 @@ def scan(
     name: str = "<bytes>",
     keep_value: bool = False,
     elide_over: int = 1 << 16,
+    size: int | None = None,
     fix_imports: bool = True,
     encoding: str = "ASCII",
     errors: str = "strict",
@@ -331,6 +332,7 @@ def scan(
     "unsafe" when it would refuse (a global, a persistent id, an operation the
     guards refuse), "invalid" when the bytes are not a valid pickle.  Strings
     and bytes longer than `elide_over` are skipped, not read into memory.
+    `size` is the number of bytes left in a file that cannot seek cheaply.
     Never raises for bad input; the verdict says what was wrong.
     """
     source: BinaryIO
@@ -340,7 +342,8 @@ def scan(
         source = data
     policy = allow if isinstance(allow, Policy) else Policy(allow)
     report = ScanReport(name)
-    size = _source_size(source)
+    if size is None:
+        size = _source_size(source)
     token = f"\x00brined-scan-{secrets.token_hex(8)}:"
     feeder = Feeder(source, size, token, elide_over)
     unpickler = ScanUnpickler(

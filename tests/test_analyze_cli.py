@@ -1,0 +1,172 @@
+"""The dis, scan and show subcommands: exit codes, JSON, zips, stdin, colour."""
+
+from __future__ import annotations
+
+import io
+import json
+import pickle
+import pickletools
+import struct
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from brined import _opcodes as op
+from brined.analyze import scan
+from brined.analyze.show import show
+from brined.cli import main
+from tests.hostile_scan.generate import CASES, su
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _write(tmp_path: Path, name: str, data: bytes) -> str:
+    path = tmp_path / name
+    path.write_bytes(data)
+    return str(path)
+
+
+def _torch_style_pickle() -> bytes:
+    """What torch.save writes for a 3-float tensor, assembled by hand."""
+    b = bytes
+    storage = (
+        b([op.MARK])
+        + su("storage")
+        + su("torch")
+        + su("FloatStorage")
+        + b([op.STACK_GLOBAL])
+        + su("0")
+        + su("cpu")
+        + b([op.BININT1, 3, op.TUPLE, op.BINPERSID])
+    )
+    return (
+        b([op.PROTO, 2])
+        + b"ctorch._utils\n_rebuild_tensor_v2\n"
+        + b([op.MARK])
+        + storage
+        + b([op.BININT1, 0, op.BININT1, 3, op.TUPLE1, op.BININT1, 1, op.TUPLE1])
+        + b([op.NEWFALSE])
+        + b"ccollections\nOrderedDict\n)R"
+        + b([op.TUPLE, op.REDUCE, op.STOP])
+    )
+
+
+def _torch_zip(tmp_path: Path) -> str:
+    path = tmp_path / "model.pt"
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("archive/data.pkl", _torch_style_pickle())
+        z.writestr("archive/data/0", struct.pack("<3f", 1, 2, 3))
+        z.writestr("archive/version", "3\n")
+    return str(path)
+
+
+def test_scan_exit_codes_are_0_clean_1_unsafe_2_invalid(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    clean = _write(tmp_path, "clean.pkl", pickle.dumps([1, 2]))
+    unsafe = _write(tmp_path, "unsafe.pkl", CASES["os-system-global"][0])
+    invalid = _write(tmp_path, "invalid.pkl", b"\xff")
+    assert main(["scan", clean]) == 0
+    assert main(["scan", invalid]) == 2
+    assert main(["scan", unsafe]) == 1
+    assert main(["scan", clean, invalid, unsafe]) == 1
+    capsys.readouterr()
+
+
+def test_scan_json_lists_globals_calls_and_verdicts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _write(tmp_path, "x.pkl", CASES["payload-then-garbage"][0])
+    assert main(["scan", "--json", path]) == 1
+    (report,) = json.loads(capsys.readouterr().out)
+    assert report["verdict"] == "unsafe" and report["exit_code"] == 1
+    assert report["globals"][0]["module"] == "os"
+    assert report["calls"][0]["opcode"] == "REDUCE"
+
+
+def test_allow_and_policy_file_lift_a_refusal(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _write(tmp_path, "u.pkl", CASES["uuid-allowed"][0])
+    toml = tmp_path / "policy.toml"
+    toml.write_text('allow = ["uuid.UUID"]\n')
+    js = tmp_path / "policy.json"
+    js.write_text('{"allow": ["uuid.*"]}')
+    assert main(["scan", path]) == 1
+    assert main(["scan", "--allow", "uuid.UUID", path]) == 0
+    assert main(["scan", "--policy", str(toml), path]) == 0
+    assert main(["scan", "--policy", str(js), path]) == 0
+    capsys.readouterr()
+
+
+def test_torch_zip_reports_globals_and_persistent_ids_without_torch(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _torch_zip(tmp_path)
+    assert main(["scan", "--json", path]) == 1
+    (report,) = json.loads(capsys.readouterr().out)
+    assert report["name"].endswith(":archive/data.pkl")
+    names = {f"{g['module']}.{g['name']}" for g in report["globals"]}
+    assert {"torch._utils._rebuild_tensor_v2", "torch.FloatStorage"} <= names
+    pids = [c for c in report["calls"] if c["how"] == "persistent_load"]
+    assert (
+        pids[0]["text"]
+        == "persistent_load(('storage', torch.FloatStorage, '0', 'cpu', 3))"
+    )
+    assert "torch" not in sys.modules
+
+
+def test_dis_of_stdin_matches_pickletools(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = pickle.dumps({"a": [1, 2]}, 2)
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
+    assert main(["dis", "-"]) == 0
+    expected = io.StringIO()
+    pickletools.dis(data, expected)
+    assert capsys.readouterr().out == expected.getvalue()
+
+
+def test_show_marks_what_would_be_called(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _write(tmp_path, "x.pkl", CASES["os-system-stack-global"][0])
+    assert main(["show", path]) == 1
+    out = capsys.readouterr().out
+    assert "<<would call os.system('touch BRINED_CANARY_FIRED')>>" in out
+
+
+def test_show_elides_large_containers_with_counts() -> None:
+    _, text = show(pickle.dumps({"big": list(range(5000))}, 4), max_items=3)
+    assert text.splitlines() == [
+        "dict of 1 items:",
+        "  'big': list of 5000 items:",
+        "    [0] 0",
+        "    [1] 1",
+        "    [2] 2",
+        "    ... 4997 more items",
+    ]
+
+
+def test_no_colour_unless_a_terminal(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _write(tmp_path, "x.pkl", CASES["os-system-global"][0])
+    main(["scan", path])
+    assert "\x1b[" not in capsys.readouterr().out
+
+
+def test_python_dash_m_brined_scan_runs(tmp_path: Path) -> None:
+    path = _write(tmp_path, "x.pkl", pickle.dumps([1]))
+    done = subprocess.run(
+        [sys.executable, "-m", "brined", "scan", path], capture_output=True, text=True
+    )
+    assert done.returncode == 0 and "CLEAN" in done.stdout
+
+
+def test_scan_of_a_file_object_and_bytes_agree() -> None:
+    data = CASES["names-from-memo"][0]
+    assert scan(io.BytesIO(data)).verdict == scan(data).verdict == "unsafe"
