@@ -37,7 +37,7 @@ for name, (data, _, allow) in CASES.items():
     except brined.MalformedPickleError:
         out[name] = "invalid"
     except brined.UnpicklingError as exc:
-        out[name] = "unsafe" if "persistent" in str(exc) else "invalid"
+        out[name] = "unsafe" if "no persistent_load" in str(exc) else "invalid"
 print(json.dumps(out))
 """
 
@@ -55,7 +55,7 @@ def load_verdict(data: bytes, allow: Any = ()) -> str:
     except brined.MalformedPickleError:
         return "invalid"
     except brined.UnpicklingError as exc:
-        return "unsafe" if "persistent" in str(exc) else "invalid"
+        return "unsafe" if "no persistent_load" in str(exc) else "invalid"
     return "clean"
 
 
