@@ -509,19 +509,9 @@ class Pickler:
             n = len(data)
             if n <= 0xFF and self.proto >= 4:
                 header = _SHORT_BINUNICODE[n]
-            elif n <= 0xFFFFFFFF:
-                header = b"X" + pack("<I", n)
-            elif self.proto >= 4:
-                header = b"\x8d" + pack("<Q", n)
             else:
-                raise OverflowError(
-                    "serializing a string larger than 4 GiB requires pickle "
-                    "protocol 4 or higher"
-                )
-            if n >= FRAME_SIZE_TARGET:
-                self._write_large(header, data)
-            else:
-                self._buf += header + data
+                header = self._long_header(n, b"X", b"\x8d", "a string")
+            self._write_payload(header, data)
         else:
             self._buf += b"V" + escape_text(obj) + b"\n"
         self._memoize(obj)
@@ -532,30 +522,30 @@ class Pickler:
         n = len(data)
         if n <= 0xFF:
             header = _SHORT_BINBYTES[n]
-        elif n <= 0xFFFFFFFF:
-            header = b"B" + pack("<I", n)
-        elif self.proto >= 4:
-            header = b"\x8e" + pack("<Q", n)
         else:
-            raise OverflowError(
-                "serializing a bytes object larger than 4 GiB requires pickle "
-                "protocol 4 or higher"
-            )
-        if n >= FRAME_SIZE_TARGET:
-            self._write_large(header, data)
-        else:
-            self._buf += header
-            self._buf += data
+            header = self._long_header(n, b"B", b"\x8e", "a bytes object")
+        self._write_payload(header, data)
         self._memoize(obj)
 
-    def _save_bytearray_data(self, obj: Any, data: Any) -> None:
-        n = len(data)
-        header = b"\x96" + pack("<Q", n)
-        if n >= FRAME_SIZE_TARGET:
+    def _long_header(self, n: int, op4: bytes, op8: bytes, what: str) -> bytes:
+        """The header of a str/bytes payload too long for the 1-byte form."""
+        if n <= 0xFFFFFFFF:
+            return op4 + pack("<I", n)
+        if self.proto >= 4:
+            return op8 + pack("<Q", n)
+        raise OverflowError(
+            f"serializing {what} larger than 4 GiB requires pickle protocol 4 or higher"
+        )
+
+    def _write_payload(self, header: bytes, data: Any) -> None:
+        if len(data) >= FRAME_SIZE_TARGET:
             self._write_large(header, data)
         else:
             self._buf += header
             self._buf += data
+
+    def _save_bytearray_data(self, obj: Any, data: Any) -> None:
+        self._write_payload(b"\x96" + pack("<Q", len(data)), data)  # BYTEARRAY8
         self._memoize(obj)
 
     def _save_bytearray(self, obj: bytearray) -> _Entry | None:
