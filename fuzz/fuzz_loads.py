@@ -30,11 +30,18 @@ resource.setrlimit(resource.RLIMIT_AS, (_AS_LIMIT, _AS_LIMIT))
 # Import what the default policy may resolve, so the sys.modules check below
 # only sees imports a hostile input caused.
 import _codecs  # noqa: E402,F401
+import array  # noqa: E402,F401
 import collections  # noqa: E402,F401
 import copyreg  # noqa: E402,F401
 import datetime  # noqa: E402,F401
 import decimal  # noqa: E402,F401
 import fractions  # noqa: E402,F401
+import ipaddress  # noqa: E402,F401
+import pathlib  # noqa: E402,F401
+import uuid  # noqa: E402,F401
+
+# Mode 3 loads with the opt-in groups, so their argument guards get fuzzed too.
+_GROUPS = brined.Policy(["uuid", "ipaddress", "pathlib", "range", "array"])
 
 _known: set[str] = set()
 
@@ -58,7 +65,7 @@ def TestOneInput(data: bytes) -> None:  # noqa: N802 - atheris' name
     if not _known:
         _known = set(sys.modules)
     # The first byte picks the reader, so the file paths get fuzzed too.
-    mode = data[0] % 3 if data else 0
+    mode = data[0] % 4 if data else 0
     body = data[1:]
     before = len(sys.modules)
     try:
@@ -66,6 +73,8 @@ def TestOneInput(data: bytes) -> None:  # noqa: N802 - atheris' name
             brined.loads(body)
         elif mode == 1:
             brined.load(io.BytesIO(body))
+        elif mode == 3:
+            brined.loads(body, allow=_GROUPS)
         else:
             brined.load(io.BufferedReader(io.BytesIO(body), buffer_size=64))
     except brined.UnpicklingError:

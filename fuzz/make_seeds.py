@@ -41,7 +41,7 @@ def values() -> list[object]:
         collections.defaultdict(list, {1: [2]}),
         collections.Counter("abca"),
         collections.deque([1, 2], maxlen=5),
-        datetime.datetime(2020, 1, 2, 3, 4, 5, 6, datetime.timezone.utc),
+        datetime.datetime(2020, 1, 2, 3, 4, 5, 6, datetime.UTC),
         datetime.date(2020, 1, 2),
         datetime.time(1, 2),
         datetime.timedelta(days=1),

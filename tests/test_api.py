@@ -24,6 +24,7 @@ Shape = list[tuple[str, Any, Any]]
 _SAFETY_EXTRAS: Shape = [
     ("trusted", inspect.Parameter.KEYWORD_ONLY, False),
     ("allow", inspect.Parameter.KEYWORD_ONLY, None),
+    ("limits", inspect.Parameter.KEYWORD_ONLY, None),
 ]
 
 

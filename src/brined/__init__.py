@@ -6,8 +6,10 @@ C pickler, no nesting-depth limit, and loading that is safe by default.
 
 from __future__ import annotations
 
+from ._limits import Limits
 from ._opcodes import DEFAULT_PROTOCOL, HIGHEST_PROTOCOL
 from ._pickler import PickleBuffer, Pickler, dump, dumps
+from ._policy import Policy
 from ._unpickler import Unpickler, load, loads
 from .errors import (
     LimitExceededError,
@@ -30,11 +32,13 @@ __all__ = [
     "DEFAULT_PROTOCOL",
     "HIGHEST_PROTOCOL",
     "LimitExceededError",
+    "Limits",
     "MalformedPickleError",
     "PickleBuffer",
     "PickleError",
     "Pickler",
     "PicklingError",
+    "Policy",
     "TruncatedPickleError",
     "Unpickler",
     "UnpicklingError",

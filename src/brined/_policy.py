@@ -14,7 +14,12 @@ Three layers, checked in this order:
    interpreter (``os``, ``subprocess``, ``builtins.eval``, ...).  ``allow=`` cannot
    lift these; only ``trusted=True`` (which skips the policy) can.
 3. The allowlist: a small set of plain-data types the stdlib itself writes for
-   builtins at protocols 0-5, plus whatever ``allow=`` adds.
+   builtins at protocols 0-5, plus whatever ``allow=`` adds (names, patterns,
+   or one-word groups such as ``"uuid"``; see `GROUPS`).
+
+An allowed name may be *called* (the callee of REDUCE, NEWOBJ, NEWOBJ_EX, INST,
+OBJ) or only *appear as a value* (``Policy(values=...)``, e.g. a function used as
+a ``defaultdict`` factory that the pickle itself must never call).
 
 Names are checked after ``fix_imports`` has mapped Python 2 names, so
 ``__builtin__.set`` is checked as ``builtins.set``.
@@ -32,6 +37,7 @@ __all__ = [
     "BAD_NAME",
     "BLOCKED",
     "DEFAULT_ALLOWED",
+    "GROUPS",
     "NOT_ALLOWED",
     "Policy",
     "default_policy",
@@ -60,13 +66,9 @@ DEFAULT_ALLOWED: Final[frozenset[tuple[str, str]]] = frozenset(
         ("builtins", "list"),
         ("builtins", "tuple"),
         ("builtins", "dict"),
-        ("builtins", "slice"),
-        ("builtins", "range"),
         # Written for object() at protocols 0-1 (via copyreg._reconstructor) and as
         # the NEWOBJ class at 2+.
         ("builtins", "object"),
-        ("builtins", "Ellipsis"),
-        ("builtins", "NotImplemented"),
         # Protocol 0-1 instances of classes without __reduce__; the unpickler also
         # checks at REDUCE time that the base it is given is a builtin type.
         ("copyreg", "_reconstructor"),
@@ -86,6 +88,67 @@ DEFAULT_ALLOWED: Final[frozenset[tuple[str, str]]] = frozenset(
         ("fractions", "Fraction"),
     ]
 )
+
+# Names a safe load may only hold as values, never call.
+DEFAULT_VALUES: Final[frozenset[tuple[str, str]]] = frozenset(
+    [("builtins", "Ellipsis"), ("builtins", "NotImplemented")]
+)
+
+# Opt-in groups: ``allow=["uuid", "ipaddress"]`` adds each group's exact names.
+GROUPS: Final[dict[str, frozenset[tuple[str, str]]]] = {
+    "uuid": frozenset([("uuid", "UUID"), ("uuid", "SafeUUID")]),
+    "ipaddress": frozenset(
+        ("ipaddress", name)
+        for name in (
+            "IPv4Address",
+            "IPv6Address",
+            "IPv4Network",
+            "IPv6Network",
+            "IPv4Interface",
+            "IPv6Interface",
+        )
+    ),
+    "pathlib": frozenset(
+        ("pathlib", name) for name in ("PurePath", "PurePosixPath", "PureWindowsPath")
+    ),
+    "range": frozenset([("builtins", "range"), ("builtins", "slice")]),
+    "array": frozenset([("array", "array"), ("array", "_array_reconstructor")]),
+    "numpy": frozenset(
+        [
+            ("numpy", "ndarray"),
+            ("numpy", "dtype"),
+            ("numpy.core.multiarray", "_reconstruct"),
+            ("numpy.core.multiarray", "scalar"),
+            ("numpy._core.multiarray", "_reconstruct"),
+            ("numpy._core.multiarray", "scalar"),
+        ]
+        + [
+            ("numpy.dtypes", f"{kind}DType")
+            for kind in (
+                "Bool",
+                "Int8",
+                "Int16",
+                "Int32",
+                "Int64",
+                "UInt8",
+                "UInt16",
+                "UInt32",
+                "UInt64",
+                "Float16",
+                "Float32",
+                "Float64",
+                "LongDouble",
+                "Complex64",
+                "Complex128",
+                "Bytes",
+                "Str",
+                "Void",
+                "DateTime64",
+                "TimeDelta64",
+            )
+        ]
+    ),
+}
 
 # Modules (and everything under them) that can run code, spawn processes, load
 # native code or reach into the interpreter.  Matched on the module path, so "os"
@@ -135,6 +198,68 @@ BLOCKED_MODULES: Final[frozenset[str]] = frozenset(
         "signal",
         "webbrowser",
         "brined",
+        # Installers, interpreters and tools that run code or reach the network.
+        "pip",
+        "ensurepip",
+        "venv",
+        "setuptools",
+        "distutils",
+        "idlelib",
+        "lib2to3",
+        "doctest",
+        "unittest",
+        "atexit",
+        "threading",
+        "_thread",
+        "asyncio",
+        "concurrent",
+        "gc",
+        "site",
+        "sysconfig",
+        "platform",
+        "tempfile",
+        "zipfile",
+        "tarfile",
+        "shelve",
+        "dbm",
+        "sqlite3",
+        "http",
+        "urllib",
+        "ftplib",
+        "smtplib",
+        "telnetlib",
+        "socketserver",
+        "xmlrpc",
+        "logging",
+        "mmap",
+        "fcntl",
+        "resource",
+        "select",
+        "selectors",
+        "_winapi",
+        "msvcrt",
+        "winreg",
+        "tkinter",
+        "turtle",
+        "cgi",
+        "imp",
+        "ast",
+        "dis",
+        "copy",
+        "weakref",
+        "numpy.testing",
+        "numpy.f2py",
+        "numpy.distutils",
+        "numpy.ctypeslib",
+        "numpy.lib.npyio",
+        "numpy.lib.format",
+        "torch",
+        "joblib",
+        "dill",
+        "cloudpickle",
+        "_pyrepl",
+        "rlcompleter",
+        "readline",
     ]
 )
 
@@ -156,6 +281,39 @@ BLOCKED_NAMES: Final[frozenset[tuple[str, str]]] = frozenset(
         ("builtins", "input"),
         ("builtins", "exit"),
         ("builtins", "quit"),
+        ("builtins", "help"),
+        ("builtins", "print"),
+        ("builtins", "memoryview"),
+        ("builtins", "type"),
+        ("builtins", "super"),
+        ("builtins", "object.__reduce__"),
+        ("builtins", "__build_class__"),
+        ("builtins", "classmethod"),
+        ("builtins", "staticmethod"),
+        ("builtins", "property"),
+        ("builtins", "map"),
+        ("builtins", "filter"),
+        ("builtins", "iter"),
+        ("builtins", "next"),
+        ("builtins", "reversed"),
+        ("builtins", "zip"),
+        ("builtins", "enumerate"),
+        ("builtins", "dir"),
+        ("builtins", "id"),
+        ("builtins", "hasattr"),
+        ("builtins", "license"),
+        ("builtins", "copyright"),
+        ("builtins", "credits"),
+        ("codecs", "open"),
+        ("codecs", "EncodedFile"),
+        ("codecs", "decode"),
+        ("_codecs", "decode"),
+        ("numpy", "load"),
+        ("numpy", "loads"),
+        ("numpy", "fromfile"),
+        ("numpy", "memmap"),
+        ("numpy", "frompyfunc"),
+        ("numpy", "vectorize"),
         # What types.FunctionType / types.CodeType really are; listed so a
         # resolved object is caught even when reached under another name.
         ("builtins", "function"),
@@ -231,34 +389,71 @@ class Policy:
       module and qualname (``"a.b.C"`` matches module ``a.b`` name ``C`` and
       module ``a`` name ``b.C``);
     * ``"module:qualname"``: allows exactly that split;
-    * ``"package.*"``: allows every name in ``package`` and its submodules.
+    * ``"package.*"``: allows every name in ``package`` and its submodules;
+    * a group name from `GROUPS` (``"uuid"``, ``"ipaddress"``, ``"pathlib"``,
+      ``"range"``, ``"array"``, ``"numpy"``): allows that group's names.
+
+    `values` takes the same entries but allows them only as values (for example
+    a function kept as a ``defaultdict`` factory): the pickle may not call them.
 
     A single string is taken as one entry.  The defaults in `DEFAULT_ALLOWED` are
     always included.  Blocked and malformed names stay refused whatever is
-    allowed.
+    allowed.  A `Policy` is immutable and can be shared between loads and
+    threads.
     """
 
-    __slots__ = ("_exact", "_dotted", "_prefixes")
+    __slots__ = ("_exact", "_dotted", "_prefixes", "_values")
 
-    def __init__(self, allow: Iterable[object] | str | None = None) -> None:
+    def __init__(
+        self,
+        allow: Iterable[object] | str | None = None,
+        *,
+        values: Iterable[object] | str | None = None,
+    ) -> None:
         exact: set[tuple[str, str]] = set(DEFAULT_ALLOWED)
         dotted: set[str] = set()
         prefixes: list[str] = []
-        entries: Iterable[object]
-        if allow is None:
-            entries = ()
-        elif isinstance(allow, str) or callable(allow):
-            entries = (allow,)
-        else:
-            entries = allow
-        for entry in entries:
+        for entry in _entries(allow):
             if isinstance(entry, str):
                 self._add_string(entry, exact, dotted, prefixes)
             else:
                 exact.add(_entry_names(entry))
+        value_names: set[tuple[str, str]] = set(DEFAULT_VALUES)
+        for entry in _entries(values):
+            if isinstance(entry, str):
+                if ":" in entry:
+                    module, _, name = entry.partition(":")
+                else:
+                    module, _, name = entry.rpartition(".")
+                if not module or not name:
+                    raise ValueError(f"bad values= entry {entry!r}")
+                value_names.add((module, name))
+            else:
+                value_names.add(_entry_names(entry))
         self._exact: frozenset[tuple[str, str]] = frozenset(exact)
         self._dotted: frozenset[str] = frozenset(dotted)
         self._prefixes: tuple[str, ...] = tuple(prefixes)
+        self._values: frozenset[tuple[str, str]] = frozenset(value_names - exact)
+
+    @classmethod
+    def from_file(cls, path: str) -> Policy:
+        """Read a policy file: one ``allow=`` entry per line.
+
+        Blank lines and ``#`` comments are ignored; a line ``value: NAME``
+        allows NAME only as a value.  This is the format the CLI reads.
+        """
+        allow: list[str] = []
+        values: list[str] = []
+        with open(path, encoding="utf-8") as f:
+            for raw in f:
+                line = raw.split("#", 1)[0].strip()
+                if not line:
+                    continue
+                if line.startswith("value:"):
+                    values.append(line[6:].strip())
+                else:
+                    allow.append(line)
+        return cls(allow, values=values)
 
     @staticmethod
     def _add_string(
@@ -285,10 +480,15 @@ class Policy:
                 raise ValueError(f"bad allow= entry {entry!r}")
             exact.add((module, name))
             return
+        group = GROUPS.get(entry)
+        if group is not None:
+            exact.update(group)
+            return
         if "." not in entry.strip("."):
             raise ValueError(
                 f"bad allow= entry {entry!r}: expected 'module.qualname', "
-                "'module:qualname' or 'package.*'"
+                "'module:qualname', 'package.*' or a group name "
+                f"({', '.join(sorted(GROUPS))})"
             )
         dotted.add(entry)
 
@@ -298,7 +498,7 @@ class Policy:
             return BLOCKED
         if _bad_name(module, name):
             return BAD_NAME
-        if (module, name) in self._exact:
+        if (module, name) in self._exact or (module, name) in self._values:
             return ALLOWED
         if self._dotted and f"{module}.{name}" in self._dotted:
             return ALLOWED
@@ -306,6 +506,10 @@ class Policy:
             if module == package or module.startswith(package + "."):
                 return ALLOWED
         return NOT_ALLOWED
+
+    def may_call(self, module: str, name: str) -> bool:
+        """Whether an allowed global may be called, not only held as a value."""
+        return (module, name) not in self._values
 
     def refusal(
         self,
@@ -337,14 +541,14 @@ def refusal_error(
     written: str | None = None,
 ) -> UnsafeGlobalError:
     """The `UnsafeGlobalError` for a refused ``module.name`` (see `Policy.refusal`)."""
-    full = f"{module}.{name}"
+    full = _shown(f"{module}.{name}")
     where = ""
     if offset is not None:
         where = f" at offset {offset}"
         if opcode is not None:
             where += f" ({opcode})"
-    if written is not None and written != full:
-        where += f" (written as {written!r})"
+    if written is not None and written != f"{module}.{name}":
+        where += f" (written as {_shown(written)!r})"
     trust = "If you trust this data: brined.loads(data, trusted=True)"
     if verdict == BLOCKED:
         reason = (
@@ -368,6 +572,21 @@ def refusal_error(
         offset=offset,
         opcode=opcode,
     )
+
+
+def _entries(allow: Iterable[object] | str | None) -> Iterable[object]:
+    if allow is None:
+        return ()
+    if isinstance(allow, str) or callable(allow):
+        return (allow,)
+    return allow
+
+
+def _shown(text: str) -> str:
+    # Names come from the input: never echo megabytes of it into a message.
+    if len(text) > 200:
+        return f"{text[:200]}...[{len(text)} chars]"
+    return text
 
 
 _DEFAULT: Final = Policy()

@@ -87,8 +87,43 @@ class UnsafeGlobalError(UnpicklingError):
 
 
 class UnsafeOperationError(UnpicklingError):
-    """The pickle asks for an operation that safe loading refuses."""
+    """The pickle asks for an operation that safe loading refuses.
+
+    `rule` names the guard that refused it (for example ``"build-target"``).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        rule: str | None = None,
+        offset: int | None = None,
+        opcode: str | None = None,
+    ) -> None:
+        super().__init__(message, offset=offset, opcode=opcode)
+        self.rule = rule
 
 
 class LimitExceededError(UnpicklingError):
-    """Loading would exceed one of the configured resource limits."""
+    """Loading would exceed one of the configured resource limits.
+
+    `limit` names the `brined.Limits` field that was reached, when one was.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        limit: str | None = None,
+        offset: int | None = None,
+        opcode: str | None = None,
+    ) -> None:
+        super().__init__(message, offset=offset, opcode=opcode)
+        self.limit = limit
+
+
+class _MalformedValueError(MalformedPickleError, ValueError):
+    """A malformed pickle where the stdlib raises ValueError (a bad literal, an
+    unsupported protocol...): also a ValueError, so ``except ValueError`` written
+    for the stdlib keeps working.  Private: catch `MalformedPickleError`.
+    """

@@ -1,0 +1,350 @@
+"""The opcode guards of an untrusted load: stateless checks on what a pickle asks.
+
+The loader decides *which* objects a pickle may call or mutate (it knows where
+each came from); the functions here decide whether one call, one BUILD or one
+batch of container items is acceptable, and raise `UnsafeOperationError` naming
+the rule when it is not.  Nothing here imports a module or calls into the
+objects it checks except the calls it guards.
+
+Rules (each ``rule=`` value is named in docs/security.md):
+
+* ``call-args``: the arguments of an allowed callable must be data it can take
+  without running away: no ``range`` or iterator to a container constructor, no
+  int to ``bytes``/``bytearray`` (an allocation size), only text encodings,
+  ``_codecs.encode(str, 'latin1')`` exactly as the stdlib writes it.
+* ``reconstructor``: ``copyreg._reconstructor`` only over a builtin base.
+* ``build-target``, ``build-state``: BUILD only on ordinary instances, with str,
+  non-dunder keys, and slot state only for declared slots.
+"""
+
+from __future__ import annotations
+
+import _codecs
+import collections
+import copyreg
+import sys
+import types
+from typing import Any, Final
+
+from .errors import MalformedPickleError, UnsafeOperationError
+
+__all__ = [
+    "build",
+    "build_untrusted",
+    "check_args",
+    "check_instance",
+    "check_newobj",
+    "check_reconstructor",
+    "extend",
+    "add_items",
+    "hashed_keys",
+    "is_dunder",
+]
+
+_HEAPTYPE: Final = 1 << 9  # Py_TPFLAGS_HEAPTYPE
+_reconstructor: Final = copyreg._reconstructor  # type: ignore[attr-defined]
+_TRUST: Final = "If you trust this data: brined.loads(data, trusted=True)"
+
+# Objects BUILD may never touch, whatever their origin.
+_NOT_INSTANCES: Final = (
+    type,
+    types.ModuleType,
+    types.FunctionType,
+    types.BuiltinFunctionType,
+    types.MethodType,
+    types.CodeType,
+    types.WrapperDescriptorType,
+    types.MethodWrapperType,
+    types.MethodDescriptorType,
+    types.ClassMethodDescriptorType,
+    types.GetSetDescriptorType,
+    types.MemberDescriptorType,
+    types.FrameType,
+    types.TracebackType,
+    types.CellType,
+)
+
+# Constructors that iterate or size themselves from an argument.
+_CONTAINER_TYPES: Final = (
+    list,
+    tuple,
+    set,
+    frozenset,
+    dict,
+    bytes,
+    bytearray,
+    str,
+    collections.deque,
+)
+# Codecs str/bytes/bytearray may be asked for: text encodings only, so a
+# pickle cannot reach the compression or other bytes-to-bytes codecs.
+_TEXT_ENCODINGS: Final = frozenset(
+    [
+        "ascii",
+        "latin1",
+        "latin-1",
+        "iso-8859-1",
+        "utf-8",
+        "utf8",
+        "utf_8",
+        "utf-16",
+        "utf-16-le",
+        "utf-16-be",
+        "utf-32",
+        "raw-unicode-escape",
+        "surrogatepass",
+        "strict",
+        "ignore",
+        "replace",
+        "backslashreplace",
+        "surrogateescape",
+    ]
+)
+_HASHED_BUILDERS: Final = (set, frozenset)
+_MAPPING_BUILDERS: Final = (dict,)
+
+
+def is_dunder(name: str) -> bool:
+    return len(name) > 4 and name.startswith("__") and name.endswith("__")
+
+
+def _refuse(message: str, rule: str) -> UnsafeOperationError:
+    return UnsafeOperationError(f"{message}. {_TRUST}", rule=rule)
+
+
+def _runaway(value: Any) -> bool:
+    # Lazy sequences and iterators: materialising them is unbounded work.
+    return type(value) is range or hasattr(type(value), "__next__")
+
+
+def check_args(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any] | None) -> None:
+    """Refuse arguments an allowed callable must not be given (rule ``call-args``)."""
+    if func is _codecs.encode:
+        if (
+            len(args) == 2
+            and type(args[0]) is str
+            and args[1] in ("latin1", "latin-1")
+            and not kwargs
+        ):
+            return
+        raise _refuse(
+            "_codecs.encode is only allowed as encode(str, 'latin1'), the form "
+            "the stdlib writes",
+            "call-args",
+        )
+    values = list(args)
+    if kwargs:
+        values.extend(kwargs.values())
+    for value in values:
+        if _runaway(value):
+            raise _refuse(
+                f"refused to call {_name(func)} with a {type(value).__name__} "
+                "argument (lazy sequences and iterators are not materialised)",
+                "call-args",
+            )
+    if isinstance(func, type) and issubclass(func, _CONTAINER_TYPES):
+        if issubclass(func, (bytes, bytearray)) and args and _is_int(args[0]):
+            raise _refuse(
+                f"refused to call {_name(func)} with an int (an allocation size)",
+                "call-args",
+            )
+        if issubclass(func, (str, bytes, bytearray)):
+            for value in list(args[1:]) + list((kwargs or {}).values()):
+                if type(value) is not str or value.lower() not in _TEXT_ENCODINGS:
+                    raise _refuse(
+                        f"refused to call {_name(func)} with encoding or errors "
+                        f"{_short(value)}: only text encodings are allowed",
+                        "call-args",
+                    )
+
+
+def hashed_keys(func: Any, args: tuple[Any, ...]) -> list[Any] | None:
+    """The keys a call to a set/dict constructor will hash, if it is one."""
+    if not args or not isinstance(func, type):
+        return None
+    first = args[0]
+    if issubclass(func, _HASHED_BUILDERS) and type(first) in (list, tuple):
+        return list(first)
+    if issubclass(func, _MAPPING_BUILDERS) and type(first) in (list, tuple):
+        return [pair[0] for pair in first if type(pair) in (list, tuple) and pair]
+    return None
+
+
+def check_newobj(cls: Any, args: Any, kwargs: Any, opname: str) -> None:
+    # The same checks as the C unpickler, before anything is called.
+    if not isinstance(cls, type):
+        raise MalformedPickleError(
+            f"{opname} class argument must be a type, not {type(cls).__name__}"
+        )
+    if type(args) is not tuple:
+        raise MalformedPickleError(
+            f"{opname} args argument must be a tuple, not {type(args).__name__}"
+        )
+    if kwargs is not None and type(kwargs) is not dict:
+        raise MalformedPickleError(
+            f"{opname} kwargs argument must be a dict, not {type(kwargs).__name__}"
+        )
+
+
+def check_reconstructor(args: Any, callable_ids: set[int]) -> None:
+    # copyreg._reconstructor(cls, base, state) calls base.__new__ and
+    # base.__init__: safe loads only let it use a builtin (non-heap) base, which
+    # is all the stdlib ever writes, for a class the policy lets be called.
+    if type(args) is tuple and len(args) == 3:
+        cls, base, state = args
+        if (
+            isinstance(cls, type)
+            and isinstance(base, type)
+            and not base.__flags__ & _HEAPTYPE
+            and issubclass(cls, base)
+            and id(cls) in callable_ids
+        ):
+            if base is not object:
+                check_args(base, (state,), None)
+            return
+    raise _refuse(
+        "copyreg._reconstructor is only allowed with a builtin base type and an "
+        "allowed class in a safe load",
+        "reconstructor",
+    )
+
+
+def extend(target: Any, items: list[Any]) -> None:
+    # PEP 307 asks for extend(), but older classes may only have append().
+    try:
+        method = target.extend
+    except AttributeError:
+        append = target.append
+        for item in items:
+            append(item)
+    else:
+        method(items)
+
+
+def add_items(target: Any, items: list[Any]) -> None:
+    if isinstance(target, set):
+        target.update(items)
+    else:
+        add = target.add
+        for item in items:
+            add(item)
+
+
+def build(inst: Any, state: Any) -> None:
+    """BUILD as the stdlib does it (trusted loads)."""
+    setstate = getattr(inst, "__setstate__", None)
+    if setstate is not None:
+        setstate(state)
+        return
+    slotstate = None
+    if isinstance(state, tuple) and len(state) == 2:
+        state, slotstate = state
+    if state:
+        if not isinstance(state, dict):
+            raise MalformedPickleError("state is not a dictionary")
+        inst_dict = inst.__dict__
+        intern = sys.intern
+        for key, value in state.items():
+            if type(key) is str:
+                inst_dict[intern(key)] = value
+            else:
+                inst_dict[key] = value
+    if slotstate:
+        if not isinstance(slotstate, dict):
+            raise MalformedPickleError("slot state is not a dictionary")
+        for key, value in slotstate.items():
+            setattr(inst, key, value)
+
+
+def check_instance(inst: Any, opname: str) -> None:
+    """BUILD and the item opcodes never touch classes, modules or functions."""
+    if isinstance(inst, _NOT_INSTANCES):
+        raise _refuse(
+            f"{opname} on a {type(inst).__name__} is refused: only objects this "
+            "load created can be given state or items",
+            "target",
+        )
+
+
+def _state_keys(state: dict[Any, Any], what: str) -> None:
+    for key in state:
+        if type(key) is not str:
+            raise _refuse(
+                f"BUILD {what} keys must be str, not {type(key).__name__}",
+                "build-state",
+            )
+        if is_dunder(key):
+            raise _refuse(
+                f"BUILD {what} key {_short(key)} is a dunder name", "build-state"
+            )
+
+
+def _declared_slots(cls: type) -> set[str]:
+    names: set[str] = set()
+    for klass in cls.__mro__:
+        slots = klass.__dict__.get("__slots__")
+        if isinstance(slots, str):
+            names.add(slots)
+        elif slots is not None:
+            names.update(s for s in slots if isinstance(s, str))
+    return names
+
+
+def build_untrusted(inst: Any, state: Any) -> None:
+    """BUILD with the guards: `inst` was created by this load (checked by the
+    caller); ``__setstate__`` is looked up on the type; keys are str, never
+    dunders; slot state only sets declared slots."""
+    check_instance(inst, "BUILD")
+    setstate = getattr(type(inst), "__setstate__", None)
+    if setstate is not None:
+        setstate(inst, state)
+        return
+    slotstate = None
+    if isinstance(state, tuple) and len(state) == 2:
+        state, slotstate = state
+    if state:
+        if type(state) is not dict:
+            raise MalformedPickleError("state is not a dictionary")
+        _state_keys(state, "state")
+        try:
+            inst_dict = inst.__dict__
+        except AttributeError:
+            raise _refuse(
+                f"BUILD state for a {type(inst).__name__}, which has no __dict__",
+                "build-target",
+            ) from None
+        if type(inst_dict) is not dict:
+            raise _refuse("BUILD target's __dict__ is not a dict", "build-target")
+        intern = sys.intern
+        for key, value in state.items():
+            inst_dict[intern(key)] = value
+    if slotstate:
+        if type(slotstate) is not dict:
+            raise MalformedPickleError("slot state is not a dictionary")
+        _state_keys(slotstate, "slot state")
+        slots = _declared_slots(type(inst))
+        for key, value in slotstate.items():
+            if key not in slots:
+                raise _refuse(
+                    f"BUILD slot state names {_short(key)}, which is not a "
+                    f"declared slot of {type(inst).__name__}",
+                    "build-state",
+                )
+            setattr(inst, key, value)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) or hasattr(type(value), "__index__")
+
+
+def _name(func: Any) -> str:
+    module = getattr(func, "__module__", None)
+    qual = getattr(func, "__qualname__", None)
+    if isinstance(module, str) and isinstance(qual, str):
+        return f"{module}.{qual}"
+    return type(func).__name__
+
+
+def _short(value: Any) -> str:
+    text = repr(value) if type(value) is str else f"a {type(value).__name__}"
+    return text if len(text) <= 80 else text[:80] + "..."

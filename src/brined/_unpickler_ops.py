@@ -1,0 +1,842 @@
+"""The unpickler's machinery: input handling, guard state and the rare opcodes.
+
+`_Machine` is the base of `Unpickler` (in ``_unpickler.py``, which holds the hot
+loop).  Everything here works on state saved on ``self``: the loop saves its
+locals before calling a rare opcode handler or an input refill and reloads
+them after.  Rules that hold in this module:
+
+* A length read from the input is checked against the bytes that remain (and
+  the limits) before anything is sliced or allocated.
+* In an untrusted load, every object the pickle may call or mutate is checked
+  against where it came from: ``_foreign`` holds the ids of objects this load
+  did not create (globals, persistent and extension objects, buffers),
+  ``_callable`` the ids of globals the policy lets the pickle call.  The
+  objects behind those ids are kept alive in ``_keep`` for the whole load, so
+  an id is never reused while it is tracked.
+"""
+
+from __future__ import annotations
+
+import _compat_pickle
+import codecs
+import copyreg
+import struct
+import sys
+import time
+from collections.abc import Callable, Iterator
+from typing import Any, Final
+
+from ._guards import (
+    build_untrusted,
+    check_args,
+    check_instance,
+    check_newobj,
+    check_reconstructor,
+    hashed_keys,
+)
+from ._limits import Limits, check_hashed
+from ._opcodes import (
+    BINBYTES8,
+    BINSTRING,
+    BINUNICODE8,
+    BY_CODE,
+    BYTEARRAY8,
+    DICT,
+    DUP,
+    EXT1,
+    EXT2,
+    EXT4,
+    FLOAT,
+    FROZENSET,
+    GET,
+    GLOBAL,
+    HIGHEST_PROTOCOL,
+    INST,
+    INT,
+    LIST,
+    LONG,
+    LONG4,
+    NEWOBJ_EX,
+    NEXT_BUFFER,
+    OBJ,
+    PERSID,
+    POP,
+    POP_MARK,
+    PROTO,
+    PUT,
+    READONLY_BUFFER,
+    SHORT_BINSTRING,
+    STRING,
+    UNICODE,
+)
+from ._policy import ALLOWED, Policy
+from .errors import (
+    LimitExceededError,
+    MalformedPickleError,
+    TruncatedPickleError,
+    UnpicklingError,
+    UnsafeOperationError,
+    _MalformedValueError,
+)
+
+__all__ = ["PEEK_START", "RARE", "_Machine", "bad_key", "op_name", "where"]
+
+_unpack_i4: Final = struct.Struct("<i").unpack_from
+_unpack_u8: Final = struct.Struct("<Q").unpack_from
+_MAXSIZE: Final = sys.maxsize
+# Reads larger than this go to the file in pieces, so a forged length allocates
+# only as much as the stream really holds.
+_READ_CHUNK: Final = 1 << 20
+# Emulated peek on io.BytesIO: first read-ahead size, doubled per refill.
+PEEK_START: Final = 8192
+_PEEK_MAX: Final = 1 << 20
+# Int hashes are their value modulo this prime: smaller ints never collide.
+_HASH_MODULUS: Final = sys.hash_info.modulus
+_reconstructor: Final = copyreg._reconstructor  # type: ignore[attr-defined]
+_TRUST: Final = "If you trust this data: brined.loads(data, trusted=True)"
+
+
+def where(code: int, offset: int) -> str:
+    info = BY_CODE.get(code)
+    if info is None:
+        return f"at offset {offset}"
+    return f"{info.name} at offset {offset}"
+
+
+def op_name(code: int) -> str | None:
+    info = BY_CODE.get(code)
+    return None if info is None else info.name
+
+
+class _Machine:
+    """State shared by the loop and the slow paths; see the module docstring."""
+
+    memo: dict[int, Any]
+    proto: int
+    fix_imports: bool
+    encoding: str
+    errors: str
+    _trusted: bool
+    _policy: Policy | None
+    _limits: Limits
+    _buffers: Iterator[Any] | None
+    _file: Any
+    _memory: bool
+    _file_read: Callable[[int], bytes] | None
+    _file_readline: Callable[[], bytes] | None
+    _file_peek: Callable[[int], bytes] | None
+    _emulate_peek: bool
+    _buf: bytes
+    _pos: int
+    _end: int
+    _start: int
+    _base: int
+    _unconsumed: bool
+    _chunk: int
+    _stack: list[Any]
+    _metastack: list[list[Any]]
+    _calling: bool
+    _op_offset: int | None
+    _op_code: int
+    _find_class_hook: Callable[[str, str], Any] | None
+    _persistent_load_hook: Callable[[Any], Any] | None
+    _foreign: set[int]
+    _foreign_containers: set[int]
+    _callable: set[int]
+    _keep: list[Any]
+    _hashes: dict[int, dict[int, int]]
+    _objects: int
+    _materialised: int
+    _deadline_at: float
+    _step: int
+
+    def _reset_guards(self) -> None:
+        self._foreign = set()
+        self._foreign_containers = set()
+        self._callable = set()
+        self._keep = []
+        self._hashes = {}
+        self._start_load()
+
+    def _start_load(self) -> None:
+        # The sets above outlive one load, like the memo that can refer to
+        # their objects; the counters and the deadline are per load.
+        self._objects = 0
+        self._materialised = 0
+        self._step = _MAXSIZE if self._trusted else self._limits.check_every
+        deadline = self._limits.deadline
+        self._deadline_at = (
+            0.0 if deadline is None or self._trusted else time.monotonic() + deadline
+        )
+
+    # -- input ---------------------------------------------------------------
+
+    def _truncated(self, code: int, start: int) -> TruncatedPickleError:
+        offset = self._base + start
+        if offset == 0 and code < 0:
+            return TruncatedPickleError("Ran out of input", offset=0)
+        return TruncatedPickleError(
+            f"pickle data was truncated ({where(code, offset)})",
+            offset=offset,
+            opcode=op_name(code),
+        )
+
+    def _read_exact(self, n: int, code: int, start: int) -> bytes:
+        """Read exactly `n` bytes from the file, in pieces when large."""
+        read = self._file_read
+        assert read is not None
+        if n <= _READ_CHUNK:
+            data = read(n)
+            if len(data) == n:
+                return bytes(data)
+            parts = [bytes(data)]
+            got = len(data)
+            if got == 0:
+                raise self._truncated(code, start)
+        else:
+            parts = []
+            got = 0
+        while got < n:
+            data = read(min(n - got, _READ_CHUNK))
+            if not data:
+                raise self._truncated(code, start)
+            parts.append(bytes(data))
+            got += len(data)
+        return b"".join(parts)
+
+    def _peek(self, n: int) -> bytes | None:
+        """Bytes ahead in the file without consuming them; None if it can't peek."""
+        if self._emulate_peek:
+            f = self._file
+            where = f.tell()
+            size = max(n, self._chunk)
+            if self._chunk < _PEEK_MAX:
+                self._chunk *= 2
+            data: bytes = f.read(size)
+            f.seek(where)
+            return data
+        peek = self._file_peek
+        if peek is None:
+            return None
+        try:
+            return bytes(peek(n))
+        except NotImplementedError:
+            # As the C unpickler does: a peek() that is not implemented means
+            # "read exactly" from now on.
+            self._file_peek = None
+            return None
+
+    def _consume(self, n: int) -> None:
+        """Advance the file past `n` bytes that were peeked and used."""
+        if n:
+            if self._emulate_peek:
+                self._file.seek(n, 1)
+            else:
+                read = self._file_read
+                assert read is not None
+                read(n)
+
+    def _window(self, buf: bytes, pos: int, need: int) -> int:
+        """How far into `buf` the loop may run before the next check point."""
+        return min(len(buf), pos + max(need, self._step))
+
+    def _more(
+        self, buf: bytes, pos: int, end: int, start: int, need: int, code: int
+    ) -> tuple[bytes, int, int, int]:
+        """Return a buffer whose first `need` bytes continue from ``buf[pos:]``.
+
+        Returns (buf, pos, end, start) with `start` (the current opcode's position)
+        rebased onto the new buffer.  Raises TruncatedPickleError when the input
+        ends first.  The loop is shown the buffer a window of `check_every`
+        bytes at a time, so reaching the end of a window is also where the
+        periodic limit checks run.
+        """
+        real = len(buf)
+        if end < real:
+            if pos + need <= real:
+                self._periodic(pos)
+                return buf, pos, self._window(buf, pos, need), start
+            end = real
+        if self._memory:
+            raise self._truncated(code, start)
+        self._periodic(pos)
+        self._base += pos
+        start -= pos
+        if self._unconsumed:
+            # buf[:end] is still in the file: move the file past what was used.
+            self._consume(pos)
+            chunk = self._peek(need)
+            if chunk is not None and len(chunk) >= need:
+                return chunk, 0, self._window(chunk, 0, need), start
+            # The rest of buf is at the front of the file; read it with the rest.
+            self._unconsumed = False
+            data = self._read_exact(need, code, start)
+            return data, 0, len(data), start
+        rest = buf[pos:end]
+        if not rest:
+            chunk = self._peek(need)
+            if chunk is not None:
+                if len(chunk) >= need:
+                    self._unconsumed = True
+                    return chunk, 0, self._window(chunk, 0, need), start
+                if not chunk:
+                    raise self._truncated(code, start)
+        data = rest + self._read_exact(need - len(rest), code, start)
+        return data, 0, len(data), start
+
+    def _fill_line(
+        self, buf: bytes, pos: int, end: int, start: int, code: int
+    ) -> tuple[bytes, int, int, int]:
+        """Like `_more`, but until the buffer holds a newline after `pos`."""
+        real = len(buf)
+        if end < real:
+            nl = buf.find(b"\n", pos)
+            if nl >= 0:
+                self._periodic(pos)
+                return buf, pos, self._window(buf, pos, nl + 1 - pos), start
+            end = real
+        if self._memory:
+            raise self._truncated(code, start)
+        self._periodic(pos)
+        self._base += pos
+        start -= pos
+        readline = self._file_readline
+        assert readline is not None
+        if self._unconsumed:
+            self._consume(pos)
+            chunk = self._peek(1)
+            if chunk is not None:
+                nl = chunk.find(b"\n")
+                if nl >= 0:
+                    return chunk, 0, self._window(chunk, 0, nl + 1), start
+            self._unconsumed = False
+            data = bytes(readline())
+        else:
+            data = buf[pos:end] + bytes(readline())
+        if not data.endswith(b"\n"):
+            raise self._truncated(code, start)
+        return data, 0, len(data), start
+
+    def _read(self, n: int) -> bytes:
+        """Take `n` bytes from the saved buffer state (for the rare opcodes)."""
+        if n < 0:
+            raise MalformedPickleError("negative length")
+        pos = self._pos
+        if pos + n > self._end:
+            buf, pos, end, start = self._more(
+                self._buf, pos, self._end, self._start, n, self._op_code
+            )
+            self._buf, self._end, self._start = buf, end, start
+        self._pos = pos + n
+        return self._buf[pos : pos + n]
+
+    def _readline(self) -> bytes:
+        """Take one line, without its newline, from the saved buffer state."""
+        buf = self._buf
+        pos = self._pos
+        nl = buf.find(b"\n", pos, self._end)
+        if nl < 0:
+            buf, pos, end, start = self._fill_line(
+                buf, pos, self._end, self._start, self._op_code
+            )
+            self._buf, self._end, self._start = buf, end, start
+            nl = buf.find(b"\n", pos)
+        self._pos = nl + 1
+        return buf[pos:nl]
+
+    def _finish(self, pos: int) -> None:
+        """After STOP: leave the file just past it."""
+        if self._memory:
+            self._pos = pos
+            return
+        if self._unconsumed:
+            self._consume(pos)
+            self._unconsumed = False
+        # Bytes read past STOP inside a frame are dropped, as the stdlib does.
+        self._buf = b""
+        self._pos = self._end = 0
+
+    # -- limits and guards (untrusted loads) ------------------------------------
+
+    def _limit(self, message: str, limit: str) -> LimitExceededError:
+        return LimitExceededError(
+            f"{message}; raise it with brined.Limits({limit}=...) if this input "
+            "is expected",
+            limit=limit,
+        )
+
+    def _periodic(self, pos: int) -> None:
+        """The checks made every `Limits.check_every` input bytes and per call."""
+        if self._trusted:
+            return
+        limits = self._limits
+        if len(self.memo) > limits.max_memo:
+            raise self._limit(
+                f"the memo holds more than max_memo={limits.max_memo} entries",
+                "max_memo",
+            )
+        if self._deadline_at and time.monotonic() > self._deadline_at:
+            raise self._limit(
+                f"the load ran past its deadline of {limits.deadline} s", "deadline"
+            )
+
+    def _count(self, result: Any, pos: int) -> None:
+        """Count one created object, and the bytes a call materialised."""
+        limits = self._limits
+        self._objects += 1
+        if self._objects > limits.max_objects:
+            raise self._limit(
+                f"more than max_objects={limits.max_objects} objects created",
+                "max_objects",
+            )
+        if isinstance(result, (str, bytes, bytearray, list, tuple, dict, set)):
+            self._materialised += len(result)
+            allowed = limits.max_bytes_floor + limits.max_bytes_ratio * (
+                self._base + pos
+            )
+            if self._materialised > allowed:
+                raise self._limit(
+                    f"calls materialised more than {allowed} bytes for "
+                    f"{self._base + pos} input bytes",
+                    "max_bytes_ratio",
+                )
+        if self._objects & 0x3FF == 0:
+            self._periodic(pos)
+
+    def _note_foreign(self, obj: Any, callable_: bool) -> None:
+        """Record an object this load did not create (a global, a persistent or
+        extension object, a buffer): never a BUILD or item target."""
+        key = id(obj)
+        self._foreign.add(key)
+        self._keep.append(obj)
+        if isinstance(obj, (list, dict, set)):
+            self._foreign_containers.add(key)
+        if callable_:
+            self._callable.add(key)
+
+    def _note_global(self, module: str, name: str, obj: Any) -> None:
+        policy = self._policy
+        if policy is None:
+            return
+        if self.proto < 3 and self.fix_imports:
+            mapped = _compat_pickle.NAME_MAPPING.get((module, name))
+            if mapped is not None:
+                module, name = mapped
+            elif module in _compat_pickle.IMPORT_MAPPING:
+                module = _compat_pickle.IMPORT_MAPPING[module]
+        # A name the policy does not allow got here through an overriding
+        # find_class: that override decided, so it may be called.
+        callable_ = policy.check(module, name) != ALLOWED or policy.may_call(
+            module, name
+        )
+        self._note_foreign(obj, callable_)
+
+    def _guard_callee(self, func: Any, opname: str) -> None:
+        if id(func) not in self._callable:
+            if id(func) in self._foreign:
+                why = "it was allowed only as a value"
+            else:
+                why = "only globals the policy allows can be called"
+            raise UnsafeOperationError(
+                f"{opname} refused to call a {type(func).__name__}: {why}. {_TRUST}",
+                rule="callee",
+            )
+
+    def _guard_call(
+        self, func: Any, args: Any, kwargs: Any, opname: str, pos: int
+    ) -> None:
+        """Before REDUCE/NEWOBJ/NEWOBJ_EX/INST/OBJ calls `func` (untrusted)."""
+        self._guard_callee(func, opname)
+        if type(args) is not tuple:
+            if type(args) is list:
+                args = tuple(args)
+            else:
+                raise MalformedPickleError(
+                    f"{opname} arguments must be a tuple, not {type(args).__name__}"
+                )
+        if func is _reconstructor:
+            check_reconstructor(args, self._callable)
+        else:
+            check_args(func, args, kwargs)
+            keys = hashed_keys(func, args)
+            if keys is not None:
+                self._check_keys(None, keys)
+        self._periodic(pos)
+
+    def _guard_target(self, target: Any, opname: str) -> None:
+        """SETITEM(S)/APPEND(S)/ADDITEMS/BUILD only on objects this load made."""
+        check_instance(target, opname)
+        if id(target) in self._foreign:
+            raise UnsafeOperationError(
+                f"{opname} refused on a {type(target).__name__} this load did not "
+                f"create (a global, persistent or extension object). {_TRUST}",
+                rule="target",
+            )
+
+    def _guard_build(self, target: Any, state: Any, pos: int) -> None:
+        self._guard_target(target, "BUILD")
+        self._count(None, pos)
+        build_untrusted(target, state)
+
+    def _check_keys(self, target: Any, keys: Any) -> None:
+        """Keys about to be hashed into `target` (None: a constructor's own)."""
+        limits = self._limits
+        counts: dict[int, int] | None = None
+        for key in keys:
+            kind = type(key)
+            if kind is str or kind is bytes or key is None or kind is bool:
+                continue
+            if kind is int and -_HASH_MODULUS < key < _HASH_MODULUS:
+                continue
+            if isinstance(key, (tuple, frozenset)):
+                check_hashed(key, limits)
+            if counts is None:
+                if target is None:
+                    counts = {}
+                else:
+                    counts = self._hashes.get(id(target))
+                    if counts is None:
+                        counts = self._hashes[id(target)] = {}
+                        self._keep.append(target)
+            h = hash(key)
+            n = counts.get(h, 0) + 1
+            counts[h] = n
+            if n > limits.max_hash_collisions:
+                raise self._limit(
+                    f"more than max_hash_collisions={limits.max_hash_collisions} "
+                    "keys of one container share a hash value (hash flooding)",
+                    "max_hash_collisions",
+                )
+
+    def _check_text_number(self, data: bytes) -> None:
+        if not self._trusted and len(data) > self._limits.max_int_digits + 3:
+            raise self._limit(
+                f"a text-protocol number of {len(data)} characters is longer "
+                f"than max_int_digits={self._limits.max_int_digits}",
+                "max_int_digits",
+            )
+
+    # -- rare opcodes: work on the state saved on self --------------------------
+
+    def _pop_mark(self) -> list[Any]:
+        items = self._stack
+        if not self._metastack:
+            raise MalformedPickleError("could not find MARK")
+        self._stack = self._metastack.pop()
+        return items
+
+    def _decode_string(self, value: bytes) -> Any:
+        # Python 2 str (STRING, BINSTRING, SHORT_BINSTRING): bytes or decoded.
+        if self.encoding == "bytes":
+            return value
+        return value.decode(self.encoding, self.errors)
+
+    def _get_memo(self, index: int) -> None:
+        try:
+            self._stack.append(self.memo[index])
+        except KeyError:
+            raise MalformedPickleError(
+                f"Memo value not found at index {index}"
+            ) from None
+
+    def _find(self, module: str, name: str) -> Any:
+        hook = self._find_class_hook
+        assert hook is not None
+        self._op_offset = self._base + self._start
+        self._calling = True
+        value = hook(module, name)
+        self._calling = False
+        if not self._trusted:
+            self._note_global(module, name, value)
+        return value
+
+    def _op_proto(self) -> None:
+        proto = self._read(1)[0]
+        if proto > HIGHEST_PROTOCOL:
+            raise _MalformedValueError(f"unsupported pickle protocol: {proto}")
+        self.proto = proto
+
+    def _op_int(self) -> None:
+        data = self._readline()
+        if data == b"01":
+            self._stack.append(True)
+        elif data == b"00":
+            self._stack.append(False)
+        else:
+            self._check_text_number(data)
+            self._stack.append(int(data, 0))
+
+    def _op_long(self) -> None:
+        data = self._readline()
+        self._check_text_number(data)
+        if data.endswith(b"L"):
+            data = data[:-1]
+        self._stack.append(int(data, 0))
+
+    def _op_long4(self) -> None:
+        n = _unpack_i4(self._read(4))[0]
+        if n < 0:
+            raise MalformedPickleError("LONG pickle has negative byte count")
+        self._stack.append(int.from_bytes(self._read(n), "little", signed=True))
+
+    def _op_float(self) -> None:
+        self._stack.append(float(self._readline()))
+
+    def _op_string(self) -> None:
+        data = self._readline()
+        if len(data) >= 2 and data[0] == data[-1] and data[0] in b"\"'":
+            data = data[1:-1]
+        else:
+            raise MalformedPickleError("the STRING opcode argument must be quoted")
+        self._stack.append(self._decode_string(codecs.escape_decode(data)[0]))
+
+    def _op_binstring(self) -> None:
+        n = _unpack_i4(self._read(4))[0]
+        if n < 0:
+            raise MalformedPickleError("BINSTRING pickle has negative byte count")
+        self._stack.append(self._decode_string(self._read(n)))
+
+    def _op_short_binstring(self) -> None:
+        n = self._read(1)[0]
+        self._stack.append(self._decode_string(self._read(n)))
+
+    def _op_unicode(self) -> None:
+        self._stack.append(str(self._readline(), "raw-unicode-escape"))
+
+    def _len8(self) -> int:
+        n: int = _unpack_u8(self._read(8))[0]
+        if n > _MAXSIZE:
+            raise MalformedPickleError(
+                f"length {n} exceeds system's maximum size of {_MAXSIZE} bytes"
+            )
+        return n
+
+    def _op_binunicode8(self) -> None:
+        data = self._read(self._len8())
+        self._stack.append(str(data, "utf-8", "surrogatepass"))
+
+    def _op_binbytes8(self) -> None:
+        self._stack.append(self._read(self._len8()))
+
+    def _op_bytearray8(self) -> None:
+        self._stack.append(bytearray(self._read(self._len8())))
+
+    def _op_next_buffer(self) -> None:
+        if self._buffers is None:
+            if not self._trusted:
+                raise UnsafeOperationError(
+                    "pickle stream refers to out-of-band data but no *buffers* "
+                    "argument was given",
+                    rule="buffers",
+                )
+            raise UnpicklingError(
+                "pickle stream refers to out-of-band data but no *buffers* "
+                "argument was given"
+            )
+        try:
+            buf = next(self._buffers)
+        except StopIteration:
+            raise UnpicklingError("not enough out-of-band buffers") from None
+        if not self._trusted:
+            self._note_foreign(buf, False)
+            self._count(None, self._pos)
+        self._stack.append(buf)
+
+    def _op_readonly_buffer(self) -> None:
+        stack = self._stack
+        obj = stack[-1]
+        self._calling = True
+        with memoryview(obj) as view:
+            if not view.readonly:
+                stack[-1] = view.toreadonly()
+        self._calling = False
+
+    def _op_list(self) -> None:
+        items = self._pop_mark()
+        self._stack.append(items)
+
+    def _op_dict(self) -> None:
+        items = self._pop_mark()
+        n = len(items)
+        if n & 1:
+            raise MalformedPickleError("odd number of items for DICT")
+        if not self._trusted:
+            self._check_keys(None, items[::2])
+        self._stack.append({items[i]: items[i + 1] for i in range(0, n, 2)})
+
+    def _op_frozenset(self) -> None:
+        items = self._pop_mark()
+        if not self._trusted:
+            self._check_keys(None, items)
+        self._stack.append(frozenset(items))
+
+    def _op_pop(self) -> None:
+        # An empty stack above a MARK means POP discards the mark.
+        if self._stack or not self._metastack:
+            self._stack.pop()
+        else:
+            self._pop_mark()
+
+    def _op_pop_mark(self) -> None:
+        self._pop_mark()
+
+    def _op_dup(self) -> None:
+        self._stack.append(self._stack[-1])
+
+    def _op_get(self) -> None:
+        data = self._readline()
+        self._check_text_number(data)
+        self._get_memo(int(data))
+
+    def _op_put(self) -> None:
+        data = self._readline()
+        self._check_text_number(data)
+        index = int(data)
+        if index < 0:
+            raise _MalformedValueError("negative PUT argument")
+        if index > self._limits.max_memo_index and not self._trusted:
+            raise self._limit(
+                f"memo index {index} is above max_memo_index="
+                f"{self._limits.max_memo_index}",
+                "max_memo_index",
+            )
+        self.memo[index] = self._stack[-1]
+
+    def _ext(self, code: int) -> None:
+        trusted = self._trusted
+        if trusted:
+            # The cache may hold what an earlier trusted load resolved: an
+            # untrusted load always goes through find_class and the policy.
+            nil: list[Any] = []
+            obj = copyreg._extension_cache.get(code, nil)  # type: ignore[attr-defined]
+            if obj is not nil:
+                self._stack.append(obj)
+                return
+        key = copyreg._inverted_registry.get(code)  # type: ignore[attr-defined]
+        if not key:
+            if code <= 0:
+                raise MalformedPickleError("EXT specifies code <= 0")
+            raise _MalformedValueError(f"unregistered extension code {code}")
+        obj = self._find(key[0], key[1])
+        if trusted:
+            copyreg._extension_cache[code] = obj  # type: ignore[attr-defined]
+        self._stack.append(obj)
+
+    def _op_ext1(self) -> None:
+        self._ext(self._read(1)[0])
+
+    def _op_ext2(self) -> None:
+        data = self._read(2)
+        self._ext(data[0] | (data[1] << 8))
+
+    def _op_ext4(self) -> None:
+        self._ext(_unpack_i4(self._read(4))[0])
+
+    def _op_global(self) -> None:
+        module = self._readline().decode("utf-8")
+        name = self._readline().decode("utf-8")
+        self._stack.append(self._find(module, name))
+
+    def _instantiate(self, cls: Any, args: list[Any], opname: str) -> None:
+        if not self._trusted:
+            self._guard_call(cls, tuple(args), None, opname, self._pos)
+        self._calling = True
+        value: Any
+        if args or not isinstance(cls, type) or hasattr(cls, "__getinitargs__"):
+            value = cls(*args)
+        else:
+            new: Any = cls.__new__
+            value = new(cls)
+        self._calling = False
+        if not self._trusted:
+            self._count(value, self._pos)
+        self._stack.append(value)
+
+    def _op_inst(self) -> None:
+        module = self._readline().decode("ascii")
+        name = self._readline().decode("ascii")
+        cls = self._find(module, name)
+        self._instantiate(cls, self._pop_mark(), "INST")
+
+    def _op_obj(self) -> None:
+        args = self._pop_mark()
+        if not args:
+            raise MalformedPickleError("unpickling stack underflow")
+        cls = args.pop(0)
+        self._instantiate(cls, args, "OBJ")
+
+    def _op_newobj_ex(self) -> None:
+        stack = self._stack
+        kwargs = stack.pop()
+        args = stack.pop()
+        cls = stack.pop()
+        check_newobj(cls, args, kwargs, "NEWOBJ_EX")
+        if not self._trusted:
+            self._guard_call(cls, args, kwargs, "NEWOBJ_EX", self._pos)
+        self._calling = True
+        value = cls.__new__(cls, *args, **kwargs)
+        self._calling = False
+        if not self._trusted:
+            self._count(value, self._pos)
+        stack.append(value)
+
+    def _op_persid(self) -> None:
+        try:
+            pid = self._readline().decode("ascii")
+        except UnicodeDecodeError:
+            raise UnpicklingError(
+                "persistent IDs in protocol 0 must be ASCII strings"
+            ) from None
+        self._stack.append(self._persistent(pid))
+
+    def _persistent(self, pid: Any) -> Any:
+        hook = self._persistent_load_hook
+        assert hook is not None
+        self._calling = True
+        value = hook(pid)
+        self._calling = False
+        if not self._trusted:
+            # The caller's hook chose this object: it may be called, never
+            # given state or items by the pickle.
+            self._note_foreign(value, True)
+        return value
+
+
+def bad_key(code: int) -> str:
+    ch = chr(code)
+    shown = ch if ch.isprintable() and code < 0x80 else f"\\x{code:02x}"
+    return f"invalid load key, '{shown}'."
+
+
+RARE: Final[dict[int, Callable[[_Machine], None]]] = {
+    PROTO: _Machine._op_proto,
+    INT: _Machine._op_int,
+    LONG: _Machine._op_long,
+    LONG4: _Machine._op_long4,
+    FLOAT: _Machine._op_float,
+    STRING: _Machine._op_string,
+    BINSTRING: _Machine._op_binstring,
+    SHORT_BINSTRING: _Machine._op_short_binstring,
+    UNICODE: _Machine._op_unicode,
+    BINUNICODE8: _Machine._op_binunicode8,
+    BINBYTES8: _Machine._op_binbytes8,
+    BYTEARRAY8: _Machine._op_bytearray8,
+    NEXT_BUFFER: _Machine._op_next_buffer,
+    READONLY_BUFFER: _Machine._op_readonly_buffer,
+    LIST: _Machine._op_list,
+    DICT: _Machine._op_dict,
+    FROZENSET: _Machine._op_frozenset,
+    POP: _Machine._op_pop,
+    POP_MARK: _Machine._op_pop_mark,
+    DUP: _Machine._op_dup,
+    GET: _Machine._op_get,
+    PUT: _Machine._op_put,
+    EXT1: _Machine._op_ext1,
+    EXT2: _Machine._op_ext2,
+    EXT4: _Machine._op_ext4,
+    GLOBAL: _Machine._op_global,
+    INST: _Machine._op_inst,
+    OBJ: _Machine._op_obj,
+    NEWOBJ_EX: _Machine._op_newobj_ex,
+    PERSID: _Machine._op_persid,
+}
