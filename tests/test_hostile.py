@@ -9,8 +9,11 @@ to create.  Files run in a small pool of processes so the suite stays fast.
 
 from __future__ import annotations
 
+import copyreg
+import io
 import json
 import os
+import pickle
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -18,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+import brined
 
 HERE = Path(__file__).resolve().parent / "hostile"
 CORPUS = HERE / "corpus"
@@ -125,3 +130,248 @@ def test_corpus_is_what_the_script_writes(tmp_path: Path) -> None:
     assert (tmp_path / "manifest.json").read_text() == (
         HERE / "manifest.json"
     ).read_text()
+
+
+# -- the guards and limits, in process ----------------------------------------------
+
+REGISTRY: dict[str, int] = {}
+HOOKS: list[int] = []
+
+
+class Record:
+    """An allowed user class: state through the instance __dict__."""
+
+    def __init__(self, x: int = 0) -> None:
+        self.x = x
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is Record and other.x == self.x
+
+
+class Slotted:
+    __slots__ = ("a", "b")
+
+
+class Exhausting:
+    def __setstate__(self, state: Any) -> None:
+        raise MemoryError
+
+
+P = sys.hash_info.modulus
+
+
+def _long1(n: int) -> bytes:
+    data = n.to_bytes(n.bit_length() // 8 + 1, "little", signed=True)
+    return b"\x8a" + bytes([len(data)]) + data
+
+
+def _global(module: str, name: str) -> bytes:
+    return b"\x80\x02c" + module.encode() + b"\n" + name.encode() + b"\n"
+
+
+def test_setitem_on_an_allowed_global_dict_is_refused() -> None:
+    data = _global(__name__, "REGISTRY") + b"X\x01\x00\x00\x00kK\x01s."
+    with pytest.raises(brined.UnsafeOperationError) as info:
+        brined.loads(data, allow=[f"{__name__}.REGISTRY"])
+    assert info.value.opcode == "SETITEM"
+    assert REGISTRY == {}
+
+
+def test_appends_on_an_allowed_global_list_is_refused() -> None:
+    data = _global(__name__, "HOOKS") + b"(K\x01e."
+    with pytest.raises(brined.UnsafeOperationError):
+        brined.loads(data, allow=[f"{__name__}.HOOKS"])
+    assert HOOKS == []
+
+
+def test_build_on_an_allowed_class_instance_sets_its_dict() -> None:
+    for proto in range(6):
+        got = brined.loads(pickle.dumps(Record(5), proto), allow=[Record])
+        assert got == Record(5)
+
+
+def test_build_sets_declared_slots_only() -> None:
+    obj = Slotted()
+    obj.a = 1
+    for proto in range(2, 6):
+        got = brined.loads(pickle.dumps(obj, proto), allow=[Slotted])
+        assert got.a == 1
+    forged = pickle.dumps(obj, 2).replace(b"X\x01\x00\x00\x00a", b"X\x01\x00\x00\x00z")
+    with pytest.raises(brined.UnsafeOperationError) as info:
+        brined.loads(forged, allow=[Slotted])
+    assert info.value.rule == "build-state"
+
+
+def test_build_never_calls_an_instance_setstate() -> None:
+    # State that plants __setstate__ in the instance dict is refused (dunder),
+    # and __setstate__ is looked up on the type, not the instance.
+    data = (
+        _global(__name__, "Record")
+        + b")\x81}X\x0c\x00\x00\x00__setstate__"
+        + _global("builtins", "list")[2:]
+        + b"sb."
+    )
+    with pytest.raises(brined.UnsafeOperationError) as info:
+        brined.loads(data, allow=[Record])
+    assert info.value.rule == "build-state"
+
+
+def test_subclass_find_class_is_honoured_but_guards_still_apply() -> None:
+    class Everything(brined.Unpickler):
+        def find_class(self, module: str, name: str) -> Any:
+            return {"Record": Record}[name]
+
+    good = pickle.dumps(Record(3), 2)
+    assert Everything(io.BytesIO(good)).load() == Record(3)
+    on_class = _global(__name__, "Record") + b"}X\x01\x00\x00\x00xK\x01sb."
+    with pytest.raises(brined.UnsafeOperationError):
+        Everything(io.BytesIO(on_class)).load()
+
+
+def test_value_only_names_may_not_be_called() -> None:
+    policy = brined.Policy(values=["builtins.list"])
+    data = _global("collections", "defaultdict") + b"cbuiltins\nlist\n\x85R."
+    got = brined.loads(data, allow=["builtins.zip"], trusted=False)
+    assert got.default_factory is list
+    # A name allowed only as a value is refused as a callee.
+    ellipsis = _global("builtins", "Ellipsis") + b")R."
+    with pytest.raises(brined.UnsafeOperationError) as info:
+        brined.loads(ellipsis, allow=policy)
+    assert info.value.rule == "callee"
+
+
+def test_call_arguments_are_checked() -> None:
+    cases = {
+        "bytearray-int": _global("builtins", "bytearray") + b"J\x00\x00\x00\x40\x85R.",
+        "set-of-range": _global("builtins", "set")
+        + b"cbuiltins\nrange\nK\n\x85R\x85R.",
+        "str-zlib": _global("builtins", "str")
+        + b"C\x01xX\n\x00\x00\x00zlib_codec\x86R.",
+    }
+    for name, data in cases.items():
+        with pytest.raises(brined.UnsafeOperationError) as info:
+            brined.loads(data, allow="range")
+        assert info.value.rule == "call-args", name
+
+
+@pytest.mark.parametrize(
+    ("limits", "data", "which"),
+    [
+        (
+            brined.Limits(max_memo=10),
+            b"\x80\x04" + b"N\x94" * 100_000 + b".",
+            "max_memo",
+        ),
+        (
+            brined.Limits(max_memo_index=9),
+            b"\x80\x02Nr\x0a\x00\x00\x00.",
+            "max_memo_index",
+        ),
+        (brined.Limits(max_int_digits=5), b"I1234567\n.", "max_int_digits"),
+        (brined.Limits(max_depth=3), b"((((l" + b"l" * 3 + b".", "max_depth"),
+        (
+            brined.Limits(max_objects=3),
+            b"\x80\x02" + b"cbuiltins\nset\n)R0" * 4 + b"N.",
+            "max_objects",
+        ),
+        (
+            brined.Limits(max_hash_collisions=2),
+            b"}(" + b"".join(_long1(k * P + 1) + b"N" for k in (1, 2, 3)) + b"u.",
+            "max_hash_collisions",
+        ),
+        (brined.Limits(max_hash_depth=2), b"}NNNN\x85\x85\x85Ns.", "max_hash_depth"),
+        (
+            brined.Limits(max_hash_size=3),
+            b"}(K\x01K\x02K\x03K\x04tNs.",
+            "max_hash_size",
+        ),
+    ],
+)
+def test_each_limit_is_enforced_and_named(
+    limits: brined.Limits, data: bytes, which: str
+) -> None:
+    with pytest.raises(brined.LimitExceededError) as info:
+        brined.loads(data, limits=limits)
+    assert info.value.limit == which
+    assert which in str(info.value)
+    # The defaults load the same input (they are far above these limits) or
+    # refuse it for a different reason.
+    try:
+        brined.loads(data)
+    except brined.LimitExceededError as exc:
+        assert exc.limit != which or which == "max_hash_collisions"
+    except brined.UnpicklingError:
+        pass
+
+
+def test_deadline_is_checked_while_loading() -> None:
+    limits = brined.Limits(deadline=1e-9, check_every=16)
+    with pytest.raises(brined.LimitExceededError) as info:
+        brined.loads(pickle.dumps(list(range(10_000)), 2), limits=limits)
+    assert info.value.limit == "deadline"
+
+
+def test_memory_error_never_escapes() -> None:
+    data = _global(__name__, "Exhausting") + b")\x81Nb."
+    with pytest.raises(brined.LimitExceededError) as info:
+        brined.loads(data, allow=[Exhausting])
+    assert isinstance(info.value.__cause__, MemoryError)
+
+
+def test_internal_errors_are_wrapped_from_the_original() -> None:
+    with pytest.raises(brined.MalformedPickleError) as info:
+        brined.loads(b"X\x02\x00\x00\x00\xff\xfe.")
+    assert isinstance(info.value.__cause__, UnicodeDecodeError)
+
+
+def test_messages_never_echo_the_input() -> None:
+    data = b"c" + b"m" * 1_000_000 + b"\nx\n."
+    with pytest.raises(brined.UnsafeGlobalError) as info:
+        brined.loads(data)
+    assert len(str(info.value)) < 1000
+    bad = b"I" + b"1" * 4000 + b"x\n."
+    with pytest.raises(brined.MalformedPickleError) as info2:
+        brined.loads(bad)
+    assert len(str(info2.value)) < 1000
+
+
+def test_truncated_is_eof_so_load_loops_end() -> None:
+    f = io.BytesIO(pickle.dumps(1) + pickle.dumps([2]) + pickle.dumps("3"))
+    got = []
+    while True:
+        try:
+            got.append(brined.load(f))
+        except EOFError:
+            break
+    assert got == [1, [2], "3"]
+
+
+def test_extension_cache_does_not_bypass_the_policy() -> None:
+    code = 0xE7
+    copyreg.add_extension("os", "getcwd", code)
+    try:
+        assert pickle.loads(b"\x80\x02\x82\xe7.") is os.getcwd
+        with pytest.raises(brined.UnsafeGlobalError):
+            brined.loads(b"\x80\x02\x82\xe7.")
+    finally:
+        copyreg.remove_extension("os", "getcwd", code)
+
+
+def test_persistent_results_are_not_item_targets() -> None:
+    shared: dict[str, int] = {}
+
+    class Persisting(brined.Unpickler):
+        def persistent_load(self, pid: Any) -> Any:
+            return shared
+
+    data = b"\x80\x02X\x01\x00\x00\x00pQX\x01\x00\x00\x00kK\x01s."
+    with pytest.raises(brined.UnsafeOperationError):
+        Persisting(io.BytesIO(data)).load()
+    assert shared == {}
+
+
+def test_trusted_skips_guards_and_limits() -> None:
+    deep_key = b"}" + b"N" + b"\x85" * 2000 + b"Ns."
+    with pytest.raises(brined.LimitExceededError):
+        brined.loads(deep_key)
+    assert len(brined.loads(deep_key, trusted=True)) == 1

@@ -309,3 +309,101 @@ def test_bad_allow_entries(entry: str) -> None:
 def test_allow_rejects_non_names() -> None:
     with pytest.raises(TypeError):
         Policy([42])
+
+
+# -- groups, values and policy files --------------------------------------------
+
+
+GROUP_VALUES = {
+    "uuid": [uuid.UUID(int=7)],
+    "ipaddress": [
+        __import__("ipaddress").ip_address("10.1.2.3"),
+        __import__("ipaddress").ip_network("2001:db8::/32"),
+        __import__("ipaddress").ip_interface("192.168.0.1/24"),
+    ],
+    "pathlib": [
+        __import__("pathlib").PurePosixPath("/a/b"),
+        __import__("pathlib").PureWindowsPath("c:/x"),
+    ],
+    "range": [range(1, 10, 3), slice(1, None, 2)],
+    "array": [
+        __import__("array").array("i", [1, 2]),
+        __import__("array").array("d", [0.5]),
+    ],
+}
+
+
+@pytest.mark.parametrize("group", sorted(GROUP_VALUES))
+def test_each_group_loads_its_types_at_every_protocol(group: str) -> None:
+    for obj in GROUP_VALUES[group]:
+        for proto in range(6):
+            data = pickle.dumps(obj, proto)
+            assert brined.loads(data, allow=group) == obj
+            with pytest.raises(UnsafeGlobalError):
+                brined.loads(data)
+
+
+def test_numpy_group_loads_arrays_and_dtypes() -> None:
+    np = pytest.importorskip("numpy")
+    objs = [np.arange(6).reshape(2, 3), np.dtype("f8"), np.float32(1.5)]
+    for obj in objs:
+        for proto in range(6):
+            got = brined.loads(pickle.dumps(obj, proto), allow="numpy")
+            assert (
+                np.array_equal(got, obj)
+                if isinstance(obj, np.ndarray)
+                else (got == obj)
+            )
+
+
+def test_unknown_group_is_a_clear_error() -> None:
+    with pytest.raises(ValueError, match="group name"):
+        Policy(["nosuchgroup"])
+
+
+def test_policy_file(tmp_path: Path) -> None:
+    path = tmp_path / "policy.txt"
+    path.write_text(
+        "# my types\nuuid\ncollections:ChainMap  # exact split\nvalue: builtins.len\n"
+    )
+    policy = Policy.from_file(str(path))
+    assert policy.check("uuid", "UUID") == ALLOWED
+    assert policy.check("collections", "ChainMap") == ALLOWED
+    assert policy.check("builtins", "len") == ALLOWED
+    assert not policy.may_call("builtins", "len")
+    assert policy.may_call("collections", "ChainMap")
+
+
+def test_check_and_refusal_are_usable_from_outside() -> None:
+    policy = Policy()
+    verdict = policy.check("os", "system")
+    assert verdict == BLOCKED
+    err = policy.refusal("os", "system", verdict, offset=3, opcode="GLOBAL")
+    assert isinstance(err, UnsafeGlobalError)
+    assert (err.module, err.name, err.offset) == ("os", "system", 3)
+    long_name = "m" * 10_000
+    err = policy.refusal(long_name, "x", policy.check(long_name, "x"))
+    assert len(str(err)) < 1000
+
+
+@pytest.mark.parametrize(
+    ("module", "name"),
+    [
+        ("pip", "main"),
+        ("runpy", "run_path"),
+        ("pkgutil", "resolve_name"),
+        ("timeit", "timeit"),
+        ("ensurepip", "bootstrap"),
+        ("profile", "run"),
+        ("atexit", "register"),
+        ("numpy.testing._private.utils", "runstring"),
+        ("builtins", "getattr"),
+        ("builtins", "__import__"),
+        ("_codecs", "decode"),
+    ],
+)
+def test_known_bypasses_are_blocked_even_when_allowed(module: str, name: str) -> None:
+    assert (
+        Policy([f"{module}:{name}", f"{module.split('.')[0]}.*"]).check(module, name)
+        == BLOCKED
+    )

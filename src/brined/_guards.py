@@ -297,6 +297,8 @@ def build_untrusted(inst: Any, state: Any) -> None:
     check_instance(inst, "BUILD")
     setstate = getattr(type(inst), "__setstate__", None)
     if setstate is not None:
+        if _is_ndarray(type(inst)):
+            _check_ndarray_state(state)
         setstate(inst, state)
         return
     slotstate = None
@@ -331,6 +333,36 @@ def build_untrusted(inst: Any, state: Any) -> None:
                     "build-state",
                 )
             setattr(inst, key, value)
+
+
+def _is_ndarray(cls: type) -> bool:
+    # Named, not imported: numpy is only ever loaded by a policy that allows it.
+    return any(k.__name__ == "ndarray" and k.__module__ == "numpy" for k in cls.__mro__)
+
+
+def _check_ndarray_state(state: Any) -> None:
+    """ndarray.__setstate__ allocates the shape before it looks at the data:
+    the shape must describe exactly the elements or bytes the state carries."""
+    if type(state) is not tuple or len(state) not in (4, 5):
+        raise _refuse("ndarray state must be the tuple numpy writes", "build-state")
+    shape, dtype, raw = state[-4], state[-3], state[-1]
+    if type(shape) is not tuple or not all(type(n) is int and n >= 0 for n in shape):
+        raise _refuse("ndarray shape must be a tuple of ints >= 0", "build-state")
+    count = 1
+    for n in shape:
+        count *= n
+    if type(raw) is list:
+        ok = count == len(raw)
+    elif isinstance(raw, (bytes, bytearray, str)):
+        itemsize = getattr(dtype, "itemsize", None)
+        ok = type(itemsize) is int and count * itemsize == len(raw)
+    else:
+        ok = False
+    if not ok:
+        raise _refuse(
+            "ndarray state's shape does not match the data it carries",
+            "build-state",
+        )
 
 
 def _is_int(value: Any) -> bool:

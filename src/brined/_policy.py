@@ -121,6 +121,9 @@ GROUPS: Final[dict[str, frozenset[tuple[str, str]]]] = {
             ("numpy.core.multiarray", "scalar"),
             ("numpy._core.multiarray", "_reconstruct"),
             ("numpy._core.multiarray", "scalar"),
+            # Protocol 5 arrays: numpy checks the shape against the buffer.
+            ("numpy.core.numeric", "_frombuffer"),
+            ("numpy._core.numeric", "_frombuffer"),
         ]
         + [
             ("numpy.dtypes", f"{kind}DType")

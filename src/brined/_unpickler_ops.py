@@ -509,12 +509,18 @@ class _Machine:
                 )
 
     def _check_text_number(self, data: bytes) -> None:
-        if not self._trusted and len(data) > self._limits.max_int_digits + 3:
-            raise self._limit(
-                f"a text-protocol number of {len(data)} characters is longer "
-                f"than max_int_digits={self._limits.max_int_digits}",
-                "max_int_digits",
-            )
+        limit = self._limits.max_int_digits
+        # Cheap test first: a sign, a "0x" prefix and an "L" suffix aside.
+        if not self._trusted and len(data) > limit:
+            digits = data.strip(b" \t\r+-L")
+            if digits[:2].lower() in (b"0x", b"0o", b"0b"):
+                digits = digits[2:]
+            if len(digits) > limit:
+                raise self._limit(
+                    f"a text-protocol number of {len(digits)} digits is longer "
+                    f"than max_int_digits={limit}",
+                    "max_int_digits",
+                )
 
     # -- rare opcodes: work on the state saved on self --------------------------
 
