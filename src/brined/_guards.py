@@ -29,8 +29,12 @@ from typing import Any, Final
 from .errors import MalformedPickleError, UnsafeOperationError
 
 __all__ = [
+    "CALL_ARGS",
+    "CALL_PLAIN",
+    "CALL_RECONSTRUCTOR",
     "build",
     "build_untrusted",
+    "call_kind",
     "check_args",
     "check_instance",
     "check_newobj",
@@ -100,8 +104,45 @@ _TEXT_ENCODINGS: Final = frozenset(
         "surrogateescape",
     ]
 )
+# How a callee's arguments are checked, decided once per callee (call_kind).
+CALL_PLAIN: Final = 0  # validates its own arguments and never materialises
+CALL_ARGS: Final = 1  # check_args and hashed_keys
+CALL_RECONSTRUCTOR: Final = 2
+# Allowed callees that only ever take scalars or their own state and check
+# them in C (a range or an iterator is a TypeError), by name; call_kind makes
+# sure the object is the real one.
+_PLAIN_CALLEES: Final = frozenset(
+    [
+        ("datetime", "date"),
+        ("datetime", "datetime"),
+        ("datetime", "time"),
+        ("datetime", "timedelta"),
+        ("datetime", "timezone"),
+        ("decimal", "Decimal"),
+        ("builtins", "complex"),
+        ("builtins", "float"),
+        ("builtins", "bool"),
+        ("builtins", "object"),
+    ]
+)
 _HASHED_BUILDERS: Final = (set, frozenset)
 _MAPPING_BUILDERS: Final = (dict,)
+
+
+def call_kind(func: Any) -> int:
+    """Which argument checks a call to `func` needs (see `CALL_PLAIN`)."""
+    if func is _reconstructor:
+        return CALL_RECONSTRUCTOR
+    module = getattr(func, "__module__", None)
+    qual = getattr(func, "__qualname__", None)
+    if (
+        isinstance(module, str)
+        and isinstance(qual, str)
+        and (module, qual) in _PLAIN_CALLEES
+        and getattr(sys.modules.get(module), qual, None) is func
+    ):
+        return CALL_PLAIN
+    return CALL_ARGS
 
 
 def is_dunder(name: str) -> bool:
@@ -186,7 +227,7 @@ def check_newobj(cls: Any, args: Any, kwargs: Any, opname: str) -> None:
         )
 
 
-def check_reconstructor(args: Any, callable_ids: set[int]) -> None:
+def check_reconstructor(args: Any, callable_ids: dict[int, int]) -> None:
     # copyreg._reconstructor(cls, base, state) calls base.__new__ and
     # base.__init__: safe loads only let it use a builtin (non-heap) base, which
     # is all the stdlib ever writes, for a class the policy lets be called.

@@ -34,7 +34,7 @@ import sys
 from collections.abc import Callable, Iterable
 from typing import Any, Final
 
-from ._guards import add_items, build, check_newobj, extend
+from ._guards import CALL_PLAIN, add_items, build, check_newobj, extend
 from ._limits import DEFAULT_LIMITS, Limits
 from ._opcodes import (
     ADDITEMS,
@@ -77,7 +77,7 @@ from ._opcodes import (
     TUPLE3,
 )
 from ._policy import ALLOWED, BLOCKED, Policy, default_policy, is_blocked
-from ._unpickler_ops import PEEK_START, RARE, _Machine, bad_key, op_name, where
+from ._unpickler_ops import PEEK_START, RARE, SIZED, _Machine, bad_key, op_name, where
 from .errors import (
     LimitExceededError,
     MalformedPickleError,
@@ -330,6 +330,9 @@ class Unpickler(_Machine):
         # Exact lists/dicts/sets this load did not create: nearly always empty,
         # so the item opcodes' fast paths only pay a truthiness test.
         foreign = self._foreign_containers
+        callables = self._callable
+        sized = SIZED
+        max_objects = limits.max_objects
         plain_keys = _PLAIN_KEYS
         stack: list[Any] = []
         metastack: list[list[Any]] = []
@@ -430,13 +433,15 @@ class Unpickler(_Machine):
                         args = stack.pop()
                         cls = stack.pop()
                         check_newobj(cls, args, None, "NEWOBJ")
-                        if not trusted:
+                        if not trusted and callables.get(id(cls)) != CALL_PLAIN:
                             self._guard_call(cls, args, None, "NEWOBJ", pos)
                         calling = True
                         value = cls.__new__(cls, *args)
                         calling = False
                         if not trusted:
-                            self._count(value, pos)
+                            self._objects += 1
+                            if type(value) in sized or self._objects > max_objects:
+                                self._counted(value, pos)
                         append(value)
                     elif code == LONG1:
                         if pos >= end:
@@ -640,13 +645,15 @@ class Unpickler(_Machine):
                 elif code == REDUCE:
                     args = stack.pop()
                     func = stack[-1]
-                    if not trusted:
+                    if not trusted and callables.get(id(func)) != CALL_PLAIN:
                         self._guard_call(func, args, None, "REDUCE", pos)
                     calling = True
                     value = func(*args)
                     calling = False
                     if not trusted:
-                        self._count(value, pos)
+                        self._objects += 1
+                        if type(value) in sized or self._objects > max_objects:
+                            self._counted(value, pos)
                     stack[-1] = value
                 elif code == BUILD:
                     state = stack.pop()

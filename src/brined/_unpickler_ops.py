@@ -10,7 +10,8 @@ them after.  Rules that hold in this module:
 * In an untrusted load, every object the pickle may call or mutate is checked
   against where it came from: ``_foreign`` holds the ids of objects this load
   did not create (globals, persistent and extension objects, buffers),
-  ``_callable`` the ids of globals the policy lets the pickle call.  The
+  ``_callable`` maps the ids of globals the policy lets the pickle call to the
+  argument checks each needs (``_guards.call_kind``).  The
   objects behind those ids are kept alive in ``_keep`` for the whole load, so
   an id is never reused while it is tracked.
 """
@@ -27,7 +28,10 @@ from collections.abc import Callable, Iterator
 from typing import Any, Final
 
 from ._guards import (
+    CALL_ARGS,
+    CALL_RECONSTRUCTOR,
     build_untrusted,
+    call_kind,
     check_args,
     check_instance,
     check_newobj,
@@ -79,7 +83,7 @@ from .errors import (
     _MalformedValueError,
 )
 
-__all__ = ["PEEK_START", "RARE", "_Machine", "bad_key", "op_name", "where"]
+__all__ = ["PEEK_START", "RARE", "SIZED", "_Machine", "bad_key", "op_name", "where"]
 
 _unpack_i4: Final = struct.Struct("<i").unpack_from
 _unpack_u8: Final = struct.Struct("<Q").unpack_from
@@ -92,7 +96,7 @@ PEEK_START: Final = 8192
 _PEEK_MAX: Final = 1 << 20
 # Int hashes are their value modulo this prime: smaller ints never collide.
 _HASH_MODULUS: Final = sys.hash_info.modulus
-_reconstructor: Final = copyreg._reconstructor  # type: ignore[attr-defined]
+SIZED: Final = frozenset([str, bytes, bytearray, list, tuple, dict, set, frozenset])
 _TRUST: Final = "If you trust this data: brined.loads(data, trusted=True)"
 
 
@@ -142,7 +146,7 @@ class _Machine:
     _persistent_load_hook: Callable[[Any], Any] | None
     _foreign: set[int]
     _foreign_containers: set[int]
-    _callable: set[int]
+    _callable: dict[int, int]
     _keep: list[Any]
     _hashes: dict[int, dict[int, int]]
     _objects: int
@@ -153,7 +157,7 @@ class _Machine:
     def _reset_guards(self) -> None:
         self._foreign = set()
         self._foreign_containers = set()
-        self._callable = set()
+        self._callable = {}
         self._keep = []
         self._hashes = {}
         self._start_load()
@@ -381,15 +385,23 @@ class _Machine:
             )
 
     def _count(self, result: Any, pos: int) -> None:
-        """Count one created object, and the bytes a call materialised."""
-        limits = self._limits
+        """Count one created object, and the bytes a call materialised.
+
+        The loop inlines the common case: it bumps ``_objects`` itself and only
+        calls `_counted` for sized results or past the limit.
+        """
         self._objects += 1
+        if type(result) in SIZED or self._objects > self._limits.max_objects:
+            self._counted(result, pos)
+
+    def _counted(self, result: Any, pos: int) -> None:
+        limits = self._limits
         if self._objects > limits.max_objects:
             raise self._limit(
                 f"more than max_objects={limits.max_objects} objects created",
                 "max_objects",
             )
-        if isinstance(result, (str, bytes, bytearray, list, tuple, dict, set)):
+        if type(result) in SIZED:
             self._materialised += len(result)
             allowed = limits.max_bytes_floor + limits.max_bytes_ratio * (
                 self._base + pos
@@ -400,19 +412,19 @@ class _Machine:
                     f"{self._base + pos} input bytes",
                     "max_bytes_ratio",
                 )
-        if self._objects & 0x3FF == 0:
-            self._periodic(pos)
 
     def _note_foreign(self, obj: Any, callable_: bool) -> None:
         """Record an object this load did not create (a global, a persistent or
         extension object, a buffer): never a BUILD or item target."""
         key = id(obj)
+        if callable_ and key not in self._callable:
+            self._callable[key] = call_kind(obj)
+        if key in self._foreign:
+            return
         self._foreign.add(key)
         self._keep.append(obj)
         if isinstance(obj, (list, dict, set)):
             self._foreign_containers.add(key)
-        if callable_:
-            self._callable.add(key)
 
     def _note_global(self, module: str, name: str, obj: Any) -> None:
         policy = self._policy
@@ -431,22 +443,26 @@ class _Machine:
         )
         self._note_foreign(obj, callable_)
 
-    def _guard_callee(self, func: Any, opname: str) -> None:
-        if id(func) not in self._callable:
-            if id(func) in self._foreign:
-                why = "it was allowed only as a value"
-            else:
-                why = "only globals the policy allows can be called"
-            raise UnsafeOperationError(
-                f"{opname} refused to call a {type(func).__name__}: {why}. {_TRUST}",
-                rule="callee",
-            )
+    def _refuse_callee(self, func: Any, opname: str) -> UnsafeOperationError:
+        if id(func) in self._foreign:
+            why = "it was allowed only as a value"
+        else:
+            why = "only globals the policy allows can be called"
+        return UnsafeOperationError(
+            f"{opname} refused to call a {type(func).__name__}: {why}. {_TRUST}",
+            rule="callee",
+        )
 
     def _guard_call(
         self, func: Any, args: Any, kwargs: Any, opname: str, pos: int
     ) -> None:
-        """Before REDUCE/NEWOBJ/NEWOBJ_EX/INST/OBJ calls `func` (untrusted)."""
-        self._guard_callee(func, opname)
+        """Before REDUCE/NEWOBJ/NEWOBJ_EX/INST/OBJ calls `func` (untrusted).
+
+        The loop skips this for callees whose kind is `CALL_PLAIN`.
+        """
+        kind = self._callable.get(id(func))
+        if kind is None:
+            raise self._refuse_callee(func, opname)
         if type(args) is not tuple:
             if type(args) is list:
                 args = tuple(args)
@@ -454,14 +470,14 @@ class _Machine:
                 raise MalformedPickleError(
                     f"{opname} arguments must be a tuple, not {type(args).__name__}"
                 )
-        if func is _reconstructor:
+        if kind == CALL_RECONSTRUCTOR:
             check_reconstructor(args, self._callable)
-        else:
+        elif kind == CALL_ARGS or kwargs:
             check_args(func, args, kwargs)
-            keys = hashed_keys(func, args)
-            if keys is not None:
-                self._check_keys(None, keys)
-        self._periodic(pos)
+            if isinstance(func, type):
+                keys = hashed_keys(func, args)
+                if keys is not None:
+                    self._check_keys(None, keys)
 
     def _guard_target(self, target: Any, opname: str) -> None:
         """SETITEM(S)/APPEND(S)/ADDITEMS/BUILD only on objects this load made."""
