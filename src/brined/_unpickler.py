@@ -20,8 +20,9 @@ Design notes (why it looks the way it does):
   Untrusted loads also run the opcode guards (``_guards.py``: what may be
   called, given state or items) and the `Limits` (``_limits.py``); each guard
   costs the hot opcodes at most a type test or a check of an empty set.  The
-  state the guards use, the input refills and the rare opcodes live on the base
-  class `_Machine` in ``_unpickler_ops.py``.
+  guard state, error translation and rare opcodes live on the base class
+  `_Machine` (``_unpickler_ops.py``), the input refills on its base `_Input`
+  (``_unpickler_io.py``).
 """
 
 from __future__ import annotations
@@ -77,14 +78,13 @@ from ._opcodes import (
     TUPLE3,
 )
 from ._policy import ALLOWED, BLOCKED, Policy, default_policy, is_blocked
-from ._unpickler_ops import PEEK_START, RARE, SIZED, _Machine, bad_key, op_name, where
+from ._unpickler_io import PEEK_START, bad_key, op_name
+from ._unpickler_ops import RARE, SIZED, _Machine
 from .errors import (
-    LimitExceededError,
     MalformedPickleError,
     UnpicklingError,
     UnsafeGlobalError,
     UnsafeOperationError,
-    _MalformedValueError,
 )
 
 __all__ = ["Unpickler", "load", "loads"]
@@ -96,12 +96,6 @@ _unpack_f8: Final = struct.Struct(">d").unpack_from
 _MAXSIZE: Final = sys.maxsize
 _ModuleType: Final = type(sys)
 _reconstructor: Final = copyreg._reconstructor  # type: ignore[attr-defined]
-# Exceptions that already say what went wrong in terms a caller handles.
-_PASS_THROUGH: Final = (sys.modules["pickle"].UnpicklingError, OSError)
-# What the loop reports when the interpreter itself runs out.
-_EXHAUSTED: Final = (MemoryError, RecursionError)
-# Keys that never need a hash check: their hashes are randomized (str, bytes)
-# or distinct (None, bool).  Ints are checked: big ones collide by design.
 _PLAIN_KEYS: Final = frozenset([str, bytes, bool, type(None)])
 _NO_PERSISTENT_LOAD: Final = (
     "A load persistent id instruction was encountered, but no persistent_load "
@@ -718,74 +712,6 @@ class Unpickler(_Machine):
         self._op_code = code
         handler(self)
         return self._buf, self._pos, self._end, self._start, self._stack
-
-    def _translate(
-        self,
-        exc: Exception,
-        code: int,
-        start: int,
-        user: bool,
-        metastack: list[list[Any]],
-    ) -> Exception | None:
-        """Decide what `load` raises for `exc`: None means re-raise it as is.
-
-        Untrusted loads let nothing but brined's errors (and the file's own
-        OSError) out: an internal exception becomes one of them, ``from`` it.
-        """
-        offset = self._base + start
-        here = where(code, offset)
-        name = op_name(code)
-        if isinstance(exc, UnpicklingError):
-            if exc.offset is None:
-                # Raised without a location (by the loop or a hook): add it.
-                exc.offset = offset
-                exc.opcode = name
-                if exc.args and isinstance(exc.args[0], str):
-                    exc.args = (f"{exc.args[0]} ({here})",) + exc.args[1:]
-            return None
-        if isinstance(exc, _PASS_THROUGH):
-            return None
-        trusted = self._trusted
-        if isinstance(exc, _EXHAUSTED):
-            if trusted:
-                return None
-            what = "memory" if isinstance(exc, MemoryError) else "recursion depth"
-            return LimitExceededError(
-                f"the interpreter ran out of {what} ({here})",
-                offset=offset,
-                opcode=name,
-            )
-        text = _short_text(exc)
-        if user:
-            if trusted:
-                return None
-            return MalformedPickleError(
-                f"{here}: the call it makes failed: {type(exc).__name__}: {text}",
-                offset=offset,
-                opcode=name,
-            )
-        if isinstance(exc, IndexError):
-            msg = "unexpected MARK found" if metastack else "unpickling stack underflow"
-            return MalformedPickleError(f"{msg} ({here})", offset=offset, opcode=name)
-        if trusted and isinstance(exc, (TypeError, AttributeError)):
-            # What the stdlib raises for e.g. an unhashable dict key.
-            return None
-        if isinstance(exc, ValueError):
-            return _MalformedValueError(f"{text} ({here})", offset=offset, opcode=name)
-        return MalformedPickleError(
-            f"{type(exc).__name__}: {text} ({here})", offset=offset, opcode=name
-        )
-
-
-def _short_text(exc: BaseException) -> str:
-    # Messages never echo megabytes of input (a bad literal, a huge key...).
-    try:
-        text = str(exc)
-    except Exception:  # noqa: BLE001 - a broken __str__ must not hide the error
-        text = "<unprintable>"
-    if len(text) > 200:
-        text = f"{text[:200]}...[{len(text)} chars]"
-    return text
 
 
 def _as_bytes(data: Any) -> bytes:

@@ -1,9 +1,9 @@
-"""The unpickler's machinery: input handling, guard state and the rare opcodes.
+"""The unpickler's slow paths: guard state, error translation, rare opcodes.
 
-`_Machine` is the base of `Unpickler` (in ``_unpickler.py``, which holds the hot
-loop).  Everything here works on state saved on ``self``: the loop saves its
-locals before calling a rare opcode handler or an input refill and reloads
-them after.  Rules that hold in this module:
+`_Machine` (over `_Input`, the input layer in ``_unpickler_io.py``) is the base
+of `Unpickler` (in ``_unpickler.py``, which holds the hot loop).  Everything
+here works on state saved on ``self``: the loop saves its locals before calling
+a rare opcode handler and reloads them after.  Rules that hold in this module:
 
 * A length read from the input is checked against the bytes that remain (and
   the limits) before anything is sliced or allocated.
@@ -38,12 +38,11 @@ from ._guards import (
     check_reconstructor,
     hashed_keys,
 )
-from ._limits import Limits, check_hashed
+from ._limits import check_hashed
 from ._opcodes import (
     BINBYTES8,
     BINSTRING,
     BINUNICODE8,
-    BY_CODE,
     BYTEARRAY8,
     DICT,
     DUP,
@@ -74,16 +73,16 @@ from ._opcodes import (
     UNICODE,
 )
 from ._policy import ALLOWED, Policy
+from ._unpickler_io import _Input, op_name, where
 from .errors import (
     LimitExceededError,
     MalformedPickleError,
-    TruncatedPickleError,
     UnpicklingError,
     UnsafeOperationError,
     _MalformedValueError,
 )
 
-__all__ = ["PEEK_START", "RARE", "SIZED", "_Machine", "bad_key", "op_name", "where"]
+__all__ = ["RARE", "SIZED", "_Machine"]
 
 _unpack_i4: Final = struct.Struct("<i").unpack_from
 _unpack_u8: Final = struct.Struct("<Q").unpack_from
@@ -97,51 +96,27 @@ _PEEK_MAX: Final = 1 << 20
 # Int hashes are their value modulo this prime: smaller ints never collide.
 _HASH_MODULUS: Final = sys.hash_info.modulus
 SIZED: Final = frozenset([str, bytes, bytearray, list, tuple, dict, set, frozenset])
+# Exceptions that already say what went wrong in terms a caller handles.
+_PASS_THROUGH: Final = (sys.modules["pickle"].UnpicklingError, OSError)
+# What the loop reports when the interpreter itself runs out.
+_EXHAUSTED: Final = (MemoryError, RecursionError)
+# Keys that never need a hash check: their hashes are randomized (str, bytes)
+# or distinct (None, bool).  Ints are checked: big ones collide by design.
 _TRUST: Final = "If you trust this data: brined.loads(data, trusted=True)"
 
 
-def where(code: int, offset: int) -> str:
-    info = BY_CODE.get(code)
-    if info is None:
-        return f"at offset {offset}"
-    return f"{info.name} at offset {offset}"
-
-
-def op_name(code: int) -> str | None:
-    info = BY_CODE.get(code)
-    return None if info is None else info.name
-
-
-class _Machine:
+class _Machine(_Input):
     """State shared by the loop and the slow paths; see the module docstring."""
 
-    memo: dict[int, Any]
-    proto: int
     fix_imports: bool
     encoding: str
     errors: str
-    _trusted: bool
     _policy: Policy | None
-    _limits: Limits
     _buffers: Iterator[Any] | None
-    _file: Any
-    _memory: bool
-    _file_read: Callable[[int], bytes] | None
-    _file_readline: Callable[[], bytes] | None
-    _file_peek: Callable[[int], bytes] | None
-    _emulate_peek: bool
-    _buf: bytes
-    _pos: int
-    _end: int
-    _start: int
-    _base: int
-    _unconsumed: bool
-    _chunk: int
     _stack: list[Any]
     _metastack: list[list[Any]]
     _calling: bool
     _op_offset: int | None
-    _op_code: int
     _find_class_hook: Callable[[str, str], Any] | None
     _persistent_load_hook: Callable[[Any], Any] | None
     _foreign: set[int]
@@ -151,8 +126,6 @@ class _Machine:
     _hashes: dict[int, dict[int, int]]
     _objects: int
     _materialised: int
-    _deadline_at: float
-    _step: int
 
     def _reset_guards(self) -> None:
         self._foreign = set()
@@ -173,216 +146,7 @@ class _Machine:
             0.0 if deadline is None or self._trusted else time.monotonic() + deadline
         )
 
-    # -- input ---------------------------------------------------------------
-
-    def _truncated(self, code: int, start: int) -> TruncatedPickleError:
-        offset = self._base + start
-        if offset == 0 and code < 0:
-            return TruncatedPickleError("Ran out of input", offset=0)
-        return TruncatedPickleError(
-            f"pickle data was truncated ({where(code, offset)})",
-            offset=offset,
-            opcode=op_name(code),
-        )
-
-    def _read_exact(self, n: int, code: int, start: int) -> bytes:
-        """Read exactly `n` bytes from the file, in pieces when large."""
-        read = self._file_read
-        assert read is not None
-        if n <= _READ_CHUNK:
-            data = read(n)
-            if len(data) == n:
-                return bytes(data)
-            parts = [bytes(data)]
-            got = len(data)
-            if got == 0:
-                raise self._truncated(code, start)
-        else:
-            parts = []
-            got = 0
-        while got < n:
-            data = read(min(n - got, _READ_CHUNK))
-            if not data:
-                raise self._truncated(code, start)
-            parts.append(bytes(data))
-            got += len(data)
-        return b"".join(parts)
-
-    def _peek(self, n: int) -> bytes | None:
-        """Bytes ahead in the file without consuming them; None if it can't peek."""
-        if self._emulate_peek:
-            f = self._file
-            where = f.tell()
-            size = max(n, self._chunk)
-            if self._chunk < _PEEK_MAX:
-                self._chunk *= 2
-            data: bytes = f.read(size)
-            f.seek(where)
-            return data
-        peek = self._file_peek
-        if peek is None:
-            return None
-        try:
-            return bytes(peek(n))
-        except NotImplementedError:
-            # As the C unpickler does: a peek() that is not implemented means
-            # "read exactly" from now on.
-            self._file_peek = None
-            return None
-
-    def _consume(self, n: int) -> None:
-        """Advance the file past `n` bytes that were peeked and used."""
-        if n:
-            if self._emulate_peek:
-                self._file.seek(n, 1)
-            else:
-                read = self._file_read
-                assert read is not None
-                read(n)
-
-    def _window(self, buf: bytes, pos: int, need: int) -> int:
-        """How far into `buf` the loop may run before the next check point."""
-        return min(len(buf), pos + max(need, self._step))
-
-    def _more(
-        self, buf: bytes, pos: int, end: int, start: int, need: int, code: int
-    ) -> tuple[bytes, int, int, int]:
-        """Return a buffer whose first `need` bytes continue from ``buf[pos:]``.
-
-        Returns (buf, pos, end, start) with `start` (the current opcode's position)
-        rebased onto the new buffer.  Raises TruncatedPickleError when the input
-        ends first.  The loop is shown the buffer a window of `check_every`
-        bytes at a time, so reaching the end of a window is also where the
-        periodic limit checks run.
-        """
-        real = len(buf)
-        if end < real:
-            if pos + need <= real:
-                self._periodic(pos)
-                return buf, pos, self._window(buf, pos, need), start
-            end = real
-        if self._memory:
-            raise self._truncated(code, start)
-        self._periodic(pos)
-        self._base += pos
-        start -= pos
-        if self._unconsumed:
-            # buf[:end] is still in the file: move the file past what was used.
-            self._consume(pos)
-            chunk = self._peek(need)
-            if chunk is not None and len(chunk) >= need:
-                return chunk, 0, self._window(chunk, 0, need), start
-            # The rest of buf is at the front of the file; read it with the rest.
-            self._unconsumed = False
-            data = self._read_exact(need, code, start)
-            return data, 0, len(data), start
-        rest = buf[pos:end]
-        if not rest:
-            chunk = self._peek(need)
-            if chunk is not None:
-                if len(chunk) >= need:
-                    self._unconsumed = True
-                    return chunk, 0, self._window(chunk, 0, need), start
-                if not chunk:
-                    raise self._truncated(code, start)
-        data = rest + self._read_exact(need - len(rest), code, start)
-        return data, 0, len(data), start
-
-    def _fill_line(
-        self, buf: bytes, pos: int, end: int, start: int, code: int
-    ) -> tuple[bytes, int, int, int]:
-        """Like `_more`, but until the buffer holds a newline after `pos`."""
-        real = len(buf)
-        if end < real:
-            nl = buf.find(b"\n", pos)
-            if nl >= 0:
-                self._periodic(pos)
-                return buf, pos, self._window(buf, pos, nl + 1 - pos), start
-            end = real
-        if self._memory:
-            raise self._truncated(code, start)
-        self._periodic(pos)
-        self._base += pos
-        start -= pos
-        readline = self._file_readline
-        assert readline is not None
-        if self._unconsumed:
-            self._consume(pos)
-            chunk = self._peek(1)
-            if chunk is not None:
-                nl = chunk.find(b"\n")
-                if nl >= 0:
-                    return chunk, 0, self._window(chunk, 0, nl + 1), start
-            self._unconsumed = False
-            data = bytes(readline())
-        else:
-            data = buf[pos:end] + bytes(readline())
-        if not data.endswith(b"\n"):
-            raise self._truncated(code, start)
-        return data, 0, len(data), start
-
-    def _read(self, n: int) -> bytes:
-        """Take `n` bytes from the saved buffer state (for the rare opcodes)."""
-        if n < 0:
-            raise MalformedPickleError("negative length")
-        pos = self._pos
-        if pos + n > self._end:
-            buf, pos, end, start = self._more(
-                self._buf, pos, self._end, self._start, n, self._op_code
-            )
-            self._buf, self._end, self._start = buf, end, start
-        self._pos = pos + n
-        return self._buf[pos : pos + n]
-
-    def _readline(self) -> bytes:
-        """Take one line, without its newline, from the saved buffer state."""
-        buf = self._buf
-        pos = self._pos
-        nl = buf.find(b"\n", pos, self._end)
-        if nl < 0:
-            buf, pos, end, start = self._fill_line(
-                buf, pos, self._end, self._start, self._op_code
-            )
-            self._buf, self._end, self._start = buf, end, start
-            nl = buf.find(b"\n", pos)
-        self._pos = nl + 1
-        return buf[pos:nl]
-
-    def _finish(self, pos: int) -> None:
-        """After STOP: leave the file just past it."""
-        if self._memory:
-            self._pos = pos
-            return
-        if self._unconsumed:
-            self._consume(pos)
-            self._unconsumed = False
-        # Bytes read past STOP inside a frame are dropped, as the stdlib does.
-        self._buf = b""
-        self._pos = self._end = 0
-
     # -- limits and guards (untrusted loads) ------------------------------------
-
-    def _limit(self, message: str, limit: str) -> LimitExceededError:
-        return LimitExceededError(
-            f"{message}; raise it with brined.Limits({limit}=...) if this input "
-            "is expected",
-            limit=limit,
-        )
-
-    def _periodic(self, pos: int) -> None:
-        """The checks made every `Limits.check_every` input bytes and per call."""
-        if self._trusted:
-            return
-        limits = self._limits
-        if len(self.memo) > limits.max_memo:
-            raise self._limit(
-                f"the memo holds more than max_memo={limits.max_memo} entries",
-                "max_memo",
-            )
-        if self._deadline_at and time.monotonic() > self._deadline_at:
-            raise self._limit(
-                f"the load ran past its deadline of {limits.deadline} s", "deadline"
-            )
 
     def _count(self, result: Any, pos: int) -> None:
         """Count one created object, and the bytes a call materialised.
@@ -537,6 +301,65 @@ class _Machine:
                     f"than max_int_digits={limit}",
                     "max_int_digits",
                 )
+
+    # -- errors ---------------------------------------------------------------
+
+    def _translate(
+        self,
+        exc: Exception,
+        code: int,
+        start: int,
+        user: bool,
+        metastack: list[list[Any]],
+    ) -> Exception | None:
+        """Decide what `load` raises for `exc`: None means re-raise it as is.
+
+        Untrusted loads let nothing but brined's errors (and the file's own
+        OSError) out: an internal exception becomes one of them, ``from`` it.
+        """
+        offset = self._base + start
+        here = where(code, offset)
+        name = op_name(code)
+        if isinstance(exc, UnpicklingError):
+            if exc.offset is None:
+                # Raised without a location (by the loop or a hook): add it.
+                exc.offset = offset
+                exc.opcode = name
+                if exc.args and isinstance(exc.args[0], str):
+                    exc.args = (f"{exc.args[0]} ({here})",) + exc.args[1:]
+            return None
+        if isinstance(exc, _PASS_THROUGH):
+            return None
+        trusted = self._trusted
+        if isinstance(exc, _EXHAUSTED):
+            if trusted:
+                return None
+            what = "memory" if isinstance(exc, MemoryError) else "recursion depth"
+            return LimitExceededError(
+                f"the interpreter ran out of {what} ({here})",
+                offset=offset,
+                opcode=name,
+            )
+        text = _short_text(exc)
+        if user:
+            if trusted:
+                return None
+            return MalformedPickleError(
+                f"{here}: the call it makes failed: {type(exc).__name__}: {text}",
+                offset=offset,
+                opcode=name,
+            )
+        if isinstance(exc, IndexError):
+            msg = "unexpected MARK found" if metastack else "unpickling stack underflow"
+            return MalformedPickleError(f"{msg} ({here})", offset=offset, opcode=name)
+        if trusted and isinstance(exc, (TypeError, AttributeError)):
+            # What the stdlib raises for e.g. an unhashable dict key.
+            return None
+        if isinstance(exc, ValueError):
+            return _MalformedValueError(f"{text} ({here})", offset=offset, opcode=name)
+        return MalformedPickleError(
+            f"{type(exc).__name__}: {text} ({here})", offset=offset, opcode=name
+        )
 
     # -- rare opcodes: work on the state saved on self --------------------------
 
@@ -824,10 +647,15 @@ class _Machine:
         return value
 
 
-def bad_key(code: int) -> str:
-    ch = chr(code)
-    shown = ch if ch.isprintable() and code < 0x80 else f"\\x{code:02x}"
-    return f"invalid load key, '{shown}'."
+def _short_text(exc: BaseException) -> str:
+    # Messages never echo megabytes of input (a bad literal, a huge key...).
+    try:
+        text = str(exc)
+    except Exception:  # noqa: BLE001 - a broken __str__ must not hide the error
+        text = "<unprintable>"
+    if len(text) > 200:
+        text = f"{text[:200]}...[{len(text)} chars]"
+    return text
 
 
 RARE: Final[dict[int, Callable[[_Machine], None]]] = {
