@@ -158,8 +158,13 @@ def _runaway(value: Any) -> bool:
     return type(value) is range or hasattr(type(value), "__next__")
 
 
-def check_args(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any] | None) -> None:
-    """Refuse arguments an allowed callable must not be given (rule ``call-args``)."""
+def check_args(
+    func: Any, args: tuple[Any, ...], kwargs: dict[str, Any] | None, max_digits: int
+) -> None:
+    """Refuse arguments an allowed callable must not be given (rule ``call-args``).
+
+    `max_digits` is `Limits.max_int_digits`, for str-to-int conversions.
+    """
     if func is _codecs.encode:
         if (
             len(args) == 2
@@ -183,10 +188,25 @@ def check_args(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any] | None) 
                 "argument (lazy sequences and iterators are not materialised)",
                 "call-args",
             )
-    if isinstance(func, type) and issubclass(func, _CONTAINER_TYPES):
+    if not isinstance(func, type):
+        if _name(func).endswith("multiarray._reconstruct"):
+            _check_numpy_reconstruct(args)
+        return
+    if issubclass(func, _CONTAINER_TYPES):
         if issubclass(func, (bytes, bytearray)) and args and _is_int(args[0]):
             raise _refuse(
                 f"refused to call {_name(func)} with an int (an allocation size)",
+                "call-args",
+            )
+        if (
+            issubclass(func, str)
+            and args
+            and not isinstance(args[0], (str, bytes, bytearray))
+        ):
+            # str(obj) is repr(obj): exponential for a shared structure.
+            raise _refuse(
+                f"refused to call {_name(func)} on a {type(args[0]).__name__}: "
+                "only text and bytes are converted",
                 "call-args",
             )
         if issubclass(func, (str, bytes, bytearray)):
@@ -197,17 +217,53 @@ def check_args(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any] | None) 
                         f"{_short(value)}: only text encodings are allowed",
                         "call-args",
                     )
+    elif issubclass(func, int) and not issubclass(func, bool):
+        for value in values:
+            if isinstance(value, (str, bytes, bytearray)) and len(value) > max_digits:
+                raise _refuse(
+                    f"refused to convert {len(value)} characters to an int "
+                    f"(max_int_digits={max_digits})",
+                    "call-args",
+                )
+    elif _name(func) == "fractions.Fraction":
+        for value in values:
+            if isinstance(value, str) and ("e" in value or "E" in value):
+                # Fraction("1e999999999") computes 10**999999999.
+                raise _refuse(
+                    "refused Fraction() of a string with an exponent; the "
+                    "stdlib writes 'numerator/denominator'",
+                    "call-args",
+                )
+
+
+def _check_numpy_reconstruct(args: tuple[Any, ...]) -> None:
+    # numpy writes _reconstruct(cls, (0,), b'b'); the shape is allocated.
+    shape = args[1] if len(args) > 1 else None
+    if type(shape) is not tuple or not any(n == 0 for n in shape):
+        raise _refuse(
+            "numpy _reconstruct is only allowed with an empty shape, as numpy "
+            "writes it",
+            "call-args",
+        )
 
 
 def hashed_keys(func: Any, args: tuple[Any, ...]) -> list[Any] | None:
     """The keys a call to a set/dict constructor will hash, if it is one."""
     if not args or not isinstance(func, type):
         return None
-    first = args[0]
-    if issubclass(func, _HASHED_BUILDERS) and type(first) in (list, tuple):
-        return list(first)
-    if issubclass(func, _MAPPING_BUILDERS) and type(first) in (list, tuple):
-        return [pair[0] for pair in first if type(pair) in (list, tuple) and pair]
+    keys: list[Any] = []
+    if issubclass(func, _HASHED_BUILDERS) or issubclass(func, collections.Counter):
+        # Elements: set(list), frozenset(tuple), Counter(list).
+        for arg in args:
+            if type(arg) in (list, tuple):
+                keys.extend(arg)
+        return keys
+    if issubclass(func, _MAPPING_BUILDERS):
+        # Pairs: dict(list), OrderedDict(list), defaultdict(factory, list).
+        for arg in args:
+            if type(arg) in (list, tuple):
+                keys.extend(p[0] for p in arg if type(p) in (list, tuple) and p)
+        return keys
     return None
 
 
@@ -227,7 +283,9 @@ def check_newobj(cls: Any, args: Any, kwargs: Any, opname: str) -> None:
         )
 
 
-def check_reconstructor(args: Any, callable_ids: dict[int, int]) -> None:
+def check_reconstructor(
+    args: Any, callable_ids: dict[int, int], max_digits: int
+) -> None:
     # copyreg._reconstructor(cls, base, state) calls base.__new__ and
     # base.__init__: safe loads only let it use a builtin (non-heap) base, which
     # is all the stdlib ever writes, for a class the policy lets be called.
@@ -241,7 +299,7 @@ def check_reconstructor(args: Any, callable_ids: dict[int, int]) -> None:
             and id(cls) in callable_ids
         ):
             if base is not object:
-                check_args(base, (state,), None)
+                check_args(base, (state,), None, max_digits)
             return
     raise _refuse(
         "copyreg._reconstructor is only allowed with a builtin base type and an "

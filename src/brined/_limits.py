@@ -33,7 +33,10 @@ class Limits:
       recursion check and crashes the interpreter, hence far below `max_depth`.
     * `max_hash_size`: elements of a hashed tuple/frozenset, counted through
       every level with shared children counted each time they appear (hashing a
-      tuple is not cached, so ``t = (t, t)`` repeated is exponential).
+      tuple is not cached, so ``t = (t, t)`` repeated is exponential).  The
+      same count summed over every key of a load may not exceed
+      ``max_hash_size + max_bytes_ratio * input bytes read`` (one big shared
+      key inserted many times).
     * `max_hash_collisions`: keys of one dict or set that share a hash value
       (int, float and tuple hashes are not randomized: hash flooding).
     * `max_memo`: memo entries; `max_memo_index`: the largest memo index.
@@ -92,16 +95,18 @@ def _hash_error(limits: Limits, which: str, kind: str) -> LimitExceededError:
     )
 
 
-def check_hashed(key: Any, limits: Limits) -> None:
+def check_hashed(key: Any, limits: Limits) -> int:
     """Refuse a tuple/frozenset key whose hashing would crash or take too long.
 
     Walks the key without recursion; shared children are counted every time
-    they appear, exactly as hashing visits them.
+    they appear, exactly as hashing visits them.  Returns that count, which
+    the loader adds to the load's total hashing work.
     """
     kind = type(key).__name__
     max_depth = limits.max_hash_depth
     budget = limits.max_hash_size
     todo: list[tuple[Any, int]] = [(key, 1)]
+    start = budget
     while todo:
         obj, depth = todo.pop()
         if depth > max_depth:
@@ -112,3 +117,4 @@ def check_hashed(key: Any, limits: Limits) -> None:
         for item in obj:
             if isinstance(item, (tuple, frozenset)) and item:
                 todo.append((item, depth + 1))
+    return start - budget

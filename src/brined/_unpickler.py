@@ -463,7 +463,7 @@ class Unpickler(_Machine):
                         target = stack[-1]
                         if not trusted:
                             if not plain_keys.issuperset(map(type, items)):
-                                self._check_keys(target, items)
+                                self._check_keys(target, items, pos)
                             if type(target) is not set or foreign:
                                 self._guard_target(target, "ADDITEMS")
                         if type(target) is set:
@@ -561,7 +561,7 @@ class Unpickler(_Machine):
                         raise MalformedPickleError("odd number of items for SETITEMS")
                     keys = items[::2]
                     if not trusted and not plain_keys.issuperset(map(type, keys)):
-                        self._check_keys(target, keys)
+                        self._check_keys(target, keys, pos)
                     if type(target) is dict and not (foreign and id(target) in foreign):
                         target.update(zip(keys, items[1::2], strict=True))
                     else:
@@ -616,7 +616,7 @@ class Unpickler(_Machine):
                     key = stack.pop()
                     target = stack[-1]
                     if not trusted and type(key) not in plain_keys:
-                        self._check_keys(target, (key,))
+                        self._check_keys(target, (key,), pos)
                     if type(target) is dict and not (foreign and id(target) in foreign):
                         target[key] = value
                     else:

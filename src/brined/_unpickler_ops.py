@@ -124,6 +124,7 @@ class _Machine(_Input):
     _callable: dict[int, int]
     _keep: list[Any]
     _hashes: dict[int, dict[int, int]]
+    _hash_work: int
     _objects: int
     _materialised: int
 
@@ -140,6 +141,7 @@ class _Machine(_Input):
         # their objects; the counters and the deadline are per load.
         self._objects = 0
         self._materialised = 0
+        self._hash_work = 0
         self._step = _MAXSIZE if self._trusted else self._limits.check_every
         deadline = self._limits.deadline
         self._deadline_at = (
@@ -234,14 +236,17 @@ class _Machine(_Input):
                 raise MalformedPickleError(
                     f"{opname} arguments must be a tuple, not {type(args).__name__}"
                 )
+        max_digits = self._limits.max_int_digits
         if kind == CALL_RECONSTRUCTOR:
-            check_reconstructor(args, self._callable)
+            check_reconstructor(args, self._callable, max_digits)
+            # base.__init__(obj, state) hashes what a dict or set base gets.
+            func, args = args[1], args[2:]
         elif kind == CALL_ARGS or kwargs:
-            check_args(func, args, kwargs)
-            if isinstance(func, type):
-                keys = hashed_keys(func, args)
-                if keys is not None:
-                    self._check_keys(None, keys)
+            check_args(func, args, kwargs, max_digits)
+        if isinstance(func, type):
+            keys = hashed_keys(func, args)
+            if keys is not None:
+                self._check_keys(None, keys, pos)
 
     def _guard_target(self, target: Any, opname: str) -> None:
         """SETITEM(S)/APPEND(S)/ADDITEMS/BUILD only on objects this load made."""
@@ -258,7 +263,7 @@ class _Machine(_Input):
         self._count(None, pos)
         build_untrusted(target, state)
 
-    def _check_keys(self, target: Any, keys: Any) -> None:
+    def _check_keys(self, target: Any, keys: Any, pos: int) -> None:
         """Keys about to be hashed into `target` (None: a constructor's own)."""
         limits = self._limits
         counts: dict[int, int] | None = None
@@ -269,7 +274,17 @@ class _Machine(_Input):
             if kind is int and -_HASH_MODULUS < key < _HASH_MODULUS:
                 continue
             if isinstance(key, (tuple, frozenset)):
-                check_hashed(key, limits)
+                self._hash_work += check_hashed(key, limits)
+                allowed = limits.max_hash_size + limits.max_bytes_ratio * (
+                    self._base + pos
+                )
+                if self._hash_work > allowed:
+                    raise self._limit(
+                        f"hashing the keys of this load would visit more than "
+                        f"{allowed} elements (max_hash_size plus max_bytes_ratio "
+                        "per input byte)",
+                        "max_hash_size",
+                    )
             if counts is None:
                 if target is None:
                     counts = {}
@@ -506,13 +521,13 @@ class _Machine(_Input):
         if n & 1:
             raise MalformedPickleError("odd number of items for DICT")
         if not self._trusted:
-            self._check_keys(None, items[::2])
+            self._check_keys(None, items[::2], self._pos)
         self._stack.append({items[i]: items[i + 1] for i in range(0, n, 2)})
 
     def _op_frozenset(self) -> None:
         items = self._pop_mark()
         if not self._trusted:
-            self._check_keys(None, items)
+            self._check_keys(None, items, self._pos)
         self._stack.append(frozenset(items))
 
     def _op_pop(self) -> None:

@@ -749,8 +749,62 @@ def bombs() -> None:
     case(
         f"{f}--int-call-digits",
         proto(2) + call1(glob("builtins", "int"), uni("9" * 100_000)) + b".",
-        MALFORMED,
+        OPERATION,
         "int() of 100,000 digits",
+    )
+    lexp = b"]" + put(0)
+    for i in range(100):
+        lexp += b"0](" + get(i) + get(i) + b"e" + put(i + 1)
+    shared = b")" + put(0)
+    for i in range(18):
+        shared += b"0" + get(i) + get(i) + b"\x86" + put(i + 1)
+    case(
+        f"{f}--shared-key-reinserted",
+        proto(2) + b"}" + shared + b"0" + (get(18) + b"Ns") * 10_000 + b".",
+        LIMIT,
+        "one tuple of 524,286 hashed elements used as a key 10,000 times",
+    )
+    case(
+        f"{f}--str-of-shared-list",
+        proto(2) + glob("builtins", "str") + lexp + b"\x85R.",
+        OPERATION,
+        "str() of a list with 2**100 shared paths: repr would never end",
+    )
+    case(
+        f"{f}--fraction-exponent",
+        proto(2) + call1(glob("fractions", "Fraction"), uni("1e999999999")) + b".",
+        OPERATION,
+        "Fraction('1e999999999') computes 10**999999999",
+    )
+    case(
+        f"{f}--defaultdict-deep-key",
+        proto(2)
+        + glob("collections", "defaultdict")
+        + glob("builtins", "list")
+        + b"]"
+        + deep
+        + b"K\x01\x86a\x86R.",
+        LIMIT,
+        "defaultdict(list, [(deep tuple, 1)])",
+    )
+    case(
+        f"{f}--counter-collisions",
+        proto(2) + glob("collections", "Counter") + b"(" + members + b"l\x85R.",
+        LIMIT,
+        "Counter() of colliding ints",
+    )
+    case(
+        f"{f}--reconstructor-dict-deep-key",
+        proto(1)
+        + glob("copy_reg", "_reconstructor")
+        + b"("
+        + glob("collections", "OrderedDict")
+        + glob("__builtin__", "dict")
+        + b"]"
+        + deep
+        + b"K\x01\x86atR.",
+        LIMIT,
+        "copyreg._reconstructor(OrderedDict, dict, [(deep tuple, 1)])",
     )
     case(
         f"{f}--bytearray-size",
