@@ -503,6 +503,10 @@ class _Machine(_Input):
         self._stack.append(buf)
 
     def _op_readonly_buffer(self) -> None:
+        if self._buffers is None and not self._trusted:
+            raise UnsafeOperationError(
+                "READONLY_BUFFER without a *buffers* argument", rule="buffers"
+            )
         stack = self._stack
         obj = stack[-1]
         self._calling = True

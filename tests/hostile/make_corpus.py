@@ -854,6 +854,12 @@ def bombs() -> None:
         "100,000 DUPs: references, not copies; the last one is the value",
     )
     case(
+        f"{f}--readonly-buffer-without-buffers",
+        proto(5) + b"C\x01a\x98.",
+        OPERATION,
+        "READONLY_BUFFER without buffers=",
+    )
+    case(
         f"{f}--next-buffer-without-buffers",
         proto(5) + b"\x97.",
         OPERATION,
