@@ -357,17 +357,19 @@ def test_extension_cache_does_not_bypass_the_policy() -> None:
         copyreg.remove_extension("os", "getcwd", code)
 
 
-def test_persistent_results_are_not_item_targets() -> None:
-    shared: dict[str, int] = {}
-
+def test_persistent_results_may_be_filled_but_not_classes() -> None:
+    # The caller's hook chose the object (brined scan supplies containers this
+    # way); a class it returns still never gets items or state.
     class Persisting(brined.Unpickler):
         def persistent_load(self, pid: Any) -> Any:
-            return shared
+            return {} if pid == "d" else Record
 
-    data = b"\x80\x02X\x01\x00\x00\x00pQX\x01\x00\x00\x00kK\x01s."
+    data = b"\x80\x02X\x01\x00\x00\x00dQX\x01\x00\x00\x00kK\x01s."
+    assert Persisting(io.BytesIO(data)).load() == {"k": 1}
+    on_class = b"\x80\x02X\x01\x00\x00\x00cQ}X\x01\x00\x00\x00xK\x01sb."
     with pytest.raises(brined.UnsafeOperationError):
-        Persisting(io.BytesIO(data)).load()
-    assert shared == {}
+        Persisting(io.BytesIO(on_class)).load()
+    assert not hasattr(Record, "x")
 
 
 def test_trusted_skips_guards_and_limits() -> None:

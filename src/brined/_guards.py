@@ -43,6 +43,7 @@ __all__ = [
     "add_items",
     "hashed_keys",
     "is_dunder",
+    "is_real_class",
 ]
 
 _HEAPTYPE: Final = 1 << 9  # Py_TPFLAGS_HEAPTYPE
@@ -68,6 +69,7 @@ _NOT_INSTANCES: Final = (
     types.CellType,
 )
 
+_STDLIB_METACLASSES: Final = frozenset(["builtins", "abc", "enum", "typing", "_ctypes"])
 # Constructors that iterate or size themselves from an argument.
 _CONTAINER_TYPES: Final = (
     list,
@@ -145,6 +147,13 @@ def call_kind(func: Any) -> int:
     return CALL_ARGS
 
 
+def is_real_class(obj: Any) -> bool:
+    """A class made by the stdlib's own metaclasses (not a stand-in class such
+    as brined scan's symbols, whose metaclass is their own): even a subclass's
+    hooks never hand one out to get state or items."""
+    return isinstance(obj, type) and type(obj).__module__ in _STDLIB_METACLASSES
+
+
 def is_dunder(name: str) -> bool:
     return len(name) > 4 and name.startswith("__") and name.endswith("__")
 
@@ -168,7 +177,7 @@ def check_args(
     if func is _codecs.encode:
         if (
             len(args) == 2
-            and type(args[0]) is str
+            and isinstance(args[0], str)
             and args[1] in ("latin1", "latin-1")
             and not kwargs
         ):

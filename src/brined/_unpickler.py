@@ -265,6 +265,8 @@ class Unpickler(_Machine):
                 obj = getattr(obj, part)
         if policy is not None:
             self._check_resolved(module, name, obj, written)
+            # What the policy resolved, for the guards (see _note_global).
+            self._resolved = obj
         return obj
 
     def _refusal(
@@ -325,6 +327,7 @@ class Unpickler(_Machine):
         # so the item opcodes' fast paths only pay a truthiness test.
         foreign = self._foreign_containers
         callables = self._callable
+        owned = self._owned
         sized = SIZED
         max_objects = limits.max_objects
         plain_keys = _PLAIN_KEYS
@@ -418,6 +421,7 @@ class Unpickler(_Machine):
                         self._op_offset = self._base + start
                         self._op_code = code
                         calling = True
+                        self._resolved = None
                         value = find_class(module, name)
                         calling = False
                         if not trusted:
@@ -436,6 +440,8 @@ class Unpickler(_Machine):
                             self._objects += 1
                             if type(value) in sized or self._objects > max_objects:
                                 self._counted(value, pos)
+                            if owned and id(cls) in owned:
+                                self._own(value)
                         append(value)
                     elif code == LONG1:
                         if pos >= end:
@@ -648,6 +654,8 @@ class Unpickler(_Machine):
                         self._objects += 1
                         if type(value) in sized or self._objects > max_objects:
                             self._counted(value, pos)
+                        if owned and id(func) in owned:
+                            self._own(value)
                     stack[-1] = value
                 elif code == BUILD:
                     state = stack.pop()
@@ -680,7 +688,7 @@ class Unpickler(_Machine):
                     value = persistent_load(pid)
                     calling = False
                     if not trusted:
-                        self._note_foreign(value, True)
+                        self._own(value)
                     append(value)
                 elif code == STOP:
                     value = stack.pop()

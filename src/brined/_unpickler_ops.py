@@ -14,6 +14,13 @@ a rare opcode handler and reloads them after.  Rules that hold in this module:
   argument checks each needs (``_guards.call_kind``).  The
   objects behind those ids are kept alive in ``_keep`` for the whole load, so
   an id is never reused while it is tracked.
+* ``_owned`` holds the ids of objects a subclass's own hooks produced: what
+  ``persistent_load`` returns, what an overriding ``find_class`` returns
+  without getting it from the base ``find_class``, and what calling those
+  returns.  The
+  subclass decided about them (``brined scan`` returns inert symbols this
+  way), so they may be called and given state or items; argument checks and
+  limits still apply, and so do all guards on every other object.
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ from typing import Any, Final
 from ._guards import (
     CALL_ARGS,
     CALL_RECONSTRUCTOR,
+    build,
     build_untrusted,
     call_kind,
     check_args,
@@ -37,6 +45,7 @@ from ._guards import (
     check_newobj,
     check_reconstructor,
     hashed_keys,
+    is_real_class,
 )
 from ._limits import check_hashed
 from ._opcodes import (
@@ -72,7 +81,7 @@ from ._opcodes import (
     STRING,
     UNICODE,
 )
-from ._policy import ALLOWED, Policy
+from ._policy import Policy
 from ._unpickler_io import _Input, op_name, where
 from .errors import (
     LimitExceededError,
@@ -122,6 +131,8 @@ class _Machine(_Input):
     _foreign: set[int]
     _foreign_containers: set[int]
     _callable: dict[int, int]
+    _owned: set[int]
+    _resolved: Any
     _keep: list[Any]
     _hashes: dict[int, dict[int, int]]
     _hash_work: int
@@ -132,6 +143,8 @@ class _Machine(_Input):
         self._foreign = set()
         self._foreign_containers = set()
         self._callable = {}
+        self._owned = set()
+        self._resolved = None
         self._keep = []
         self._hashes = {}
         self._start_load()
@@ -192,6 +205,15 @@ class _Machine(_Input):
         if isinstance(obj, (list, dict, set)):
             self._foreign_containers.add(key)
 
+    def _own(self, obj: Any) -> None:
+        """Hand `obj` to the subclass that produced it (see `_owned`)."""
+        key = id(obj)
+        if key not in self._owned:
+            self._owned.add(key)
+            self._keep.append(obj)
+            if key not in self._callable:
+                self._callable[key] = call_kind(obj)
+
     def _note_global(self, module: str, name: str, obj: Any) -> None:
         policy = self._policy
         if policy is None:
@@ -202,12 +224,12 @@ class _Machine(_Input):
                 module, name = mapped
             elif module in _compat_pickle.IMPORT_MAPPING:
                 module = _compat_pickle.IMPORT_MAPPING[module]
-        # A name the policy does not allow got here through an overriding
-        # find_class: that override decided, so it may be called.
-        callable_ = policy.check(module, name) != ALLOWED or policy.may_call(
-            module, name
-        )
-        self._note_foreign(obj, callable_)
+        if self._resolved is not obj:
+            # An overriding find_class produced this itself rather than
+            # through the base find_class: that override decided, and owns it.
+            self._own(obj)
+            return
+        self._note_foreign(obj, policy.may_call(module, name))
 
     def _refuse_callee(self, func: Any, opname: str) -> UnsafeOperationError:
         if id(func) in self._foreign:
@@ -250,6 +272,8 @@ class _Machine(_Input):
 
     def _guard_target(self, target: Any, opname: str) -> None:
         """SETITEM(S)/APPEND(S)/ADDITEMS/BUILD only on objects this load made."""
+        if id(target) in self._owned and not is_real_class(target):
+            return
         check_instance(target, opname)
         if id(target) in self._foreign:
             raise UnsafeOperationError(
@@ -261,7 +285,11 @@ class _Machine(_Input):
     def _guard_build(self, target: Any, state: Any, pos: int) -> None:
         self._guard_target(target, "BUILD")
         self._count(None, pos)
-        build_untrusted(target, state)
+        if id(target) in self._owned and not is_real_class(target):
+            # The subclass's own object: BUILD as the stdlib does it.
+            build(target, state)
+        else:
+            build_untrusted(target, state)
 
     def _check_keys(self, target: Any, keys: Any, pos: int) -> None:
         """Keys about to be hashed into `target` (None: a constructor's own)."""
@@ -404,6 +432,7 @@ class _Machine(_Input):
         assert hook is not None
         self._op_offset = self._base + self._start
         self._calling = True
+        self._resolved = None
         value = hook(module, name)
         self._calling = False
         if not self._trusted:
@@ -614,6 +643,8 @@ class _Machine(_Input):
         self._calling = False
         if not self._trusted:
             self._count(value, self._pos)
+            if id(cls) in self._owned:
+                self._own(value)
         self._stack.append(value)
 
     def _op_inst(self) -> None:
@@ -642,6 +673,8 @@ class _Machine(_Input):
         self._calling = False
         if not self._trusted:
             self._count(value, self._pos)
+            if id(cls) in self._owned:
+                self._own(value)
         stack.append(value)
 
     def _op_persid(self) -> None:
@@ -660,9 +693,7 @@ class _Machine(_Input):
         value = hook(pid)
         self._calling = False
         if not self._trusted:
-            # The caller's hook chose this object: it may be called, never
-            # given state or items by the pickle.
-            self._note_foreign(value, True)
+            self._own(value)
         return value
 
 
