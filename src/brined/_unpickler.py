@@ -331,6 +331,7 @@ class Unpickler(_Machine):
         sized = SIZED
         max_objects = limits.max_objects
         plain_keys = _PLAIN_KEYS
+        join = "".join
         stack: list[Any] = []
         metastack: list[list[Any]] = []
         self._stack = stack
@@ -566,8 +567,14 @@ class Unpickler(_Machine):
                     if n & 1:
                         raise MalformedPickleError("odd number of items for SETITEMS")
                     keys = items[::2]
-                    if not trusted and not plain_keys.issuperset(map(type, keys)):
-                        self._check_keys(target, keys, pos)
+                    if not trusted:
+                        # All-str keys (nearly every dict) need no hash checks,
+                        # and joining them is the quickest way to find out.
+                        try:
+                            join(keys)
+                        except TypeError:
+                            if not plain_keys.issuperset(map(type, keys)):
+                                self._check_keys(target, keys, pos)
                     if type(target) is dict and not (foreign and id(target) in foreign):
                         target.update(zip(keys, items[1::2], strict=True))
                     else:
