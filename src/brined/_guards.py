@@ -30,6 +30,7 @@ from .errors import MalformedPickleError, UnsafeOperationError
 
 __all__ = [
     "CALL_ARGS",
+    "CALL_ENCODE",
     "CALL_PLAIN",
     "CALL_RECONSTRUCTOR",
     "build",
@@ -110,6 +111,9 @@ _TEXT_ENCODINGS: Final = frozenset(
 CALL_PLAIN: Final = 0  # validates its own arguments and never materialises
 CALL_ARGS: Final = 1  # check_args and hashed_keys
 CALL_RECONSTRUCTOR: Final = 2
+# _codecs.encode: the loop accepts encode(str, "latin1") inline, the one form
+# the stdlib writes (bytes and datetime states at protocols 0-2).
+CALL_ENCODE: Final = 3
 # Allowed callees that only ever take scalars or their own state and check
 # them in C (a range or an iterator is a TypeError), by name; call_kind makes
 # sure the object is the real one.
@@ -135,6 +139,8 @@ def call_kind(func: Any) -> int:
     """Which argument checks a call to `func` needs (see `CALL_PLAIN`)."""
     if func is _reconstructor:
         return CALL_RECONSTRUCTOR
+    if func is _codecs.encode:
+        return CALL_ENCODE
     module = getattr(func, "__module__", None)
     qual = getattr(func, "__qualname__", None)
     if (

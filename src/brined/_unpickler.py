@@ -35,7 +35,7 @@ import sys
 from collections.abc import Callable, Iterable
 from typing import Any, Final
 
-from ._guards import CALL_PLAIN, add_items, build, check_newobj, extend
+from ._guards import CALL_ENCODE, CALL_PLAIN, add_items, build, check_newobj, extend
 from ._limits import DEFAULT_LIMITS, Limits
 from ._opcodes import (
     ADDITEMS,
@@ -652,8 +652,17 @@ class Unpickler(_Machine):
                 elif code == REDUCE:
                     args = stack.pop()
                     func = stack[-1]
-                    if not trusted and callables.get(id(func)) != CALL_PLAIN:
-                        self._guard_call(func, args, None, "REDUCE", pos)
+                    if not trusted:
+                        kind = callables.get(id(func))
+                        if kind != CALL_PLAIN and not (
+                            kind == CALL_ENCODE
+                            and type(args) is tuple
+                            and len(args) == 2
+                            and type(args[0]) is str
+                            and type(args[1]) is str
+                            and args[1] == "latin1"
+                        ):
+                            self._guard_call(func, args, None, "REDUCE", pos)
                     calling = True
                     value = func(*args)
                     calling = False

@@ -36,6 +36,7 @@ from typing import Any, Final
 
 from ._guards import (
     CALL_ARGS,
+    CALL_ENCODE,
     CALL_RECONSTRUCTOR,
     build,
     build_untrusted,
@@ -263,7 +264,7 @@ class _Machine(_Input):
             check_reconstructor(args, self._callable, max_digits)
             # base.__init__(obj, state) hashes what a dict or set base gets.
             func, args = args[1], args[2:]
-        elif kind == CALL_ARGS or kwargs:
+        elif kind in (CALL_ARGS, CALL_ENCODE) or kwargs:
             check_args(func, args, kwargs, max_digits)
         if isinstance(func, type):
             keys = hashed_keys(func, args)
