@@ -114,9 +114,10 @@ CALL_RECONSTRUCTOR: Final = 2
 # _codecs.encode: the loop accepts encode(str, "latin1") inline, the one form
 # the stdlib writes (bytes and datetime states at protocols 0-2).
 CALL_ENCODE: Final = 3
-# Allowed callees that only ever take scalars or their own state and check
-# them in C (a range or an iterator is a TypeError), by name; call_kind makes
-# sure the object is the real one.
+# Allowed callees that only ever take scalars or their own small state and
+# check them in C (a range or an iterator is a TypeError), by name; call_kind
+# makes sure the object is the real one.  Decimal, float and complex parse
+# strings of any length, so they go through the argument budget instead.
 _PLAIN_CALLEES: Final = frozenset(
     [
         ("datetime", "date"),
@@ -124,9 +125,6 @@ _PLAIN_CALLEES: Final = frozenset(
         ("datetime", "time"),
         ("datetime", "timedelta"),
         ("datetime", "timezone"),
-        ("decimal", "Decimal"),
-        ("builtins", "complex"),
-        ("builtins", "float"),
         ("builtins", "bool"),
         ("builtins", "object"),
     ]

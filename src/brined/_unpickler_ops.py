@@ -182,16 +182,25 @@ class _Machine(_Input):
                 "max_objects",
             )
         if type(result) in SIZED:
-            self._materialised += len(result)
-            allowed = limits.max_bytes_floor + limits.max_bytes_ratio * (
-                self._base + pos
+            self._charge(len(result), pos)
+
+    def _charge(self, size: int, pos: int) -> None:
+        """Count `size` bytes or items a call took or made against the budget.
+
+        A call's work grows with its arguments, and a pickle can pass one big
+        memoized argument to many calls for a few bytes each: what calls take
+        and return may not exceed ``max_bytes_floor + max_bytes_ratio * input
+        bytes read``.
+        """
+        limits = self._limits
+        self._materialised += size
+        allowed = limits.max_bytes_floor + limits.max_bytes_ratio * (self._base + pos)
+        if self._materialised > allowed:
+            raise self._limit(
+                f"calls took or made more than {allowed} bytes or items for "
+                f"{self._base + pos} input bytes",
+                "max_bytes_ratio",
             )
-            if self._materialised > allowed:
-                raise self._limit(
-                    f"calls materialised more than {allowed} bytes for "
-                    f"{self._base + pos} input bytes",
-                    "max_bytes_ratio",
-                )
 
     def _note_foreign(self, obj: Any, callable_: bool) -> None:
         """Record an object this load did not create (a global, a persistent or
@@ -259,6 +268,16 @@ class _Machine(_Input):
                 raise MalformedPickleError(
                     f"{opname} arguments must be a tuple, not {type(args).__name__}"
                 )
+        size = 0
+        for arg in args:
+            if type(arg) in SIZED:
+                size += len(arg)
+        if kwargs:
+            for arg in kwargs.values():
+                if type(arg) in SIZED:
+                    size += len(arg)
+        if size:
+            self._charge(size, pos)
         max_digits = self._limits.max_int_digits
         if kind == CALL_RECONSTRUCTOR:
             check_reconstructor(args, self._callable, max_digits)

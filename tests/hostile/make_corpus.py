@@ -807,6 +807,18 @@ def bombs() -> None:
         "copyreg._reconstructor(OrderedDict, dict, [(deep tuple, 1)])",
     )
     case(
+        f"{f}--shared-argument-many-calls",
+        proto(2)
+        + glob("decimal", "Decimal")
+        + b"q\x000"
+        + uni("9" * 100_000)
+        + b"q\x010"
+        + b"h\x00h\x01\x85R0" * 20_000
+        + b"N.",
+        LIMIT,
+        "Decimal() of one memoized 100,000-digit string 20,000 times",
+    )
+    case(
         f"{f}--bytearray-size",
         proto(2) + call1(glob("builtins", "bytearray"), long1(1 << 40)) + b".",
         OPERATION,
