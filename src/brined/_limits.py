@@ -42,9 +42,10 @@ class Limits:
     * `max_memo`: memo entries; `max_memo_index`: the largest memo index.
     * `max_objects`: objects created by calls (REDUCE, NEWOBJ, NEWOBJ_EX, INST,
       OBJ), BUILD steps and out-of-band buffers.
-    * `max_bytes_ratio`, `max_bytes_floor`: bytes materialised by calls (the
-      strings, bytes and containers they return) may not exceed
-      ``max_bytes_floor + max_bytes_ratio * input bytes read``.
+    * `max_bytes_ratio`, `max_bytes_floor`: the sizes of what calls take and
+      return (strings, bytes, containers) and of BUILD states may not exceed
+      ``max_bytes_floor + max_bytes_ratio * input bytes read``, so one big
+      memoized argument passed to many calls costs its size every time.
     * `max_int_digits`: digits of a text-protocol number (INT, LONG, GET, PUT);
       CPython's own default for str-to-int conversion (CVE-2020-10735).
     * `deadline`: seconds of wall-clock time for one load, or None.

@@ -112,6 +112,14 @@ _PASS_THROUGH: Final = (sys.modules["pickle"].UnpicklingError, OSError)
 _EXHAUSTED: Final = (MemoryError, RecursionError)
 # Keys that never need a hash check: their hashes are randomized (str, bytes)
 # or distinct (None, bool).  Ints are checked: big ones collide by design.
+_TEXT_TYPES: Final = (str, bytes, bytearray)
+
+
+def _weight(obj: Any) -> int:
+    # Bytes for text, a pointer's worth per item for containers.
+    return len(obj) if isinstance(obj, _TEXT_TYPES) else 8 * len(obj)
+
+
 _TRUST: Final = "If you trust this data: brined.loads(data, trusted=True)"
 
 
@@ -182,7 +190,7 @@ class _Machine(_Input):
                 "max_objects",
             )
         if type(result) in SIZED:
-            self._charge(len(result), pos)
+            self._charge(_weight(result), pos)
 
     def _charge(self, size: int, pos: int) -> None:
         """Count `size` bytes or items a call took or made against the budget.
@@ -271,11 +279,12 @@ class _Machine(_Input):
         size = 0
         for arg in args:
             if type(arg) in SIZED:
-                size += len(arg)
+                size += _weight(arg)
         if kwargs:
+            size += _weight(kwargs)
             for arg in kwargs.values():
                 if type(arg) in SIZED:
-                    size += len(arg)
+                    size += _weight(arg)
         if size:
             self._charge(size, pos)
         max_digits = self._limits.max_int_digits
@@ -305,6 +314,15 @@ class _Machine(_Input):
     def _guard_build(self, target: Any, state: Any, pos: int) -> None:
         self._guard_target(target, "BUILD")
         self._count(None, pos)
+        # One memoized state given to many BUILDs is checked and copied item
+        # by item each time: weigh it as the Python-level work it is.
+        size = 4 * _weight(state) if type(state) in SIZED else 0
+        if type(state) is tuple:
+            for part in state:
+                if type(part) in SIZED:
+                    size += 4 * _weight(part)
+        if size:
+            self._charge(size, pos)
         if id(target) in self._owned and not is_real_class(target):
             # The subclass's own object: BUILD as the stdlib does it.
             build(target, state)

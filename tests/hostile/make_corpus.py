@@ -818,6 +818,19 @@ def bombs() -> None:
         LIMIT,
         "Decimal() of one memoized 100,000-digit string 20,000 times",
     )
+    state = b"}(" + b"".join(uni(f"k{i}") + b"N" for i in range(20_000)) + b"u"
+    case(
+        f"{f}--shared-state-many-builds",
+        proto(2)
+        + glob("collections", "OrderedDict")
+        + b"q\x000"
+        + state
+        + b"q\x010"
+        + b"h\x00)Rh\x01b0" * 20_000
+        + b"N.",
+        LIMIT,
+        "one memoized 20,000-key state given to 20,000 BUILDs",
+    )
     case(
         f"{f}--bytearray-size",
         proto(2) + call1(glob("builtins", "bytearray"), long1(1 << 40)) + b".",
