@@ -28,7 +28,10 @@ from itertools import chain, islice
 from pickle import PickleBuffer
 from struct import Struct, pack
 from types import FunctionType
-from typing import IO, Any, Final
+from typing import IO, TYPE_CHECKING, Any, Final
+
+if TYPE_CHECKING:
+    from _typeshed import IdentityFunction
 
 from ._opcodes import (
     BATCHSIZE,
@@ -50,6 +53,14 @@ from ._reduce import (
 from .errors import PicklingError
 
 __all__ = ["PickleBuffer", "Pickler", "dump", "dumps"]
+
+try:
+    from mypy_extensions import mypyc_attr
+except ImportError:
+    # mypyc reads the decorator at compile time; at run time it does nothing, so
+    # neither build needs mypy_extensions installed.
+    def mypyc_attr(*attrs: str, **kwattrs: object) -> IdentityFunction:
+        return lambda cls: cls
 
 _FRAME_HEADER_SIZE: Final = 9
 _FRAME_PLACEHOLDER: Final = bytes(_FRAME_HEADER_SIZE)
@@ -81,6 +92,7 @@ class _NoPersistentId:
         self.obj = obj
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class Pickler:
     """Write pickles of objects to a binary file; the stdlib's `Pickler` API.
 
