@@ -242,7 +242,12 @@ class Pickler:
 
     def _start_hooks(self) -> None:
         pid = getattr(self, "persistent_id", None)
-        if getattr(pid, "__func__", None) is Pickler.persistent_id:
+        # The base method means "no hook".  Ask the class, not the bound method:
+        # compiled, a bound method has no __func__ to compare.
+        own = getattr(self, "__dict__", None)
+        if (own is None or "persistent_id" not in own) and getattr(
+            type(self), "persistent_id", None
+        ) is Pickler.persistent_id:
             pid = None
         self._pers_func: Callable[[Any], Any] | None = pid
         self._reducer_override: Callable[[Any], Any] | None = getattr(
