@@ -7,11 +7,12 @@ C pickler, no nesting-depth limit, and loading that is safe by default.
 from __future__ import annotations
 
 from . import _pickler
+from ._api import Pickler, Unpickler
 from ._limits import Limits
 from ._opcodes import DEFAULT_PROTOCOL, HIGHEST_PROTOCOL
-from ._pickler import PickleBuffer, Pickler, dump, dumps
+from ._pickler import PickleBuffer, dump, dumps
 from ._policy import Policy
-from ._unpickler import Unpickler, load, loads
+from ._unpickler import load, loads
 from .errors import (
     LimitExceededError,
     MalformedPickleError,
