@@ -280,13 +280,10 @@ class Pickler:
         stack: list[_Entry] = [entry]
         fast = self.fast
         active: list[int] = [id(obj)] if fast else []
-        save = self._save
-        save_atom = self._save_atom
         simple = self._pers_func is None and not fast and self.bin
         bytes_ok = self.proto >= 3
         buf = self._buf
         memo = self.memo
-        memo_get = memo.get
         short_str = self.proto >= 4
         while stack:
             top = stack[-1]
@@ -298,7 +295,7 @@ class Pickler:
                     # order of checks is still _pickle.c's.
                     t = type(item)
                     if t is str:
-                        x = memo_get(id(item))
+                        x = memo.get(id(item))
                         if x is not None:
                             if x[0] < 256:
                                 buf += _BINGET[x[0]]
@@ -320,14 +317,15 @@ class Pickler:
                         self._save_str(item)
                         continue
                     if t is int:
-                        if 0 <= item <= 0xFF:
-                            buf += _BININT1[item]
-                        elif 0 <= item <= 0xFFFF:
-                            buf += b"M" + item.to_bytes(2, "little")
-                        elif -0x80000000 <= item <= 0x7FFFFFFF:
-                            buf += b"J" + item.to_bytes(4, "little", signed=True)
+                        v: int = item  # typed: compiled, comparisons are native
+                        if 0 <= v <= 0xFF:
+                            buf += _BININT1[v]
+                        elif 0 <= v <= 0xFFFF:
+                            buf += b"M" + v.to_bytes(2, "little")
+                        elif -0x80000000 <= v <= 0x7FFFFFFF:
+                            buf += b"J" + v.to_bytes(4, "little", signed=True)
                         else:
-                            self._save_long(item)
+                            self._save_long(v)
                         continue
                     if t is float:
                         buf += b"G" + _pack_double(item)
@@ -336,9 +334,9 @@ class Pickler:
                         buf.append(0x4E)  # NONE
                         continue
                     if t is bool:
-                        save_atom(item)
+                        self._save_atom(item)
                         continue
-                    x = memo_get(id(item))
+                    x = memo.get(id(item))
                     if x is not None:
                         if x[0] < 256:
                             buf += _BINGET[x[0]]
@@ -350,9 +348,9 @@ class Pickler:
                         continue
                     entry = self._save_compound(item)
                 elif type(item) is _NoPersistentId:
-                    entry = save(item.obj, False)
+                    entry = self._save(item.obj, False)
                 else:
-                    entry = save(item, True)
+                    entry = self._save(item, True)
                 if entry is not None:
                     if fast:
                         if id(item) in active:
@@ -462,19 +460,20 @@ class Pickler:
         buf = self._buf
         t = type(obj)
         if t is int:
+            v: int = obj  # typed: compiled, the comparisons are native
             if self.bin:
-                if 0 <= obj <= 0xFF:
-                    buf += _BININT1[obj]
-                elif 0 <= obj <= 0xFFFF:
-                    buf += b"M" + obj.to_bytes(2, "little")
-                elif -0x80000000 <= obj <= 0x7FFFFFFF:
-                    buf += b"J" + obj.to_bytes(4, "little", signed=True)
+                if 0 <= v <= 0xFF:
+                    buf += _BININT1[v]
+                elif 0 <= v <= 0xFFFF:
+                    buf += b"M" + v.to_bytes(2, "little")
+                elif -0x80000000 <= v <= 0x7FFFFFFF:
+                    buf += b"J" + v.to_bytes(4, "little", signed=True)
                 else:
-                    self._save_long(obj)
-            elif -0x80000000 <= obj <= 0x7FFFFFFF:
-                buf += b"I" + repr(obj).encode("ascii") + b"\n"
+                    self._save_long(v)
+            elif -0x80000000 <= v <= 0x7FFFFFFF:
+                buf += b"I" + repr(v).encode("ascii") + b"\n"
             else:
-                buf += b"L" + repr(obj).encode("ascii") + b"L\n"
+                buf += b"L" + repr(v).encode("ascii") + b"L\n"
             return True
         if obj is None:
             buf.append(0x4E)
