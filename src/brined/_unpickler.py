@@ -722,7 +722,10 @@ class Unpickler(_Machine):
             err = self._translate(exc, code, start, calling or self._calling, metastack)
             if err is None:
                 raise
-            raise err from exc
+            # Not `raise err from exc`: compiled with mypyc, that loses the cause
+            # here.  Setting __cause__ also sets __suppress_context__, as `from` does.
+            err.__cause__ = exc
+            raise err  # noqa: B904
 
     def _rare(
         self, code: int, buf: bytes, pos: int, end: int, start: int, stack: list[Any]
