@@ -6,11 +6,13 @@ C pickler, no nesting-depth limit, and loading that is safe by default.
 
 from __future__ import annotations
 
+from . import _pickler
+from ._api import Pickler, Unpickler
 from ._limits import Limits
 from ._opcodes import DEFAULT_PROTOCOL, HIGHEST_PROTOCOL
-from ._pickler import PickleBuffer, Pickler, dump, dumps
+from ._pickler import PickleBuffer, dump, dumps
 from ._policy import Policy
-from ._unpickler import Unpickler, load, loads
+from ._unpickler import load, loads
 from .errors import (
     LimitExceededError,
     MalformedPickleError,
@@ -24,8 +26,9 @@ from .errors import (
 
 __version__ = "0.1.0"
 
-# True when this is the mypyc-compiled build (see ARCHITECTURE.md, "Builds").
-COMPILED: bool = False
+# True when this is the mypyc-compiled build (see ARCHITECTURE.md, "Builds"): the
+# engine modules are then extension modules, not .py files.
+COMPILED: bool = (_pickler.__file__ or "").endswith((".so", ".pyd"))
 
 __all__ = [
     "COMPILED",

@@ -28,7 +28,10 @@ from itertools import chain, islice
 from pickle import PickleBuffer
 from struct import Struct, pack
 from types import FunctionType
-from typing import IO, Any, Final
+from typing import IO, TYPE_CHECKING, Any, Final
+
+if TYPE_CHECKING:
+    from _typeshed import IdentityFunction
 
 from ._opcodes import (
     BATCHSIZE,
@@ -50,6 +53,14 @@ from ._reduce import (
 from .errors import PicklingError
 
 __all__ = ["PickleBuffer", "Pickler", "dump", "dumps"]
+
+try:
+    from mypy_extensions import mypyc_attr
+except ImportError:
+    # mypyc reads the decorator at compile time; at run time it does nothing, so
+    # neither build needs mypy_extensions installed.
+    def mypyc_attr(*attrs: str, **kwattrs: object) -> IdentityFunction:
+        return lambda cls: cls
 
 _FRAME_HEADER_SIZE: Final = 9
 _FRAME_PLACEHOLDER: Final = bytes(_FRAME_HEADER_SIZE)
@@ -81,6 +92,7 @@ class _NoPersistentId:
         self.obj = obj
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class Pickler:
     """Write pickles of objects to a binary file; the stdlib's `Pickler` API.
 
@@ -212,7 +224,7 @@ class Pickler:
                 self._framing = True
                 self._open_frame()
             self._run(obj)
-            self._buf.append(0x2E)  # STOP
+            self._buf += b"\x2e"  # STOP
             if self._framing:
                 self._close_frame()
                 self._framing = False
@@ -230,7 +242,12 @@ class Pickler:
 
     def _start_hooks(self) -> None:
         pid = getattr(self, "persistent_id", None)
-        if getattr(pid, "__func__", None) is Pickler.persistent_id:
+        # The base method means "no hook".  Ask the class, not the bound method:
+        # compiled, a bound method has no __func__ to compare.
+        own = getattr(self, "__dict__", None)
+        if (own is None or "persistent_id" not in own) and getattr(
+            type(self), "persistent_id", None
+        ) is Pickler.persistent_id:
             pid = None
         self._pers_func: Callable[[Any], Any] | None = pid
         self._reducer_override: Callable[[Any], Any] | None = getattr(
@@ -263,13 +280,10 @@ class Pickler:
         stack: list[_Entry] = [entry]
         fast = self.fast
         active: list[int] = [id(obj)] if fast else []
-        save = self._save
-        save_atom = self._save_atom
         simple = self._pers_func is None and not fast and self.bin
         bytes_ok = self.proto >= 3
         buf = self._buf
         memo = self.memo
-        memo_get = memo.get
         short_str = self.proto >= 4
         while stack:
             top = stack[-1]
@@ -281,7 +295,7 @@ class Pickler:
                     # order of checks is still _pickle.c's.
                     t = type(item)
                     if t is str:
-                        x = memo_get(id(item))
+                        x = memo.get(id(item))
                         if x is not None:
                             if x[0] < 256:
                                 buf += _BINGET[x[0]]
@@ -289,39 +303,41 @@ class Pickler:
                                 self._write_get(x[0])
                             continue
                         if short_str:
+                            text: str = item  # typed: compiled, encode is native
                             try:
-                                data = item.encode("utf-8")
+                                data = text.encode("utf-8")
                             except UnicodeEncodeError:
-                                data = item.encode("utf-8", "surrogatepass")
+                                data = text.encode("utf-8", "surrogatepass")
                             n = len(data)
                             if n <= 0xFF:
                                 buf += _SHORT_BINUNICODE[n]
                                 buf += data
                                 memo[id(item)] = (len(memo), item)
-                                buf.append(0x94)  # MEMOIZE
+                                buf += b"\x94"  # MEMOIZE
                                 continue
                         self._save_str(item)
                         continue
                     if t is int:
-                        if 0 <= item <= 0xFF:
-                            buf += _BININT1[item]
-                        elif 0 <= item <= 0xFFFF:
-                            buf += b"M" + item.to_bytes(2, "little")
-                        elif -0x80000000 <= item <= 0x7FFFFFFF:
-                            buf += b"J" + item.to_bytes(4, "little", signed=True)
+                        v: int = item  # typed: compiled, comparisons are native
+                        if 0 <= v <= 0xFF:
+                            buf += _BININT1[v]
+                        elif 0 <= v <= 0xFFFF:
+                            buf += b"M" + v.to_bytes(2, "little")
+                        elif -0x80000000 <= v <= 0x7FFFFFFF:
+                            buf += b"J" + v.to_bytes(4, "little", signed=True)
                         else:
-                            self._save_long(item)
+                            self._save_long(v)
                         continue
                     if t is float:
                         buf += b"G" + _pack_double(item)
                         continue
                     if item is None:
-                        buf.append(0x4E)  # NONE
+                        buf += b"\x4e"  # NONE
                         continue
                     if t is bool:
-                        save_atom(item)
+                        self._save_atom(item)
                         continue
-                    x = memo_get(id(item))
+                    x = memo.get(id(item))
                     if x is not None:
                         if x[0] < 256:
                             buf += _BINGET[x[0]]
@@ -333,9 +349,9 @@ class Pickler:
                         continue
                     entry = self._save_compound(item)
                 elif type(item) is _NoPersistentId:
-                    entry = save(item.obj, False)
+                    entry = self._save(item.obj, False)
                 else:
-                    entry = save(item, True)
+                    entry = self._save(item, True)
                 if entry is not None:
                     if fast:
                         if id(item) in active:
@@ -445,26 +461,27 @@ class Pickler:
         buf = self._buf
         t = type(obj)
         if t is int:
+            v: int = obj  # typed: compiled, the comparisons are native
             if self.bin:
-                if 0 <= obj <= 0xFF:
-                    buf += _BININT1[obj]
-                elif 0 <= obj <= 0xFFFF:
-                    buf += b"M" + obj.to_bytes(2, "little")
-                elif -0x80000000 <= obj <= 0x7FFFFFFF:
-                    buf += b"J" + obj.to_bytes(4, "little", signed=True)
+                if 0 <= v <= 0xFF:
+                    buf += _BININT1[v]
+                elif 0 <= v <= 0xFFFF:
+                    buf += b"M" + v.to_bytes(2, "little")
+                elif -0x80000000 <= v <= 0x7FFFFFFF:
+                    buf += b"J" + v.to_bytes(4, "little", signed=True)
                 else:
-                    self._save_long(obj)
-            elif -0x80000000 <= obj <= 0x7FFFFFFF:
-                buf += b"I" + repr(obj).encode("ascii") + b"\n"
+                    self._save_long(v)
+            elif -0x80000000 <= v <= 0x7FFFFFFF:
+                buf += b"I" + repr(v).encode("ascii") + b"\n"
             else:
-                buf += b"L" + repr(obj).encode("ascii") + b"L\n"
+                buf += b"L" + repr(v).encode("ascii") + b"L\n"
             return True
         if obj is None:
-            buf.append(0x4E)
+            buf += b"\x4e"  # NONE
             return True
         if t is bool:
             if self.proto >= 2:
-                buf.append(0x88 if obj else 0x89)
+                buf += b"\x88" if obj else b"\x89"  # NEWTRUE, NEWFALSE
             else:
                 buf += b"I01\n" if obj else b"I00\n"
             return True
@@ -575,9 +592,9 @@ class Pickler:
             else:
                 self._save_bytearray_data(obj, raw)
         else:
-            self._buf.append(0x97)  # NEXT_BUFFER
+            self._buf += b"\x97"  # NEXT_BUFFER
             if view.readonly:
-                self._buf.append(0x98)  # READONLY_BUFFER
+                self._buf += b"\x98"  # READONLY_BUFFER
 
     # -- memo ----------------------------------------------------------------
 
@@ -588,7 +605,7 @@ class Pickler:
         idx = len(memo)
         memo[id(obj)] = (idx, obj)
         if self.proto >= 4:
-            self._buf.append(0x94)  # MEMOIZE
+            self._buf += b"\x94"  # MEMOIZE
         elif self.bin:
             if idx < 256:
                 self._buf += _BINPUT[idx]
@@ -615,7 +632,7 @@ class Pickler:
     def _save_list(self, obj: list[Any]) -> _Entry | None:
         buf = self._buf
         if self.bin:
-            buf.append(0x5D)  # EMPTY_LIST
+            buf += b"\x5d"  # EMPTY_LIST
         else:
             buf += b"(l"
         self._memoize(obj)
@@ -627,7 +644,7 @@ class Pickler:
         if n == 1:
             return (iter((obj[0],)), b"a")  # APPEND
         if n <= BATCHSIZE:
-            buf.append(0x28)  # MARK
+            buf += b"\x28"  # MARK
             return (iter(obj), b"e")  # APPENDS
         return self._list_batch(obj, 0)
 
@@ -636,18 +653,18 @@ class Pickler:
         closer writes APPENDS and hands back the next batch."""
         if start >= len(obj):
             return None
-        self._buf.append(0x28)  # MARK
+        self._buf += b"\x28"  # MARK
         end = start + BATCHSIZE
         return (iter(obj[start:end]), partial(self._end_list_batch, obj, end))
 
     def _end_list_batch(self, obj: list[Any], end: int) -> _Entry | None:
-        self._buf.append(0x65)  # APPENDS
+        self._buf += b"\x65"  # APPENDS
         return self._list_batch(obj, end)
 
     def _save_dict(self, obj: dict[Any, Any]) -> _Entry | None:
         buf = self._buf
         if self.bin:
-            buf.append(0x7D)  # EMPTY_DICT
+            buf += b"\x7d"  # EMPTY_DICT
         else:
             buf += b"(d"
         self._memoize(obj)
@@ -659,7 +676,7 @@ class Pickler:
         if size == 1:
             return (iter(next(iter(obj.items()))), b"s")  # SETITEM
         if size < BATCHSIZE:
-            buf.append(0x28)  # MARK
+            buf += b"\x28"  # MARK
             return (chain.from_iterable(obj.items()), b"u")  # SETITEMS
         return (self._dict_batches(obj), b"")
 
@@ -670,10 +687,10 @@ class Pickler:
         size = len(obj)
         it = iter(obj.items())
         while True:
-            buf.append(0x28)  # MARK
+            buf += b"\x28"  # MARK
             batch = list(islice(it, BATCHSIZE))
             yield from chain.from_iterable(batch)
-            buf.append(0x75)  # SETITEMS
+            buf += b"\x75"  # SETITEMS
             if len(obj) != size:
                 raise RuntimeError("dictionary changed size during iteration")
             if len(batch) != BATCHSIZE:
@@ -683,13 +700,13 @@ class Pickler:
         if self.proto < 4:
             return self._save_reduce(set, (list(obj),), obj=obj)
         buf = self._buf
-        buf.append(0x8F)  # EMPTY_SET
+        buf += b"\x8f"  # EMPTY_SET
         self._memoize(obj)
         size = len(obj)
         if not size:
             return None
         if size < BATCHSIZE:
-            buf.append(0x28)  # MARK
+            buf += b"\x28"  # MARK
             return (iter(obj), b"\x90")  # ADDITEMS
         return (self._set_batches(obj), b"")
 
@@ -699,10 +716,10 @@ class Pickler:
         size = len(obj)
         it = iter(obj)
         while True:
-            buf.append(0x28)  # MARK
+            buf += b"\x28"  # MARK
             batch = list(islice(it, BATCHSIZE))
             yield from batch
-            buf.append(0x90)  # ADDITEMS
+            buf += b"\x90"  # ADDITEMS
             if len(obj) != size:
                 raise RuntimeError("set changed size during iteration")
             if len(batch) != BATCHSIZE:
@@ -711,28 +728,28 @@ class Pickler:
     def _save_frozenset(self, obj: frozenset[Any]) -> _Entry | None:
         if self.proto < 4:
             return self._save_reduce(frozenset, (list(obj),), obj=obj)
-        self._buf.append(0x28)  # MARK
+        self._buf += b"\x28"  # MARK
         return (iter(obj), partial(self._end_frozenset, obj))
 
     def _end_frozenset(self, obj: frozenset[Any]) -> None:
         x = self.memo.get(id(obj))
         if x is not None:
             # Reached again through its own items: drop them, fetch it instead.
-            self._buf.append(0x31)  # POP_MARK
+            self._buf += b"\x31"  # POP_MARK
             self._write_get(x[0])
             return
-        self._buf.append(0x91)  # FROZENSET
+        self._buf += b"\x91"  # FROZENSET
         self._memoize(obj)
 
     def _save_tuple(self, obj: tuple[Any, ...]) -> _Entry | None:
         if not obj:
             if self.bin:
-                self._buf.append(0x29)  # EMPTY_TUPLE
+                self._buf += b"\x29"  # EMPTY_TUPLE
             else:
                 self._buf += b"(t"
             return None
         if len(obj) > 3 or self.proto < 2:
-            self._buf.append(0x28)  # MARK
+            self._buf += b"\x28"  # MARK
         return (iter(obj), partial(self._end_tuple, obj))
 
     def _end_tuple(self, obj: tuple[Any, ...]) -> None:
@@ -746,7 +763,7 @@ class Pickler:
             if short:
                 buf += b"0" * n  # POP
             elif self.bin:
-                buf.append(0x31)  # POP_MARK
+                buf += b"\x31"  # POP_MARK
             else:
                 buf += b"0" * (n + 1)
             self._write_get(x[0])
@@ -759,7 +776,7 @@ class Pickler:
         buf = self._buf
         for item in items:
             yield item
-            buf.append(0x61)  # APPEND
+            buf += b"\x61"  # APPEND
 
     def _setitems_one_by_one(self, items: Iterator[Any]) -> Iterator[Any]:
         """Protocol 0 has no SETITEMS: one SETITEM per pair."""
@@ -767,7 +784,7 @@ class Pickler:
         for item in items:
             _check_pair(item)
             yield from item
-            buf.append(0x73)  # SETITEM
+            buf += b"\x73"  # SETITEM
 
     def _batch_appends(self, items: Iterator[Any]) -> Iterator[Any]:
         """The listitems of a reduce value (C's batch_list)."""
@@ -779,12 +796,12 @@ class Pickler:
             batch = list(islice(items, BATCHSIZE))
             n = len(batch)
             if n > 1:
-                buf.append(0x28)  # MARK
+                buf += b"\x28"  # MARK
                 yield from batch
-                buf.append(0x65)  # APPENDS
+                buf += b"\x65"  # APPENDS
             elif n:
                 yield batch[0]
-                buf.append(0x61)  # APPEND
+                buf += b"\x61"  # APPEND
             if n < BATCHSIZE:
                 return
 
@@ -798,15 +815,15 @@ class Pickler:
             batch = list(islice(items, BATCHSIZE))
             n = len(batch)
             if n > 1:
-                buf.append(0x28)  # MARK
+                buf += b"\x28"  # MARK
                 for item in batch:
                     _check_pair(item)
                     yield from item
-                buf.append(0x75)  # SETITEMS
+                buf += b"\x75"  # SETITEMS
             elif n:
                 _check_pair(batch[0])
                 yield from batch[0]
-                buf.append(0x73)  # SETITEM
+                buf += b"\x73"  # SETITEM
             if n < BATCHSIZE:
                 return
 
@@ -838,12 +855,12 @@ class Pickler:
         if self.proto >= 4:
             yield ref.module
             yield ref.name
-            buf.append(0x93)  # STACK_GLOBAL
+            buf += b"\x93"  # STACK_GLOBAL
         elif not ref.in_module:
             # Protocols < 4 have no dotted names: getattr(parent, name).
             yield getattr
             yield (ref.parent, ref.name.rpartition(".")[2])
-            buf.append(0x52)  # REDUCE
+            buf += b"\x52"  # REDUCE
         else:
             buf += global_opcode(ref.module, ref.name, self.proto, self.fix_imports)
         self._memoize(obj)
@@ -921,7 +938,7 @@ class Pickler:
             # already, so drop what was built and fetch it from the memo.
             x = self.memo.get(id(obj))
             if x is not None:
-                buf.append(0x30)  # POP
+                buf += b"\x30"  # POP
                 self._write_get(x[0])
                 return None
             self._memoize(obj)
@@ -946,7 +963,7 @@ class Pickler:
         if state is not None:
             if state_setter is None:
                 yield state
-                self._buf.append(0x62)  # BUILD
+                self._buf += b"\x62"  # BUILD
             else:
                 yield state_setter
                 yield obj

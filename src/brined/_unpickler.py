@@ -33,7 +33,10 @@ import io
 import struct
 import sys
 from collections.abc import Callable, Iterable
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
+
+if TYPE_CHECKING:
+    from _typeshed import IdentityFunction
 
 from ._guards import CALL_ENCODE, CALL_PLAIN, add_items, build, check_newobj, extend
 from ._limits import DEFAULT_LIMITS, Limits
@@ -87,6 +90,14 @@ from .errors import (
     UnsafeOperationError,
 )
 
+try:
+    from mypy_extensions import mypyc_attr
+except ImportError:
+    # mypyc reads the decorator at compile time; at run time it does nothing, so
+    # neither build needs mypy_extensions installed.
+    def mypyc_attr(*attrs: str, **kwattrs: object) -> IdentityFunction:
+        return lambda cls: cls
+
 __all__ = ["Unpickler", "load", "loads"]
 
 _unpack_i4: Final = struct.Struct("<i").unpack_from
@@ -126,6 +137,7 @@ class _BytesFile:
         return self.data[start:stop]
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class Unpickler(_Machine):
     """Read pickles from a binary file, one object per `load` call.
 
@@ -719,7 +731,10 @@ class Unpickler(_Machine):
             err = self._translate(exc, code, start, calling or self._calling, metastack)
             if err is None:
                 raise
-            raise err from exc
+            # Not `raise err from exc`: compiled with mypyc, that loses the cause
+            # here.  Setting __cause__ also sets __suppress_context__, as `from` does.
+            err.__cause__ = exc
+            raise err  # noqa: B904
 
     def _rare(
         self, code: int, buf: bytes, pos: int, end: int, start: int, stack: list[Any]

@@ -19,11 +19,22 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
+
+if TYPE_CHECKING:
+    from _typeshed import IdentityFunction
 
 from ._limits import Limits
 from ._opcodes import BY_CODE
 from .errors import LimitExceededError, MalformedPickleError, TruncatedPickleError
+
+try:
+    from mypy_extensions import mypyc_attr
+except ImportError:
+    # mypyc reads the decorator at compile time; at run time it does nothing, so
+    # neither build needs mypy_extensions installed.
+    def mypyc_attr(*attrs: str, **kwattrs: object) -> IdentityFunction:
+        return lambda cls: cls
 
 __all__ = ["PEEK_START", "_Input", "bad_key", "op_name", "where"]
 
@@ -54,6 +65,8 @@ def bad_key(code: int) -> str:
     return f"invalid load key, '{shown}'."
 
 
+# Unpickler, which Python code subclasses, derives from this class.
+@mypyc_attr(allow_interpreted_subclasses=True)
 class _Input:
     """Input state and refills; see the module docstring."""
 

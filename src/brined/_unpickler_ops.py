@@ -32,7 +32,10 @@ import struct
 import sys
 import time
 from collections.abc import Callable, Iterator
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
+
+if TYPE_CHECKING:
+    from _typeshed import IdentityFunction
 
 from ._guards import (
     CALL_ARGS,
@@ -92,6 +95,14 @@ from .errors import (
     _MalformedValueError,
 )
 
+try:
+    from mypy_extensions import mypyc_attr
+except ImportError:
+    # mypyc reads the decorator at compile time; at run time it does nothing, so
+    # neither build needs mypy_extensions installed.
+    def mypyc_attr(*attrs: str, **kwattrs: object) -> IdentityFunction:
+        return lambda cls: cls
+
 __all__ = ["RARE", "SIZED", "_Machine"]
 
 _unpack_i4: Final = struct.Struct("<i").unpack_from
@@ -123,6 +134,8 @@ def _weight(obj: Any) -> int:
 _TRUST: Final = "If you trust this data: brined.loads(data, trusted=True)"
 
 
+# Unpickler, which Python code subclasses, derives from this class.
+@mypyc_attr(allow_interpreted_subclasses=True)
 class _Machine(_Input):
     """State shared by the loop and the slow paths; see the module docstring."""
 
