@@ -14,6 +14,7 @@ import io
 import json
 import os
 import pickle
+import struct
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -377,3 +378,32 @@ def test_trusted_skips_guards_and_limits() -> None:
     with pytest.raises(brined.LimitExceededError):
         brined.loads(deep_key)
     assert len(brined.loads(deep_key, trusted=True)) == 1
+
+
+def test_limits_are_validated_and_replaceable() -> None:
+    with pytest.raises(ValueError):
+        brined.Limits(max_depth=0)
+    with pytest.raises(ValueError):
+        brined.Limits(deadline=-1)
+    with pytest.raises(TypeError):
+        brined.loads(b"N.", limits={"max_depth": 3})  # type: ignore[arg-type]
+    tighter = brined.Limits().replace(max_depth=5)
+    assert tighter.max_depth == 5
+    assert tighter.max_memo == brined.Limits().max_memo
+
+
+def test_one_memoized_argument_to_many_calls_is_budgeted() -> None:
+    big = b"X" + struct.pack("<I", 50_000) + b"9" * 50_000
+    data = (
+        _global("decimal", "Decimal")
+        + b"q\x000"
+        + big
+        + b"q\x010"
+        + b"h\x00h\x01\x85R0" * 1_000
+        + b"N."
+    )
+    limits = brined.Limits(max_bytes_floor=1 << 20)
+    with pytest.raises(brined.LimitExceededError) as info:
+        brined.loads(data, limits=limits)
+    assert info.value.limit == "max_bytes_ratio"
+    assert brined.loads(data) is None  # within the default budget
