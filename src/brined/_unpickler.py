@@ -81,7 +81,7 @@ from ._opcodes import (
     TUPLE3,
 )
 from ._policy import ALLOWED, BLOCKED, Policy, default_policy, is_blocked
-from ._unpickler_io import PEEK_START, bad_key, op_name
+from ._unpickler_io import PEEK_START, _as_bytes, _BytesFile, bad_key, op_name
 from ._unpickler_ops import RARE, SIZED, _Machine
 from .errors import (
     MalformedPickleError,
@@ -98,6 +98,7 @@ except ImportError:
     def mypyc_attr(*attrs: str, **kwattrs: object) -> IdentityFunction:
         return lambda cls: cls
 
+
 __all__ = ["Unpickler", "load", "loads"]
 
 _unpack_i4: Final = struct.Struct("<i").unpack_from
@@ -112,29 +113,6 @@ _NO_PERSISTENT_LOAD: Final = (
     "A load persistent id instruction was encountered, but no persistent_load "
     "function was specified."
 )
-
-
-class _BytesFile:
-    """The reader `loads` hands to `Unpickler`: the whole input, already in memory."""
-
-    __slots__ = ("data", "pos")
-
-    def __init__(self, data: bytes) -> None:
-        self.data = data
-        self.pos = 0
-
-    def read(self, n: int = -1) -> bytes:
-        start = self.pos
-        stop = len(self.data) if n < 0 else min(start + n, len(self.data))
-        self.pos = stop
-        return self.data[start:stop]
-
-    def readline(self) -> bytes:
-        start = self.pos
-        nl = self.data.find(b"\n", start)
-        stop = len(self.data) if nl < 0 else nl + 1
-        self.pos = stop
-        return self.data[start:stop]
 
 
 @mypyc_attr(allow_interpreted_subclasses=True)
@@ -751,14 +729,6 @@ class Unpickler(_Machine):
         self._op_code = code
         handler(self)
         return self._buf, self._pos, self._end, self._start, self._stack
-
-
-def _as_bytes(data: Any) -> bytes:
-    if type(data) is bytes:
-        return data
-    if isinstance(data, str):
-        raise TypeError("Can't load pickle from unicode string")
-    return memoryview(data).tobytes()
 
 
 def load(

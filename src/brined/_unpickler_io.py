@@ -36,7 +36,16 @@ except ImportError:
     def mypyc_attr(*attrs: str, **kwattrs: object) -> IdentityFunction:
         return lambda cls: cls
 
-__all__ = ["PEEK_START", "_Input", "bad_key", "op_name", "where"]
+
+__all__ = [
+    "PEEK_START",
+    "_BytesFile",
+    "_Input",
+    "_as_bytes",
+    "bad_key",
+    "op_name",
+    "where",
+]
 
 _MAXSIZE: Final = sys.maxsize
 # Reads larger than this go to the file in pieces, so a forged length allocates
@@ -63,6 +72,37 @@ def bad_key(code: int) -> str:
     ch = chr(code)
     shown = ch if ch.isprintable() and code < 0x80 else f"\\x{code:02x}"
     return f"invalid load key, '{shown}'."
+
+
+class _BytesFile:
+    """The reader `loads` hands to `Unpickler`: the whole input, already in memory."""
+
+    __slots__ = ("data", "pos")
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.pos = 0
+
+    def read(self, n: int = -1) -> bytes:
+        start = self.pos
+        stop = len(self.data) if n < 0 else min(start + n, len(self.data))
+        self.pos = stop
+        return self.data[start:stop]
+
+    def readline(self) -> bytes:
+        start = self.pos
+        nl = self.data.find(b"\n", start)
+        stop = len(self.data) if nl < 0 else nl + 1
+        self.pos = stop
+        return self.data[start:stop]
+
+
+def _as_bytes(data: Any) -> bytes:
+    if type(data) is bytes:
+        return data
+    if isinstance(data, str):
+        raise TypeError("Can't load pickle from unicode string")
+    return memoryview(data).tobytes()
 
 
 # Unpickler, which Python code subclasses, derives from this class.
