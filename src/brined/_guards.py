@@ -31,6 +31,8 @@ from .errors import MalformedPickleError, UnsafeOperationError
 __all__ = [
     "CALL_ARGS",
     "CALL_ENCODE",
+    "CALL_SCALAR",
+    "SHORT_TEXT",
     "CALL_PLAIN",
     "CALL_RECONSTRUCTOR",
     "build",
@@ -114,6 +116,10 @@ CALL_RECONSTRUCTOR: Final = 2
 # _codecs.encode: the loop accepts encode(str, "latin1") inline, the one form
 # the stdlib writes (bytes and datetime states at protocols 0-2).
 CALL_ENCODE: Final = 3
+# Decimal, float, complex: the loop accepts one short str inline (bounded work
+# however often a memoized string is passed); anything else is checked.
+CALL_SCALAR: Final = 4
+SHORT_TEXT: Final = 256
 # Allowed callees that only ever take scalars or their own small state and
 # check them in C (a range or an iterator is a TypeError), by name; call_kind
 # makes sure the object is the real one.  Decimal, float and complex parse
@@ -128,6 +134,9 @@ _PLAIN_CALLEES: Final = frozenset(
         ("builtins", "bool"),
         ("builtins", "object"),
     ]
+)
+_SCALAR_CALLEES: Final = frozenset(
+    [("decimal", "Decimal"), ("builtins", "float"), ("builtins", "complex")]
 )
 _HASHED_BUILDERS: Final = (set, frozenset)
 _MAPPING_BUILDERS: Final = (dict,)
@@ -144,10 +153,12 @@ def call_kind(func: Any) -> int:
     if (
         isinstance(module, str)
         and isinstance(qual, str)
-        and (module, qual) in _PLAIN_CALLEES
         and getattr(sys.modules.get(module), qual, None) is func
     ):
-        return CALL_PLAIN
+        if (module, qual) in _PLAIN_CALLEES:
+            return CALL_PLAIN
+        if (module, qual) in _SCALAR_CALLEES:
+            return CALL_SCALAR
     return CALL_ARGS
 
 

@@ -38,7 +38,16 @@ from typing import TYPE_CHECKING, Any, Final
 if TYPE_CHECKING:
     from _typeshed import IdentityFunction
 
-from ._guards import CALL_ENCODE, CALL_PLAIN, add_items, build, check_newobj, extend
+from ._guards import (
+    CALL_ENCODE,
+    CALL_PLAIN,
+    CALL_SCALAR,
+    SHORT_TEXT,
+    add_items,
+    build,
+    check_newobj,
+    extend,
+)
 from ._limits import DEFAULT_LIMITS, Limits
 from ._opcodes import (
     ADDITEMS,
@@ -644,13 +653,23 @@ class Unpickler(_Machine):
                     func = stack[-1]
                     if not trusted:
                         kind = callables.get(id(func))
-                        if kind != CALL_PLAIN and not (
-                            kind == CALL_ENCODE
-                            and type(args) is tuple
-                            and len(args) == 2
-                            and type(args[0]) is str
-                            and type(args[1]) is str
-                            and args[1] == "latin1"
+                        if (
+                            kind != CALL_PLAIN
+                            and not (
+                                kind == CALL_ENCODE
+                                and type(args) is tuple
+                                and len(args) == 2
+                                and type(args[0]) is str
+                                and type(args[1]) is str
+                                and args[1] == "latin1"
+                            )
+                            and not (
+                                kind == CALL_SCALAR
+                                and type(args) is tuple
+                                and len(args) == 1
+                                and type(args[0]) is str
+                                and len(args[0]) <= SHORT_TEXT
+                            )
                         ):
                             self._guard_call(func, args, None, "REDUCE", pos)
                     calling = True

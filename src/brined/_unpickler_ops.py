@@ -38,8 +38,7 @@ if TYPE_CHECKING:
     from _typeshed import IdentityFunction
 
 from ._guards import (
-    CALL_ARGS,
-    CALL_ENCODE,
+    CALL_PLAIN,
     CALL_RECONSTRUCTOR,
     build,
     build_untrusted,
@@ -102,6 +101,7 @@ except ImportError:
     # neither build needs mypy_extensions installed.
     def mypyc_attr(*attrs: str, **kwattrs: object) -> IdentityFunction:
         return lambda cls: cls
+
 
 __all__ = ["RARE", "SIZED", "_Machine"]
 
@@ -305,7 +305,7 @@ class _Machine(_Input):
             check_reconstructor(args, self._callable, max_digits)
             # base.__init__(obj, state) hashes what a dict or set base gets.
             func, args = args[1], args[2:]
-        elif kind in (CALL_ARGS, CALL_ENCODE) or kwargs:
+        elif kind != CALL_PLAIN or kwargs:
             check_args(func, args, kwargs, max_digits)
         if isinstance(func, type):
             keys = hashed_keys(func, args)
