@@ -15,6 +15,12 @@ decides everything; the feeder only controls what bytes it sees and when:
   input and replaced by a persistent id the scanner turns into an elided value;
   EMPTY_LIST / EMPTY_DICT / EMPTY_SET become persistent ids for bounded
   containers.  Memory then stays independent of the data's size.
+* Memo stores the pickle never reads back are dropped (see `survey_memo`):
+  a first pass collects the memo indices any GET reads; then an unread PUT,
+  BINPUT, LONG_BINPUT or MEMOIZE becomes DUP POP (which fails on an empty
+  stack as the store would, and stores nothing), and a read MEMOIZE becomes a
+  LONG_BINPUT of the index the loader would have given it.  So the loader's
+  memo holds only values that are read back.
 * At the first thing it does not understand (unknown opcode, short argument,
   an oversized line) it stops rewriting and passes the rest through verbatim,
   so the loader meets the problem itself and raises what it always raises.
@@ -27,21 +33,29 @@ import codecs
 import struct
 from typing import Any, BinaryIO, Final
 
+from .._limits import Limits
 from .._opcodes import (
+    BINGET,
     BINPERSID,
+    BINPUT,
     BINUNICODE,
     BY_CODE,
     EMPTY_DICT,
     EMPTY_LIST,
     EMPTY_SET,
     FRAME,
+    GET,
+    LONG_BINGET,
+    LONG_BINPUT,
+    MEMOIZE,
+    PUT,
     SHORT_BINUNICODE,
     STOP,
     OpInfo,
 )
 from ._args import COUNTED, FIXED, LINES
 
-__all__ = ["Feeder", "INTERESTING"]
+__all__ = ["Feeder", "INTERESTING", "MemoPlan", "survey_memo"]
 
 # Opcodes after which a chunk ends: the ones that import, call or mutate.
 INTERESTING: Final = frozenset(
@@ -79,6 +93,101 @@ _CONTAINERS: Final = {EMPTY_LIST: "L", EMPTY_DICT: "D", EMPTY_SET: "E"}
 _CHUNK: Final = 1 << 16
 _LINE_MAX: Final = 1 << 20
 _PREVIEW: Final = 64
+_STORES: Final = frozenset([PUT, BINPUT, LONG_BINPUT, MEMOIZE])
+_READS: Final = frozenset([GET, BINGET, LONG_BINGET])
+_DROPPED: Final = b"2" + b"0"  # DUP POP: IndexError on an empty stack, as a store
+_BITMAP_BITS: Final = 1 << 26  # indices below this: one bit each (8 MiB at most)
+_OVERFLOW_MAX: Final = 1 << 16  # indices above it: a set, at most this many
+_TEXT_DIGITS: Final = 20
+
+
+class _IndexSet:
+    """A bounded set of memo indices: a bitmap, and a small set above it.
+
+    `add` returns whether the index is new; `full` turns true when an index
+    does not fit (the caller then gives up dropping stores).
+    """
+
+    def __init__(self) -> None:
+        self._bits = bytearray()
+        self._high: set[int] = set()
+        self.full = False
+
+    def add(self, i: int) -> bool:
+        if i < _BITMAP_BITS:
+            byte, bit = divmod(i, 8)
+            bits = self._bits
+            if byte >= len(bits):
+                bits.extend(bytes(max(byte + 1 - len(bits), len(bits))))
+            if bits[byte] >> bit & 1:
+                return False
+            bits[byte] |= 1 << bit
+            return True
+        if i in self._high:
+            return False
+        if len(self._high) >= _OVERFLOW_MAX:
+            self.full = True
+        self._high.add(i)
+        return True
+
+    def __contains__(self, i: int) -> bool:
+        if i < _BITMAP_BITS:
+            byte, bit = divmod(i, 8)
+            return byte < len(self._bits) and bool(self._bits[byte] >> bit & 1)
+        return i in self._high
+
+
+class MemoPlan:
+    """Which memo indices the pickle reads back (built by `survey_memo`).
+
+    Both passes count the memo's distinct keys with the same code (`Feeder`),
+    so a MEMOIZE gets the index the loader would give it.
+    """
+
+    def __init__(self) -> None:
+        self.read = _IndexSet()
+        self.ok = True
+
+
+def _text_index(line: bytes) -> int | None:
+    """The index of a PUT/GET line, when it is plainly a decimal number."""
+    digits = line[:-1]
+    if not digits.isdigit() or len(digits) > _TEXT_DIGITS:
+        return None
+    return int(digits)
+
+
+def survey_memo(
+    source: BinaryIO, size: int | None, elide_over: int, limits: Limits
+) -> MemoPlan | None:
+    """First pass: the memo indices the pickle reads (None: drop nothing).
+
+    Parses exactly as the rewriting feeder does, then seeks `source` back.
+    Gives up (None) for an unseekable source, for a stream the feeder would
+    pass on verbatim, for text indices that are not plain decimals, when the
+    memo would exceed ``limits.max_memo`` (the loader must see that) and when
+    the index sets outgrow their bounds.
+    """
+    try:
+        here = source.tell()
+        if not source.seekable():
+            return None
+    except (OSError, AttributeError, ValueError):
+        return None
+    plan = MemoPlan()
+    survey = Feeder(source, size, "", elide_over, limits=limits)
+    survey._surveying = plan
+    try:
+        while plan.ok and survey.stop_end is None and not survey._raw:
+            survey._next_chunk(1)
+            if not survey._chunk and survey.stop_end is None:
+                break  # end of input
+    finally:
+        source.seek(here)
+    if not plan.ok or survey._raw:
+        return None
+    survey._surveying = None
+    return plan
 
 
 class Feeder:
@@ -95,8 +204,17 @@ class Feeder:
         size: int | None,
         token: str,
         elide_over: int,
+        *,
+        memo: MemoPlan | None = None,
+        limits: Limits | None = None,
     ) -> None:
         self._src = source
+        self._plan = memo
+        self._surveying: MemoPlan | None = None
+        self._limits = limits if limits is not None else Limits()
+        # Stores rewritten from here on (a fresh count, as the loader's memo).
+        self._memo_count = 0
+        self._memo_stored = _IndexSet()
         self._size = size
         self._token = token
         self._elide_over = elide_over
@@ -209,6 +327,8 @@ class Feeder:
                     return
                 break
             assert op is not None
+            if op.code in _STORES or op.code in _READS:
+                replacement = self._memo_op(op.code, replacement)
             self._starts.append(self._chunk_start + len(out))
             self._ops.append((start, op.name))
             out += replacement
@@ -219,6 +339,57 @@ class Feeder:
                 self.stop_end = self._orig
                 break
         self._chunk = bytes(out)
+
+    def _memo_op(self, code: int, op: bytes) -> bytes:
+        """Record (survey) or rewrite (plan) one memo opcode."""
+        plan = self._surveying
+        if plan is None and self._plan is None:
+            return op
+        index: int | None
+        if code == MEMOIZE:
+            index = self._memo_count
+        elif code in (BINPUT, BINGET):
+            index = op[1]
+        elif code in (LONG_BINPUT, LONG_BINGET):
+            index = struct.unpack("<I", op[1:5])[0]
+        else:
+            index = _text_index(op[1:])
+        if index is None:
+            if plan is not None:
+                plan.ok = False  # let the loader judge it, and drop nothing
+            return op
+        if code in _READS:
+            if plan is not None:
+                plan.read.add(index)
+                plan.ok = plan.ok and not plan.read.full
+            return op
+        limit = self._limits.max_memo_index
+        if index > limit or (code == MEMOIZE and index > 0xFFFFFFFF):
+            if plan is not None:
+                plan.ok = False  # the loader refuses it (or, MEMOIZE, may not)
+            return op
+        if self._memo_stored.add(index):
+            self._memo_count += 1
+        if plan is not None:
+            plan.ok = (
+                plan.ok
+                and not self._memo_stored.full
+                and self._memo_count <= self._limits.max_memo
+            )
+            return op
+        assert self._plan is not None
+        if index not in self._plan.read:
+            return _DROPPED
+        if code == MEMOIZE:
+            return bytes([LONG_BINPUT]) + struct.pack("<I", index)
+        return op
+
+    def name_at(self, rewritten: int | None) -> str | None:
+        """The original name of the opcode at a loader offset (None in raw mode)."""
+        if rewritten is None or (self._raw and rewritten >= self._raw_start):
+            return None
+        i = bisect.bisect_right(self._starts, rewritten) - 1
+        return self._ops[i][1] if i >= 0 else None
 
     def _take(self, raw: bytes, n: int) -> bytes | None:
         data = self._src.read(n)
@@ -311,6 +482,8 @@ class Feeder:
         return self._persistent(_ELIDABLE[kind], n, prefix)
 
     def _persistent(self, kind: str, length: int, prefix: bytes) -> bytes:
+        if self._surveying is not None:
+            return b""
         self._counter += 1
         pid = f"{self._token}{kind}{self._counter}"
         self.elided[pid] = (kind, length, prefix)

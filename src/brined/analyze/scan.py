@@ -30,6 +30,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Final
 
+from .._limits import Limits
 from .._policy import ALLOWED, DEFAULT_ALLOWED, Policy
 from .._unpickler import Unpickler
 from ..errors import (
@@ -38,7 +39,7 @@ from ..errors import (
     UnsafeGlobalError,
     UnsafeOperationError,
 )
-from ._feed import Feeder
+from ._feed import Feeder, survey_memo
 from ._symbols import (
     BoundedDict,
     BoundedList,
@@ -305,9 +306,22 @@ def _source_size(source: BinaryIO) -> int | None:
     return int(end) - int(here)
 
 
-def _location_fixed(message: str, loader: int | None, original: int | None) -> str:
-    # The loader's messages count offsets in the rewritten stream.
-    if loader is None or original is None or loader == original:
+def _location_fixed(
+    message: str,
+    loader: int | None,
+    original: int | None,
+    name: str | None = None,
+    original_name: str | None = None,
+) -> str:
+    # The loader's messages count offsets in the rewritten stream, and name
+    # the opcode it ran (a rewritten memo store runs as DUP or LONG_BINPUT).
+    if loader is None or original is None:
+        return message
+    if name and original_name and name != original_name:
+        message = message.replace(
+            f"{name} at offset {loader}", f"{original_name} at offset {loader}"
+        )
+    if loader == original:
         return message
     return re.sub(rf"\boffset {loader}\b", f"offset {original}", message)
 
@@ -345,7 +359,11 @@ def scan(
     if size is None:
         size = _source_size(source)
     token = f"\x00brined-scan-{secrets.token_hex(8)}:"
-    feeder = Feeder(source, size, token, elide_over)
+    limits = Limits()
+    # Memo stores never read back are dropped (memory stays independent of
+    # the number of memoized values): this needs a first pass over the input.
+    plan = survey_memo(source, size, elide_over, limits)
+    feeder = Feeder(source, size, token, elide_over, memo=plan, limits=limits)
     unpickler = ScanUnpickler(
         feeder,
         policy,
@@ -358,7 +376,9 @@ def scan(
         value = unpickler.load()
     except UnpicklingError as exc:
         offset = feeder.original(exc.offset)
-        message = _location_fixed(str(exc), exc.offset, offset)
+        message = _location_fixed(
+            str(exc), exc.offset, offset, exc.opcode, feeder.name_at(exc.offset)
+        )
         report.stopped = f"{type(exc).__name__}: {message}"
         verdict = UNSAFE if isinstance(exc, _REFUSING) else INVALID
         unpickler.decide(verdict, report.stopped, offset)
