@@ -17,10 +17,10 @@ decides everything; the feeder only controls what bytes it sees and when:
   containers.  Memory then stays independent of the data's size.
 * Memo stores the pickle never reads back are dropped (see `survey_memo`):
   a first pass collects the memo indices any GET reads; then an unread PUT,
-  BINPUT, LONG_BINPUT or MEMOIZE becomes DUP POP (which fails on an empty
-  stack as the store would, and stores nothing), and a read MEMOIZE becomes a
-  LONG_BINPUT of the index the loader would have given it.  So the loader's
-  memo holds only values that are read back.
+  BINPUT, LONG_BINPUT or MEMOIZE becomes a store to one scratch index no GET
+  reads (it fails on an empty stack as the store would), and a read MEMOIZE
+  becomes a LONG_BINPUT of the index the loader would have given it.  So the
+  loader's memo holds only values that are read back, plus one.
 * At the first thing it does not understand (unknown opcode, short argument,
   an oversized line) it stops rewriting and passes the rest through verbatim,
   so the loader meets the problem itself and raises what it always raises.
@@ -95,7 +95,6 @@ _LINE_MAX: Final = 1 << 20
 _PREVIEW: Final = 64
 _STORES: Final = frozenset([PUT, BINPUT, LONG_BINPUT, MEMOIZE])
 _READS: Final = frozenset([GET, BINGET, LONG_BINGET])
-_DROPPED: Final = b"2" + b"0"  # DUP POP: IndexError on an empty stack, as a store
 _BITMAP_BITS: Final = 1 << 26  # indices below this: one bit each (8 MiB at most)
 _OVERFLOW_MAX: Final = 1 << 16  # indices above it: a set, at most this many
 _TEXT_DIGITS: Final = 20
@@ -147,6 +146,7 @@ class MemoPlan:
     def __init__(self) -> None:
         self.read = _IndexSet()
         self.ok = True
+        self.scratch = b""  # the store that replaces an unread one
 
 
 def _text_index(line: bytes) -> int | None:
@@ -186,6 +186,17 @@ def survey_memo(
         source.seek(here)
     if not plan.ok or survey._raw:
         return None
+    for i in range(256):
+        if i not in plan.read:
+            plan.scratch = bytes([BINPUT, i])
+            break
+    else:
+        for i in range(0xFFFFFFFF, 0xFFFFFF00, -1):
+            if i not in plan.read and i <= limits.max_memo_index:
+                plan.scratch = bytes([LONG_BINPUT]) + struct.pack("<I", i)
+                break
+        else:
+            return None
     survey._surveying = None
     return plan
 
@@ -374,12 +385,13 @@ class Feeder:
             plan.ok = (
                 plan.ok
                 and not self._memo_stored.full
-                and self._memo_count <= self._limits.max_memo
+                # The rewritten memo may hold one more key (the scratch one).
+                and self._memo_count < self._limits.max_memo
             )
             return op
         assert self._plan is not None
         if index not in self._plan.read:
-            return _DROPPED
+            return self._plan.scratch
         if code == MEMOIZE:
             return bytes([LONG_BINPUT]) + struct.pack("<I", index)
         return op

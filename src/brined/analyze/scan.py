@@ -314,7 +314,7 @@ def _location_fixed(
     original_name: str | None = None,
 ) -> str:
     # The loader's messages count offsets in the rewritten stream, and name
-    # the opcode it ran (a rewritten memo store runs as DUP or LONG_BINPUT).
+    # the opcode it ran (a rewritten memo store runs as BINPUT or LONG_BINPUT).
     if loader is None or original is None:
         return message
     if name and original_name and name != original_name:
