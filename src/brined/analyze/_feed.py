@@ -117,7 +117,8 @@ class _IndexSet:
             byte, bit = divmod(i, 8)
             bits = self._bits
             if byte >= len(bits):
-                bits.extend(bytes(max(byte + 1 - len(bits), len(bits))))
+                grown = min(max(byte + 1, 2 * len(bits)), _BITMAP_BITS // 8)
+                bits.extend(bytes(grown - len(bits)))
             if bits[byte] >> bit & 1:
                 return False
             bits[byte] |= 1 << bit
