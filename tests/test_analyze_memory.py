@@ -154,3 +154,31 @@ def test_memo_errors_keep_message_and_offset(data: bytes) -> None:
     assert report.verdict == "invalid"
     assert report.offset == info.value.offset
     assert report.stopped == f"MalformedPickleError: {info.value}"
+
+
+def test_memoize_after_sparse_explicit_puts() -> None:
+    # MEMOIZE stores at len(memo): after BINPUT 5 that is 2, not 1.
+    data = (
+        b"\x80\x04]\x94("
+        + b"\x8c\x01aq\x05"
+        + b"\x8c\x01b\x94"
+        + b"\x8c\x01cq\x00"
+        + b"\x8c\x01d\x94"
+        + b"\x8c\x01e\x94"
+        + b"h\x02h\x03h\x00h\x05e."
+    )
+    expected = ["a", "b", "c", "d", "e", "b", "d", "c", "a"]
+    assert brined.loads(data) == expected
+    report = scan(data, keep_value=True)
+    assert report.verdict == "clean", report.reason
+    assert list(report.value) == expected
+    # After BINPUT 3, MEMOIZE stores at 1 (len(memo)), so GET 1 finds it and
+    # GET 0 does not.
+    good = b"\x80\x04K\x01q\x03K\x02\x94h\x01."
+    assert brined.loads(good) == 2
+    assert scan(good).verdict == "clean"
+    bad = b"\x80\x04K\x01q\x03K\x02\x94h\x00."
+    with pytest.raises(brined.MalformedPickleError) as info:
+        brined.loads(bad)
+    report = scan(bad)
+    assert report.verdict == "invalid" and report.offset == info.value.offset

@@ -111,8 +111,21 @@ class _IndexSet:
         self._bits = bytearray()
         self._high: set[int] = set()
         self.full = False
+        self.empty = True
+
+    def fill(self, n: int) -> None:
+        """Add the indices below `n` to an empty set."""
+        if n > _BITMAP_BITS:
+            self.full = True
+            n = _BITMAP_BITS
+        whole, rest = divmod(n, 8)
+        self._bits = bytearray(b"\xff" * whole)
+        if rest:
+            self._bits.append((1 << rest) - 1)
+        self.empty = n == 0
 
     def add(self, i: int) -> bool:
+        self.empty = False
         if i < _BITMAP_BITS:
             byte, bit = divmod(i, 8)
             bits = self._bits
@@ -227,6 +240,9 @@ class Feeder:
         # Stores rewritten from here on (a fresh count, as the loader's memo).
         self._memo_count = 0
         self._memo_stored = _IndexSet()
+        # While the keys stored are exactly 0 .. count-1 (what MEMOIZE alone
+        # makes), `_memo_stored` stays empty: the count says it all.
+        self._memo_dense = True
         self._size = size
         self._token = token
         self._elide_over = elide_over
@@ -380,7 +396,15 @@ class Feeder:
             if plan is not None:
                 plan.ok = False  # the loader refuses it (or, MEMOIZE, may not)
             return op
-        if self._memo_stored.add(index):
+        if self._memo_dense:
+            if index == self._memo_count:
+                self._memo_count += 1
+            elif index > self._memo_count:
+                self._memo_dense = False
+                self._memo_stored.fill(self._memo_count)
+                self._memo_stored.add(index)
+                self._memo_count += 1
+        elif self._memo_stored.add(index):
             self._memo_count += 1
         if plan is not None:
             plan.ok = (
@@ -391,7 +415,8 @@ class Feeder:
             )
             return op
         assert self._plan is not None
-        if index not in self._plan.read:
+        read = self._plan.read
+        if read.empty or index not in read:
             return self._plan.scratch
         if code == MEMOIZE:
             return bytes([LONG_BINPUT]) + struct.pack("<I", index)
