@@ -73,13 +73,32 @@ _BINPUT: Final = tuple(bytes((0x71, i)) for i in range(256))
 _SHORT_BINUNICODE: Final = tuple(bytes((0x8C, i)) for i in range(256))
 _SHORT_BINBYTES: Final = tuple(bytes((0x43, i)) for i in range(256))
 _TUPLE_OPS: Final = (b"", b"\x85", b"\x86", b"\x87")  # TUPLE1..3 by length
-_pack_double: Final = Struct(">d").pack
+# Opcode and argument packed in one call: no to_bytes(), no concatenation.
+_pack_binfloat: Final = Struct(">Bd").pack
+_pack_binint2: Final = Struct("<BH").pack
+_pack_binint: Final = Struct("<Bi").pack
 
 # What `Pickler._run` drives: the parts still to save, and what ends the object.
 _Entry = tuple[Iterator[Any], "bytes | Callable[[], Any]"]
 
-# A value `save_reduce` must not treat as a memoizable object.
 _LATIN1: Final = "latin1"
+_copyreg_newobj: Final[Any] = getattr(copyreg, "__newobj__")  # noqa: B009
+
+# The kinds of level `Pickler._run` drives (see there).
+_K_SEQ: Final = 0  # lst[i:end] then the closer (bytes)
+_K_LIST: Final = 1  # a list being saved (lst), batch by batch, its length live
+_K_BATCH: Final = 2  # a dict (flattened) or set (owner) as lst, batch by batch
+_K_TUPLE: Final = 3  # tup's items, then TUPLE*; `end` holds a count of levels
+_K_ITER: Final = 4  # an entry: the iterator owner, then the closer
+_DONE: Final = object()  # the end of a _K_ITER level
+
+
+def _probe() -> None:
+    """Only here to be looked at: compiled, it is no Python function."""
+
+
+# True in the mypyc-compiled build (see ARCHITECTURE.md, "Builds").
+_COMPILED: Final = type(_probe) is not FunctionType
 
 
 class _NoPersistentId:
@@ -265,7 +284,273 @@ class Pickler:
         self._memo_get = None  # type: ignore[assignment]
 
     def _run(self, obj: Any) -> None:
-        """Save `obj` without recursion.
+        """Save `obj` without recursion: compiled, with `_run_levels` when it
+        applies; otherwise with `_run_entries`."""
+        if _COMPILED and self._pers_func is None and not self.fast and self.bin:
+            self._run_levels(obj)
+        else:
+            self._run_entries(obj)
+
+    def _run_levels(self, obj: Any) -> None:
+        """Save `obj` without recursion (the compiled build's driver).
+
+        The object being saved is a *level*: what it still has to save and how
+        it ends.  The current level lives in typed locals (`kind`, the list `lst`
+        or tuple `tup` with the position `i` and the end `end`, the container
+        `owner`, the `closer`); a level waiting on a child is pushed on `stack`
+        as a tuple of them.  Atoms and memo hits are written on the spot; lists,
+        dicts, sets and tuples open a level of their own here; anything else
+        goes through `_save_compound`, whose entry ``(items, closer)`` becomes a
+        `_K_ITER` level.  A saver that needs to write between its parts is a
+        generator used as such `items`: it resumes only once the part it
+        yielded has been saved whole.
+
+        This loop serves the common case (protocol >= 1, no `persistent_id`, no
+        fast mode) in the compiled build, where indexing a typed list or tuple
+        is native; `_run_entries` serves the rest.
+        """
+        buf = self._buf
+        memo = self.memo
+        proto = self.proto
+        short_str = proto >= 4
+        bytes_ok = proto >= 3
+        sets_inline = proto >= 4
+        short_tuples = proto >= 2
+        # Protocols 4 and 5 (the default ones) memoize with one opcode.
+        memoize_op = proto >= 4
+        stack: list[tuple[int, list[Any], tuple[Any, ...], int, int, Any, Any]] = []
+        opened = 0  # levels opened so far
+        # The top-level object is the one item of a first level.
+        kind = _K_SEQ
+        lst: list[Any] = [obj]
+        tup: tuple[Any, ...] = ()
+        i = 0
+        end = 1
+        owner: Any = None
+        closer: Any = b""
+        item: Any = None
+        while True:
+            # -- the next item of the current level, or its end
+            if kind == _K_TUPLE:
+                have = i < len(tup)
+                if have:
+                    item = tup[i]
+                    i += 1
+            elif kind == _K_ITER:
+                item = next(owner, _DONE)
+                have = item is not _DONE
+            else:
+                have = i < end and (kind != _K_LIST or i < len(lst))
+                if have:
+                    item = lst[i]
+                    i += 1
+            if not have:
+                if kind == _K_LIST:
+                    buf += closer
+                    if closer == b"e" and i < len(lst):
+                        buf += b"\x28"  # MARK: the next batch
+                        end = i + BATCHSIZE
+                        continue
+                elif kind == _K_SEQ:
+                    buf += closer
+                elif kind == _K_TUPLE:
+                    if opened == end and memoize_op:
+                        # No level opened under it: it cannot be in the memo.
+                        n = len(tup)
+                        buf += _TUPLE_OPS[n] if n <= 3 else b"t"
+                        memo[id(tup)] = (len(memo), tup)
+                        buf += b"\x94"  # MEMOIZE
+                    else:
+                        self._end_tuple(tup)
+                elif kind == _K_BATCH:
+                    buf += closer
+                    if closer != b"s":
+                        step = BATCHSIZE
+                        if type(owner) is dict:
+                            step = 2 * BATCHSIZE
+                            if len(owner) * 2 != len(lst):
+                                raise RuntimeError(
+                                    "dictionary changed size during iteration"
+                                )
+                        elif len(owner) != len(lst):
+                            raise RuntimeError("set changed size during iteration")
+                        if end < len(lst):
+                            buf += b"\x28"  # MARK: the next batch
+                            end = min(end + step, len(lst))
+                            continue
+                        if len(lst) % step == 0:
+                            # C writes an empty batch after a full last one.
+                            buf += b"\x28"
+                            buf += closer
+                else:
+                    if isinstance(closer, bytes):
+                        buf += closer
+                    else:
+                        # A closer may hand back what the object still has to
+                        # save.
+                        entry = closer()
+                        if entry is not None:
+                            kind = _K_ITER
+                            owner = entry[0]
+                            closer = entry[1]
+                            continue
+                if not stack:
+                    return
+                kind, lst, tup, i, end, owner, closer = stack.pop()
+                continue
+
+            # -- save `item`, in _pickle.c's order of checks
+            if len(buf) >= self._frame_limit:
+                self._commit_frame()
+            t = type(item)
+            if t is str:
+                x = memo.get(id(item))
+                if x is not None:
+                    if x[0] < 256:
+                        buf += _BINGET[x[0]]
+                    else:
+                        self._write_get(x[0])
+                    continue
+                if short_str:
+                    text: str = item  # typed: compiled, encode is native
+                    try:
+                        data = text.encode("utf-8")
+                    except UnicodeEncodeError:
+                        data = text.encode("utf-8", "surrogatepass")
+                    n = len(data)
+                    if n <= 0xFF:
+                        buf += _SHORT_BINUNICODE[n]
+                        buf += data
+                        memo[id(item)] = (len(memo), item)
+                        buf += b"\x94"  # MEMOIZE
+                        continue
+                self._save_str(item)
+                continue
+            if t is int:
+                v: int = item  # typed: compiled, comparisons are native
+                if 0 <= v <= 0xFF:
+                    buf += _BININT1[v]
+                elif 0 <= v <= 0xFFFF:
+                    buf += _pack_binint2(0x4D, v)  # BININT2
+                elif -0x80000000 <= v <= 0x7FFFFFFF:
+                    buf += _pack_binint(0x4A, v)  # BININT
+                else:
+                    self._save_long(v)
+                continue
+            if t is float:
+                buf += _pack_binfloat(0x47, item)  # BINFLOAT
+                continue
+            if item is None:
+                buf += b"\x4e"  # NONE
+                continue
+            if t is bool:
+                self._save_atom(item)
+                continue
+            x = memo.get(id(item))
+            if x is not None:
+                if x[0] < 256:
+                    buf += _BINGET[x[0]]
+                else:
+                    self._write_get(x[0])
+                continue
+            if t is bytes and bytes_ok:
+                self._save_bytes_data(item, item)
+                continue
+            if t is list:
+                items: list[Any] = item
+                buf += b"\x5d"  # EMPTY_LIST
+                if memoize_op:
+                    memo[id(item)] = (len(memo), item)
+                    buf += b"\x94"  # MEMOIZE
+                else:
+                    self._memoize(item)
+                n = len(items)
+                if not n:
+                    continue
+                stack.append((kind, lst, tup, i, end, owner, closer))
+                opened += 1
+                kind = _K_LIST
+                lst = items
+                i = 0
+                if n == 1:
+                    end = 1
+                    closer = b"a"  # APPEND
+                else:
+                    buf += b"\x28"  # MARK
+                    end = BATCHSIZE
+                    closer = b"e"  # APPENDS
+                continue
+            if t is dict:
+                d: dict[Any, Any] = item
+                buf += b"\x7d"  # EMPTY_DICT
+                if memoize_op:
+                    memo[id(item)] = (len(memo), item)
+                    buf += b"\x94"  # MEMOIZE
+                else:
+                    self._memoize(item)
+                n = len(d)
+                if not n:
+                    continue
+                flat: list[Any] = []
+                for key, value in d.items():
+                    flat.append(key)
+                    flat.append(value)
+                stack.append((kind, lst, tup, i, end, owner, closer))
+                opened += 1
+                kind = _K_BATCH
+                lst = flat
+                owner = d
+                i = 0
+                if n == 1:
+                    end = 2
+                    closer = b"s"  # SETITEM
+                else:
+                    buf += b"\x28"  # MARK
+                    end = min(len(flat), 2 * BATCHSIZE)
+                    closer = b"u"  # SETITEMS
+                continue
+            if t is tuple:
+                tp: tuple[Any, ...] = item
+                n = len(tp)
+                if not n:
+                    buf += b"\x29"  # EMPTY_TUPLE
+                    continue
+                if n > 3 or not short_tuples:
+                    buf += b"\x28"  # MARK
+                stack.append((kind, lst, tup, i, end, owner, closer))
+                opened += 1
+                kind = _K_TUPLE
+                tup = tp
+                i = 0
+                end = opened  # see the end of a _K_TUPLE level
+                continue
+            if t is set and sets_inline:
+                buf += b"\x8f"  # EMPTY_SET
+                self._memoize(item)
+                if not item:
+                    continue
+                flat = list(item)
+                stack.append((kind, lst, tup, i, end, owner, closer))
+                opened += 1
+                kind = _K_BATCH
+                lst = flat
+                owner = item
+                i = 0
+                buf += b"\x28"  # MARK
+                end = min(len(flat), BATCHSIZE)
+                closer = b"\x90"  # ADDITEMS
+                continue
+            entry = self._save_compound(item)
+            if entry is not None:
+                stack.append((kind, lst, tup, i, end, owner, closer))
+                opened += 1
+                kind = _K_ITER
+                owner = entry[0]
+                closer = entry[1]
+
+    def _run_entries(self, obj: Any) -> None:
+        """The driver of the interpreted build, and of the cases `_run_levels`
+        leaves out (a `persistent_id` hook, fast mode, protocol 0).
 
         The stack holds entries ``(items, closer)``: an iterator of the objects a
         container still has to save, and what to do when it runs out (bytes to
@@ -273,6 +558,8 @@ class Pickler:
         spot; anything with parts pushes an entry of its own.  A saver that needs
         to write between its parts is a generator, used as the `items` of its
         entry: it resumes only once the part it yielded has been saved whole.
+        Interpreted, ``for item in iterator`` is the cheapest loop there is;
+        compiled, `_run_levels` indexes typed lists and tuples instead.
         """
         entry = self._save(obj, True)
         if entry is None:
@@ -322,14 +609,14 @@ class Pickler:
                         if 0 <= v <= 0xFF:
                             buf += _BININT1[v]
                         elif 0 <= v <= 0xFFFF:
-                            buf += b"M" + v.to_bytes(2, "little")
+                            buf += _pack_binint2(0x4D, v)  # BININT2
                         elif -0x80000000 <= v <= 0x7FFFFFFF:
-                            buf += b"J" + v.to_bytes(4, "little", signed=True)
+                            buf += _pack_binint(0x4A, v)  # BININT
                         else:
                             self._save_long(v)
                         continue
                     if t is float:
-                        buf += b"G" + _pack_double(item)
+                        buf += _pack_binfloat(0x47, item)  # BINFLOAT
                         continue
                     if item is None:
                         buf += b"\x4e"  # NONE
@@ -466,9 +753,9 @@ class Pickler:
                 if 0 <= v <= 0xFF:
                     buf += _BININT1[v]
                 elif 0 <= v <= 0xFFFF:
-                    buf += b"M" + v.to_bytes(2, "little")
+                    buf += _pack_binint2(0x4D, v)  # BININT2
                 elif -0x80000000 <= v <= 0x7FFFFFFF:
-                    buf += b"J" + v.to_bytes(4, "little", signed=True)
+                    buf += _pack_binint(0x4A, v)  # BININT
                 else:
                     self._save_long(v)
             elif -0x80000000 <= v <= 0x7FFFFFFF:
@@ -487,7 +774,7 @@ class Pickler:
             return True
         if t is float:
             if self.bin:
-                buf += b"G" + _pack_double(obj)
+                buf += _pack_binfloat(0x47, obj)  # BINFLOAT
             else:
                 buf += b"F" + repr(obj).encode("ascii") + b"\n"
             return True
@@ -891,7 +1178,14 @@ class Pickler:
     ) -> _Entry:
         """Save a reduce value: the call (REDUCE, NEWOBJ or NEWOBJ_EX), then
         memoize `obj`, then its items and state (in `_after_reduce_call`)."""
-        name = getattr(func, "__name__", None) if self.proto >= 2 else None
+        name: Any = None
+        if self.proto >= 2:
+            # C goes by the name; copyreg's own function is by far the commonest.
+            name = (
+                "__newobj__"
+                if func is _copyreg_newobj
+                else getattr(func, "__name__", None)
+            )
         parts: tuple[Any, ...]
         if name == "__newobj__":
             parts = (check_newobj_args(args, obj), args[1:])
