@@ -89,7 +89,8 @@ _K_SEQ: Final = 0  # lst[i:end] then the closer (bytes)
 _K_LIST: Final = 1  # a list being saved (lst), batch by batch, its length live
 _K_BATCH: Final = 2  # a dict (flattened) or set (owner) as lst, batch by batch
 _K_TUPLE: Final = 3  # tup's items, then TUPLE*; `end` holds a count of levels
-_K_ITER: Final = 4  # an entry: the iterator owner, then the closer
+_K_NEWOBJ: Final = 4  # (cls, args) as tup, then NEWOBJ, memo, owner's state
+_K_ITER: Final = 5  # an entry: the iterator owner, then the closer
 _DONE: Final = object()  # the end of a _K_ITER level
 
 
@@ -310,7 +311,7 @@ class Pickler:
         is native; `_run_entries` serves the rest.
         """
         buf = self._buf
-        memo = self.memo
+        memo: dict[Any, tuple[int, Any]] = self.memo
         proto = self.proto
         short_str = proto >= 4
         bytes_ok = proto >= 3
@@ -329,16 +330,26 @@ class Pickler:
         owner: Any = None
         closer: Any = b""
         item: Any = None
+        key: Any = None  # id(item), boxed once for the memo's lookup and store
+        entry: _Entry | None = None
+        # Objects reduced the default way (copyreg.__newobj__, no items) take
+        # a _K_NEWOBJ level, when no hook could intervene.
+        plain_reduce = (
+            proto >= 2
+            and self._reducer_override is None
+            and self._own_dispatch_table is None
+        )
+        copyreg_table = copyreg.dispatch_table
         while True:
             # -- the next item of the current level, or its end
-            if kind == _K_TUPLE:
+            if kind == _K_ITER:
+                item = next(owner, _DONE)
+                have = item is not _DONE
+            elif kind >= _K_TUPLE:
                 have = i < len(tup)
                 if have:
                     item = tup[i]
                     i += 1
-            elif kind == _K_ITER:
-                item = next(owner, _DONE)
-                have = item is not _DONE
             else:
                 have = i < end and (kind != _K_LIST or i < len(lst))
                 if have:
@@ -362,6 +373,28 @@ class Pickler:
                         buf += b"\x94"  # MEMOIZE
                     else:
                         self._end_tuple(tup)
+                elif kind == _K_NEWOBJ:
+                    buf += b"\x81"  # NEWOBJ
+                    key = id(owner)
+                    x = memo.get(key) if opened != end else None
+                    if x is not None:
+                        # Reached again through its own arguments.
+                        buf += b"\x30"  # POP
+                        self._write_get(x[0])
+                    else:
+                        if memoize_op:
+                            memo[key] = (len(memo), owner)
+                            buf += b"\x94"  # MEMOIZE
+                        else:
+                            self._memoize(owner)
+                        if closer is not None:
+                            # The state, then BUILD, in place of this level.
+                            kind = _K_SEQ
+                            lst = [closer]
+                            i = 0
+                            end = 1
+                            closer = b"b"  # BUILD
+                            continue
                 elif kind == _K_BATCH:
                     buf += closer
                     if closer != b"s":
@@ -404,7 +437,8 @@ class Pickler:
                 self._commit_frame()
             t = type(item)
             if t is str:
-                x = memo.get(id(item))
+                key = id(item)
+                x = memo.get(key)
                 if x is not None:
                     if x[0] < 256:
                         buf += _BINGET[x[0]]
@@ -421,7 +455,7 @@ class Pickler:
                     if n <= 0xFF:
                         buf += _SHORT_BINUNICODE[n]
                         buf += data
-                        memo[id(item)] = (len(memo), item)
+                        memo[key] = (len(memo), item)
                         buf += b"\x94"  # MEMOIZE
                         continue
                 self._save_str(item)
@@ -446,7 +480,8 @@ class Pickler:
             if t is bool:
                 self._save_atom(item)
                 continue
-            x = memo.get(id(item))
+            key = id(item)
+            x = memo.get(key)
             if x is not None:
                 if x[0] < 256:
                     buf += _BINGET[x[0]]
@@ -460,7 +495,7 @@ class Pickler:
                 items: list[Any] = item
                 buf += b"\x5d"  # EMPTY_LIST
                 if memoize_op:
-                    memo[id(item)] = (len(memo), item)
+                    memo[key] = (len(memo), item)
                     buf += b"\x94"  # MEMOIZE
                 else:
                     self._memoize(item)
@@ -484,7 +519,7 @@ class Pickler:
                 d: dict[Any, Any] = item
                 buf += b"\x7d"  # EMPTY_DICT
                 if memoize_op:
-                    memo[id(item)] = (len(memo), item)
+                    memo[key] = (len(memo), item)
                     buf += b"\x94"  # MEMOIZE
                 else:
                     self._memoize(item)
@@ -540,7 +575,50 @@ class Pickler:
                 end = min(len(flat), BATCHSIZE)
                 closer = b"\x90"  # ADDITEMS
                 continue
-            entry = self._save_compound(item)
+            if (
+                plain_reduce
+                and t is not type
+                and t is not FunctionType
+                and t not in copyreg_table
+                and t is not frozenset
+                and t is not bytearray
+                and t is not PickleBuffer
+                and t is not bytes
+                and t is not set
+                and not issubclass(t, type)
+            ):
+                reduce_ex = getattr(item, "__reduce_ex__", None)
+                if reduce_ex is not None:
+                    rv = reduce_ex(proto)
+                    if (
+                        type(rv) is tuple
+                        and 2 <= len(rv) <= 5
+                        and rv[0] is _copyreg_newobj
+                    ):
+                        rvt: tuple[Any, ...] = rv
+                        args = rvt[1]
+                        if (
+                            type(args) is tuple
+                            and len(args) >= 1
+                            and args[0] is t
+                            and item.__class__ is t
+                            and (len(rvt) < 4 or rvt[3] is None)
+                            and (len(rvt) < 5 or rvt[4] is None)
+                        ):
+                            stack.append((kind, lst, tup, i, end, owner, closer))
+                            opened += 1
+                            kind = _K_NEWOBJ
+                            tup = (t, args[1:])
+                            i = 0
+                            end = opened
+                            owner = item
+                            closer = rvt[2] if len(rvt) > 2 else None
+                            continue
+                    entry = self._save_reduce_value(item, rv)
+                else:
+                    entry = self._save_compound(item)
+            else:
+                entry = self._save_compound(item)
             if entry is not None:
                 stack.append((kind, lst, tup, i, end, owner, closer))
                 opened += 1
