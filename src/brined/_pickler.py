@@ -72,6 +72,7 @@ _BINGET: Final = tuple(bytes((0x68, i)) for i in range(256))
 _BINPUT: Final = tuple(bytes((0x71, i)) for i in range(256))
 _SHORT_BINUNICODE: Final = tuple(bytes((0x8C, i)) for i in range(256))
 _SHORT_BINBYTES: Final = tuple(bytes((0x43, i)) for i in range(256))
+_PROTO_OPS: Final = tuple(bytes((0x80, i)) for i in range(HIGHEST_PROTOCOL + 1))
 _TUPLE_OPS: Final = (b"", b"\x85", b"\x86", b"\x87")  # TUPLE1..3 by length
 # Opcode and argument packed in one call: no to_bytes(), no concatenation.
 _pack_binfloat: Final = Struct(">Bd").pack
@@ -136,7 +137,8 @@ class Pickler:
     ) -> None:
         if protocol is None:
             protocol = DEFAULT_PROTOCOL
-        protocol = int(protocol)
+        elif type(protocol) is not int:
+            protocol = int(protocol)
         if protocol < 0:
             protocol = HIGHEST_PROTOCOL
         elif protocol > HIGHEST_PROTOCOL:
@@ -239,7 +241,7 @@ class Pickler:
         try:
             self._init_output()
             if self.proto >= 2:
-                self._buf += bytes((0x80, self.proto))
+                self._buf += _PROTO_OPS[self.proto]
             if self.proto >= 4:
                 self._framing = True
                 self._open_frame()
@@ -261,6 +263,15 @@ class Pickler:
         return data
 
     def _start_hooks(self) -> None:
+        if type(self) is Pickler:
+            # The engine's own class (what `dumps` uses): no hook can be set on
+            # it, and the failed lookups below would each raise and swallow an
+            # AttributeError.
+            self._pers_func: Callable[[Any], Any] | None = None
+            self._reducer_override: Callable[[Any], Any] | None = None
+            self._own_dispatch_table: Any = None
+            self._memo_get = self.memo.get
+            return
         pid = getattr(self, "persistent_id", None)
         # The base method means "no hook".  Ask the class, not the bound method:
         # compiled, a bound method has no __func__ to compare.
@@ -269,12 +280,9 @@ class Pickler:
             type(self), "persistent_id", None
         ) is Pickler.persistent_id:
             pid = None
-        self._pers_func: Callable[[Any], Any] | None = pid
-        self._reducer_override: Callable[[Any], Any] | None = getattr(
-            self, "reducer_override", None
-        )
-        table = getattr(self, "dispatch_table", None)
-        self._own_dispatch_table: Any = table
+        self._pers_func = pid
+        self._reducer_override = getattr(self, "reducer_override", None)
+        self._own_dispatch_table = getattr(self, "dispatch_table", None)
         self._memo_get = self.memo.get
 
     def _stop_hooks(self) -> None:
@@ -1359,6 +1367,9 @@ class _BytesSink:
     write = None
 
 
+_BYTES_SINK: Final = _BytesSink()
+
+
 def dump(
     obj: Any,
     file: Any,
@@ -1385,7 +1396,7 @@ def dumps(
     The bytes equal those of CPython's C pickler for the same object and protocol.
     """
     pickler = Pickler(
-        _BytesSink(), protocol, fix_imports=fix_imports, buffer_callback=buffer_callback
+        _BYTES_SINK, protocol, fix_imports=fix_imports, buffer_callback=buffer_callback
     )
     pickler._collecting = True
     pickler._dump(obj)
