@@ -7,9 +7,14 @@ Rules that govern this module:
   (an empty trailing batch for dicts and sets of exactly k*1000 items, one-item
   leftover batches, early return of `save_reduce` on a memo hit, memoizing a
   `PickleBuffer` itself) the C pickler wins.
-* **No recursion per nesting level.**  Saving a container returns a generator that
-  yields the children it wants saved; `_run` drives a stack of those generators.
-  Depth is bounded by memory, never by `sys.getrecursionlimit()`.
+* **No recursion per nesting level.**  Saving a container pushes what it still
+  has to save on an explicit stack instead of calling itself; depth is bounded by
+  memory, never by `sys.getrecursionlimit()`.  Two drivers share the savers:
+  `_run_entries` (entries of an iterator and a closer; the interpreted build, and
+  persistent ids, fast mode and protocol 0 in both builds) and `_run_levels`
+  (typed locals, lists and tuples indexed natively, plain-object NEWOBJ inline;
+  the compiled build's common case).  The tests run both builds, so both are
+  held to the C pickler's bytes.
 * **Frames are committed where C commits them**: at the start of every `save()`
   of an object, when the open frame holds 64 KiB or more.  Payloads of 64 KiB or
   more are written outside frames.
@@ -78,6 +83,8 @@ _TUPLE_OPS: Final = (b"", b"\x85", b"\x86", b"\x87")  # TUPLE1..3 by length
 _pack_binfloat: Final = Struct(">Bd").pack
 _pack_binint2: Final = Struct("<BH").pack
 _pack_binint: Final = Struct("<Bi").pack
+_pack_long_binget: Final = Struct("<BI").pack
+_pack_long_binput: Final = _pack_long_binget
 
 # What `Pickler._run` drives: the parts still to save, and what ends the object.
 _Entry = tuple[Iterator[Any], "bytes | Callable[[], Any]"]
@@ -448,10 +455,13 @@ class Pickler:
                 key = id(item)
                 x = memo.get(key)
                 if x is not None:
-                    if x[0] < 256:
-                        buf += _BINGET[x[0]]
+                    idx = x[0]
+                    if idx < 256:
+                        buf += _BINGET[idx]
+                    elif idx <= 0xFFFFFFFF:
+                        buf += _pack_long_binget(0x6A, idx)  # LONG_BINGET
                     else:
-                        self._write_get(x[0])
+                        self._write_get(idx)
                     continue
                 if short_str:
                     text: str = item  # typed: compiled, encode is native
@@ -491,10 +501,13 @@ class Pickler:
             key = id(item)
             x = memo.get(key)
             if x is not None:
-                if x[0] < 256:
-                    buf += _BINGET[x[0]]
+                idx = x[0]
+                if idx < 256:
+                    buf += _BINGET[idx]
+                elif idx <= 0xFFFFFFFF:
+                    buf += _pack_long_binget(0x6A, idx)  # LONG_BINGET
                 else:
-                    self._write_get(x[0])
+                    self._write_get(idx)
                 continue
             if t is bytes and bytes_ok:
                 self._save_bytes_data(item, item)
@@ -983,7 +996,7 @@ class Pickler:
             if idx < 256:
                 self._buf += _BINPUT[idx]
             elif idx <= 0xFFFFFFFF:
-                self._buf += b"r" + pack("<I", idx)
+                self._buf += _pack_long_binput(0x72, idx)  # LONG_BINPUT
             else:
                 raise PicklingError("memo id too large for LONG_BINPUT")
         else:
@@ -994,7 +1007,7 @@ class Pickler:
             if idx < 256:
                 self._buf += _BINGET[idx]
             elif idx <= 0xFFFFFFFF:
-                self._buf += b"j" + pack("<I", idx)
+                self._buf += _pack_long_binget(0x6A, idx)  # LONG_BINGET
             else:
                 raise PicklingError("memo id too large for LONG_BINGET")
         else:
