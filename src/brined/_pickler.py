@@ -7,9 +7,14 @@ Rules that govern this module:
   (an empty trailing batch for dicts and sets of exactly k*1000 items, one-item
   leftover batches, early return of `save_reduce` on a memo hit, memoizing a
   `PickleBuffer` itself) the C pickler wins.
-* **No recursion per nesting level.**  Saving a container returns a generator that
-  yields the children it wants saved; `_run` drives a stack of those generators.
-  Depth is bounded by memory, never by `sys.getrecursionlimit()`.
+* **No recursion per nesting level.**  Saving a container pushes what it still
+  has to save on an explicit stack instead of calling itself; depth is bounded by
+  memory, never by `sys.getrecursionlimit()`.  Two drivers share the savers:
+  `_run_entries` (entries of an iterator and a closer; the interpreted build, and
+  persistent ids, fast mode and protocol 0 in both builds) and `_run_levels`
+  (typed locals, lists and tuples indexed natively, plain-object NEWOBJ inline;
+  the compiled build's common case).  The tests run both builds, so both are
+  held to the C pickler's bytes.
 * **Frames are committed where C commits them**: at the start of every `save()`
   of an object, when the open frame holds 64 KiB or more.  Payloads of 64 KiB or
   more are written outside frames.
@@ -72,14 +77,37 @@ _BINGET: Final = tuple(bytes((0x68, i)) for i in range(256))
 _BINPUT: Final = tuple(bytes((0x71, i)) for i in range(256))
 _SHORT_BINUNICODE: Final = tuple(bytes((0x8C, i)) for i in range(256))
 _SHORT_BINBYTES: Final = tuple(bytes((0x43, i)) for i in range(256))
+_PROTO_OPS: Final = tuple(bytes((0x80, i)) for i in range(HIGHEST_PROTOCOL + 1))
 _TUPLE_OPS: Final = (b"", b"\x85", b"\x86", b"\x87")  # TUPLE1..3 by length
-_pack_double: Final = Struct(">d").pack
+# Opcode and argument packed in one call: no to_bytes(), no concatenation.
+_pack_binfloat: Final = Struct(">Bd").pack
+_pack_binint2: Final = Struct("<BH").pack
+_pack_binint: Final = Struct("<Bi").pack
+_pack_long_binget: Final = Struct("<BI").pack
+_pack_long_binput: Final = _pack_long_binget
 
 # What `Pickler._run` drives: the parts still to save, and what ends the object.
 _Entry = tuple[Iterator[Any], "bytes | Callable[[], Any]"]
 
-# A value `save_reduce` must not treat as a memoizable object.
 _LATIN1: Final = "latin1"
+_copyreg_newobj: Final[Any] = getattr(copyreg, "__newobj__")  # noqa: B009
+
+# The kinds of level `Pickler._run` drives (see there).
+_K_SEQ: Final = 0  # lst[i:end] then the closer (bytes)
+_K_LIST: Final = 1  # a list being saved (lst), batch by batch, its length live
+_K_BATCH: Final = 2  # a dict (flattened) or set (owner) as lst, batch by batch
+_K_TUPLE: Final = 3  # tup's items, then TUPLE*; `end` holds a count of levels
+_K_NEWOBJ: Final = 4  # (cls, args) as tup, then NEWOBJ, memo, owner's state
+_K_ITER: Final = 5  # an entry: the iterator owner, then the closer
+_DONE: Final = object()  # the end of a _K_ITER level
+
+
+def _probe() -> None:
+    """Only here to be looked at: compiled, it is no Python function."""
+
+
+# True in the mypyc-compiled build (see ARCHITECTURE.md, "Builds").
+_COMPILED: Final = type(_probe) is not FunctionType
 
 
 class _NoPersistentId:
@@ -116,7 +144,8 @@ class Pickler:
     ) -> None:
         if protocol is None:
             protocol = DEFAULT_PROTOCOL
-        protocol = int(protocol)
+        elif type(protocol) is not int:
+            protocol = int(protocol)
         if protocol < 0:
             protocol = HIGHEST_PROTOCOL
         elif protocol > HIGHEST_PROTOCOL:
@@ -219,7 +248,7 @@ class Pickler:
         try:
             self._init_output()
             if self.proto >= 2:
-                self._buf += bytes((0x80, self.proto))
+                self._buf += _PROTO_OPS[self.proto]
             if self.proto >= 4:
                 self._framing = True
                 self._open_frame()
@@ -241,6 +270,15 @@ class Pickler:
         return data
 
     def _start_hooks(self) -> None:
+        if type(self) is Pickler:
+            # The engine's own class (what `dumps` uses): no hook can be set on
+            # it, and the failed lookups below would each raise and swallow an
+            # AttributeError.
+            self._pers_func: Callable[[Any], Any] | None = None
+            self._reducer_override: Callable[[Any], Any] | None = None
+            self._own_dispatch_table: Any = None
+            self._memo_get = self.memo.get
+            return
         pid = getattr(self, "persistent_id", None)
         # The base method means "no hook".  Ask the class, not the bound method:
         # compiled, a bound method has no __func__ to compare.
@@ -249,12 +287,9 @@ class Pickler:
             type(self), "persistent_id", None
         ) is Pickler.persistent_id:
             pid = None
-        self._pers_func: Callable[[Any], Any] | None = pid
-        self._reducer_override: Callable[[Any], Any] | None = getattr(
-            self, "reducer_override", None
-        )
-        table = getattr(self, "dispatch_table", None)
-        self._own_dispatch_table: Any = table
+        self._pers_func = pid
+        self._reducer_override = getattr(self, "reducer_override", None)
+        self._own_dispatch_table = getattr(self, "dispatch_table", None)
         self._memo_get = self.memo.get
 
     def _stop_hooks(self) -> None:
@@ -265,7 +300,356 @@ class Pickler:
         self._memo_get = None  # type: ignore[assignment]
 
     def _run(self, obj: Any) -> None:
-        """Save `obj` without recursion.
+        """Save `obj` without recursion: compiled, with `_run_levels` when it
+        applies; otherwise with `_run_entries`."""
+        if _COMPILED and self._pers_func is None and not self.fast and self.bin:
+            self._run_levels(obj)
+        else:
+            self._run_entries(obj)
+
+    def _run_levels(self, obj: Any) -> None:
+        """Save `obj` without recursion (the compiled build's driver).
+
+        The object being saved is a *level*: what it still has to save and how
+        it ends.  The current level lives in typed locals (`kind`, the list `lst`
+        or tuple `tup` with the position `i` and the end `end`, the container
+        `owner`, the `closer`); a level waiting on a child is pushed on `stack`
+        as a tuple of them.  Atoms and memo hits are written on the spot; lists,
+        dicts, sets and tuples open a level of their own here; anything else
+        goes through `_save_compound`, whose entry ``(items, closer)`` becomes a
+        `_K_ITER` level.  A saver that needs to write between its parts is a
+        generator used as such `items`: it resumes only once the part it
+        yielded has been saved whole.
+
+        This loop serves the common case (protocol >= 1, no `persistent_id`, no
+        fast mode) in the compiled build, where indexing a typed list or tuple
+        is native; `_run_entries` serves the rest.
+        """
+        buf = self._buf
+        memo: dict[Any, tuple[int, Any]] = self.memo
+        proto = self.proto
+        short_str = proto >= 4
+        bytes_ok = proto >= 3
+        sets_inline = proto >= 4
+        short_tuples = proto >= 2
+        # Protocols 4 and 5 (the default ones) memoize with one opcode.
+        memoize_op = proto >= 4
+        stack: list[tuple[int, list[Any], tuple[Any, ...], int, int, Any, Any]] = []
+        opened = 0  # levels opened so far
+        # The top-level object is the one item of a first level.
+        kind = _K_SEQ
+        lst: list[Any] = [obj]
+        tup: tuple[Any, ...] = ()
+        i = 0
+        end = 1
+        owner: Any = None
+        closer: Any = b""
+        item: Any = None
+        key: Any = None  # id(item), boxed once for the memo's lookup and store
+        entry: _Entry | None = None
+        # Objects reduced the default way (copyreg.__newobj__, no items) take
+        # a _K_NEWOBJ level, when no hook could intervene.
+        plain_reduce = (
+            proto >= 2
+            and self._reducer_override is None
+            and self._own_dispatch_table is None
+        )
+        copyreg_table = copyreg.dispatch_table
+        while True:
+            # -- the next item of the current level, or its end
+            if kind == _K_ITER:
+                item = next(owner, _DONE)
+                have = item is not _DONE
+            elif kind >= _K_TUPLE:
+                have = i < len(tup)
+                if have:
+                    item = tup[i]
+                    i += 1
+            else:
+                have = i < end and (kind != _K_LIST or i < len(lst))
+                if have:
+                    item = lst[i]
+                    i += 1
+            if not have:
+                if kind == _K_LIST:
+                    buf += closer
+                    if closer == b"e" and i < len(lst):
+                        buf += b"\x28"  # MARK: the next batch
+                        end = i + BATCHSIZE
+                        continue
+                elif kind == _K_SEQ:
+                    buf += closer
+                elif kind == _K_TUPLE:
+                    if opened == end and memoize_op:
+                        # No level opened under it: it cannot be in the memo.
+                        n = len(tup)
+                        buf += _TUPLE_OPS[n] if n <= 3 else b"t"
+                        memo[id(tup)] = (len(memo), tup)
+                        buf += b"\x94"  # MEMOIZE
+                    else:
+                        self._end_tuple(tup)
+                elif kind == _K_NEWOBJ:
+                    buf += b"\x81"  # NEWOBJ
+                    key = id(owner)
+                    x = memo.get(key) if opened != end else None
+                    if x is not None:
+                        # Reached again through its own arguments.
+                        buf += b"\x30"  # POP
+                        self._write_get(x[0])
+                    else:
+                        if memoize_op:
+                            memo[key] = (len(memo), owner)
+                            buf += b"\x94"  # MEMOIZE
+                        else:
+                            self._memoize(owner)
+                        if closer is not None:
+                            # The state, then BUILD, in place of this level.
+                            kind = _K_SEQ
+                            lst = [closer]
+                            i = 0
+                            end = 1
+                            closer = b"b"  # BUILD
+                            continue
+                elif kind == _K_BATCH:
+                    buf += closer
+                    if closer != b"s":
+                        step = BATCHSIZE
+                        if type(owner) is dict:
+                            step = 2 * BATCHSIZE
+                            if len(owner) * 2 != len(lst):
+                                raise RuntimeError(
+                                    "dictionary changed size during iteration"
+                                )
+                        elif len(owner) != len(lst):
+                            raise RuntimeError("set changed size during iteration")
+                        if end < len(lst):
+                            buf += b"\x28"  # MARK: the next batch
+                            end = min(end + step, len(lst))
+                            continue
+                        if len(lst) % step == 0:
+                            # C writes an empty batch after a full last one.
+                            buf += b"\x28"
+                            buf += closer
+                else:
+                    if isinstance(closer, bytes):
+                        buf += closer
+                    else:
+                        # A closer may hand back what the object still has to
+                        # save.
+                        entry = closer()
+                        if entry is not None:
+                            kind = _K_ITER
+                            owner = entry[0]
+                            closer = entry[1]
+                            continue
+                if not stack:
+                    return
+                kind, lst, tup, i, end, owner, closer = stack.pop()
+                continue
+
+            # -- save `item`, in _pickle.c's order of checks
+            if len(buf) >= self._frame_limit:
+                self._commit_frame()
+            t = type(item)
+            if t is str:
+                key = id(item)
+                x = memo.get(key)
+                if x is not None:
+                    idx = x[0]
+                    if idx < 256:
+                        buf += _BINGET[idx]
+                    elif idx <= 0xFFFFFFFF:
+                        buf += _pack_long_binget(0x6A, idx)  # LONG_BINGET
+                    else:
+                        self._write_get(idx)
+                    continue
+                if short_str:
+                    text: str = item  # typed: compiled, encode is native
+                    try:
+                        data = text.encode("utf-8")
+                    except UnicodeEncodeError:
+                        data = text.encode("utf-8", "surrogatepass")
+                    n = len(data)
+                    if n <= 0xFF:
+                        buf += _SHORT_BINUNICODE[n]
+                        buf += data
+                        memo[key] = (len(memo), item)
+                        buf += b"\x94"  # MEMOIZE
+                        continue
+                self._save_str(item)
+                continue
+            if t is int:
+                v: int = item  # typed: compiled, comparisons are native
+                if 0 <= v <= 0xFF:
+                    buf += _BININT1[v]
+                elif 0 <= v <= 0xFFFF:
+                    buf += _pack_binint2(0x4D, v)  # BININT2
+                elif -0x80000000 <= v <= 0x7FFFFFFF:
+                    buf += _pack_binint(0x4A, v)  # BININT
+                else:
+                    self._save_long(v)
+                continue
+            if t is float:
+                buf += _pack_binfloat(0x47, item)  # BINFLOAT
+                continue
+            if item is None:
+                buf += b"\x4e"  # NONE
+                continue
+            if t is bool:
+                self._save_atom(item)
+                continue
+            key = id(item)
+            x = memo.get(key)
+            if x is not None:
+                idx = x[0]
+                if idx < 256:
+                    buf += _BINGET[idx]
+                elif idx <= 0xFFFFFFFF:
+                    buf += _pack_long_binget(0x6A, idx)  # LONG_BINGET
+                else:
+                    self._write_get(idx)
+                continue
+            if t is bytes and bytes_ok:
+                self._save_bytes_data(item, item)
+                continue
+            if t is list:
+                items: list[Any] = item
+                buf += b"\x5d"  # EMPTY_LIST
+                if memoize_op:
+                    memo[key] = (len(memo), item)
+                    buf += b"\x94"  # MEMOIZE
+                else:
+                    self._memoize(item)
+                n = len(items)
+                if not n:
+                    continue
+                stack.append((kind, lst, tup, i, end, owner, closer))
+                opened += 1
+                kind = _K_LIST
+                lst = items
+                i = 0
+                if n == 1:
+                    end = 1
+                    closer = b"a"  # APPEND
+                else:
+                    buf += b"\x28"  # MARK
+                    end = BATCHSIZE
+                    closer = b"e"  # APPENDS
+                continue
+            if t is dict:
+                d: dict[Any, Any] = item
+                buf += b"\x7d"  # EMPTY_DICT
+                if memoize_op:
+                    memo[key] = (len(memo), item)
+                    buf += b"\x94"  # MEMOIZE
+                else:
+                    self._memoize(item)
+                n = len(d)
+                if not n:
+                    continue
+                flat: list[Any] = []
+                for key, value in d.items():
+                    flat.append(key)
+                    flat.append(value)
+                stack.append((kind, lst, tup, i, end, owner, closer))
+                opened += 1
+                kind = _K_BATCH
+                lst = flat
+                owner = d
+                i = 0
+                if n == 1:
+                    end = 2
+                    closer = b"s"  # SETITEM
+                else:
+                    buf += b"\x28"  # MARK
+                    end = min(len(flat), 2 * BATCHSIZE)
+                    closer = b"u"  # SETITEMS
+                continue
+            if t is tuple:
+                tp: tuple[Any, ...] = item
+                n = len(tp)
+                if not n:
+                    buf += b"\x29"  # EMPTY_TUPLE
+                    continue
+                if n > 3 or not short_tuples:
+                    buf += b"\x28"  # MARK
+                stack.append((kind, lst, tup, i, end, owner, closer))
+                opened += 1
+                kind = _K_TUPLE
+                tup = tp
+                i = 0
+                end = opened  # see the end of a _K_TUPLE level
+                continue
+            if t is set and sets_inline:
+                buf += b"\x8f"  # EMPTY_SET
+                self._memoize(item)
+                if not item:
+                    continue
+                flat = list(item)
+                stack.append((kind, lst, tup, i, end, owner, closer))
+                opened += 1
+                kind = _K_BATCH
+                lst = flat
+                owner = item
+                i = 0
+                buf += b"\x28"  # MARK
+                end = min(len(flat), BATCHSIZE)
+                closer = b"\x90"  # ADDITEMS
+                continue
+            if (
+                plain_reduce
+                and t is not type
+                and t is not FunctionType
+                and t not in copyreg_table
+                and t is not frozenset
+                and t is not bytearray
+                and t is not PickleBuffer
+                and t is not bytes
+                and t is not set
+                and not issubclass(t, type)
+            ):
+                reduce_ex = getattr(item, "__reduce_ex__", None)
+                if reduce_ex is not None:
+                    rv = reduce_ex(proto)
+                    if (
+                        type(rv) is tuple
+                        and 2 <= len(rv) <= 5
+                        and rv[0] is _copyreg_newobj
+                    ):
+                        rvt: tuple[Any, ...] = rv
+                        args = rvt[1]
+                        if (
+                            type(args) is tuple
+                            and len(args) >= 1
+                            and args[0] is t
+                            and item.__class__ is t
+                            and (len(rvt) < 4 or rvt[3] is None)
+                            and (len(rvt) < 5 or rvt[4] is None)
+                        ):
+                            stack.append((kind, lst, tup, i, end, owner, closer))
+                            opened += 1
+                            kind = _K_NEWOBJ
+                            tup = (t, args[1:])
+                            i = 0
+                            end = opened
+                            owner = item
+                            closer = rvt[2] if len(rvt) > 2 else None
+                            continue
+                    entry = self._save_reduce_value(item, rv)
+                else:
+                    entry = self._save_compound(item)
+            else:
+                entry = self._save_compound(item)
+            if entry is not None:
+                stack.append((kind, lst, tup, i, end, owner, closer))
+                opened += 1
+                kind = _K_ITER
+                owner = entry[0]
+                closer = entry[1]
+
+    def _run_entries(self, obj: Any) -> None:
+        """The driver of the interpreted build, and of the cases `_run_levels`
+        leaves out (a `persistent_id` hook, fast mode, protocol 0).
 
         The stack holds entries ``(items, closer)``: an iterator of the objects a
         container still has to save, and what to do when it runs out (bytes to
@@ -273,6 +657,8 @@ class Pickler:
         spot; anything with parts pushes an entry of its own.  A saver that needs
         to write between its parts is a generator, used as the `items` of its
         entry: it resumes only once the part it yielded has been saved whole.
+        Interpreted, ``for item in iterator`` is the cheapest loop there is;
+        compiled, `_run_levels` indexes typed lists and tuples instead.
         """
         entry = self._save(obj, True)
         if entry is None:
@@ -322,14 +708,14 @@ class Pickler:
                         if 0 <= v <= 0xFF:
                             buf += _BININT1[v]
                         elif 0 <= v <= 0xFFFF:
-                            buf += b"M" + v.to_bytes(2, "little")
+                            buf += _pack_binint2(0x4D, v)  # BININT2
                         elif -0x80000000 <= v <= 0x7FFFFFFF:
-                            buf += b"J" + v.to_bytes(4, "little", signed=True)
+                            buf += _pack_binint(0x4A, v)  # BININT
                         else:
                             self._save_long(v)
                         continue
                     if t is float:
-                        buf += b"G" + _pack_double(item)
+                        buf += _pack_binfloat(0x47, item)  # BINFLOAT
                         continue
                     if item is None:
                         buf += b"\x4e"  # NONE
@@ -466,9 +852,9 @@ class Pickler:
                 if 0 <= v <= 0xFF:
                     buf += _BININT1[v]
                 elif 0 <= v <= 0xFFFF:
-                    buf += b"M" + v.to_bytes(2, "little")
+                    buf += _pack_binint2(0x4D, v)  # BININT2
                 elif -0x80000000 <= v <= 0x7FFFFFFF:
-                    buf += b"J" + v.to_bytes(4, "little", signed=True)
+                    buf += _pack_binint(0x4A, v)  # BININT
                 else:
                     self._save_long(v)
             elif -0x80000000 <= v <= 0x7FFFFFFF:
@@ -487,7 +873,7 @@ class Pickler:
             return True
         if t is float:
             if self.bin:
-                buf += b"G" + _pack_double(obj)
+                buf += _pack_binfloat(0x47, obj)  # BINFLOAT
             else:
                 buf += b"F" + repr(obj).encode("ascii") + b"\n"
             return True
@@ -610,7 +996,7 @@ class Pickler:
             if idx < 256:
                 self._buf += _BINPUT[idx]
             elif idx <= 0xFFFFFFFF:
-                self._buf += b"r" + pack("<I", idx)
+                self._buf += _pack_long_binput(0x72, idx)  # LONG_BINPUT
             else:
                 raise PicklingError("memo id too large for LONG_BINPUT")
         else:
@@ -621,7 +1007,7 @@ class Pickler:
             if idx < 256:
                 self._buf += _BINGET[idx]
             elif idx <= 0xFFFFFFFF:
-                self._buf += b"j" + pack("<I", idx)
+                self._buf += _pack_long_binget(0x6A, idx)  # LONG_BINGET
             else:
                 raise PicklingError("memo id too large for LONG_BINGET")
         else:
@@ -891,7 +1277,14 @@ class Pickler:
     ) -> _Entry:
         """Save a reduce value: the call (REDUCE, NEWOBJ or NEWOBJ_EX), then
         memoize `obj`, then its items and state (in `_after_reduce_call`)."""
-        name = getattr(func, "__name__", None) if self.proto >= 2 else None
+        name: Any = None
+        if self.proto >= 2:
+            # C goes by the name; copyreg's own function is by far the commonest.
+            name = (
+                "__newobj__"
+                if func is _copyreg_newobj
+                else getattr(func, "__name__", None)
+            )
         parts: tuple[Any, ...]
         if name == "__newobj__":
             parts = (check_newobj_args(args, obj), args[1:])
@@ -987,6 +1380,9 @@ class _BytesSink:
     write = None
 
 
+_BYTES_SINK: Final = _BytesSink()
+
+
 def dump(
     obj: Any,
     file: Any,
@@ -1013,7 +1409,7 @@ def dumps(
     The bytes equal those of CPython's C pickler for the same object and protocol.
     """
     pickler = Pickler(
-        _BytesSink(), protocol, fix_imports=fix_imports, buffer_callback=buffer_callback
+        _BYTES_SINK, protocol, fix_imports=fix_imports, buffer_callback=buffer_callback
     )
     pickler._collecting = True
     pickler._dump(obj)
