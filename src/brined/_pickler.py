@@ -67,6 +67,7 @@ except ImportError:
     def mypyc_attr(*attrs: str, **kwattrs: object) -> IdentityFunction:
         return lambda cls: cls
 
+
 _FRAME_HEADER_SIZE: Final = 9
 _FRAME_PLACEHOLDER: Final = bytes(_FRAME_HEADER_SIZE)
 _NO_LIMIT: Final = sys.maxsize
