@@ -281,6 +281,12 @@ class _Input:
 
     def _read(self, n: int) -> bytes:
         """Take `n` bytes from the saved buffer state (for the rare opcodes)."""
+        pos = self._take(n)
+        return self._buf[pos : pos + n]
+
+    def _take(self, n: int) -> int:
+        """Make `n` bytes available in `self._buf`, consume them, and return
+        where they start (so a caller can view them without a copy)."""
         if n < 0:
             raise MalformedPickleError("negative length")
         pos = self._pos
@@ -290,7 +296,7 @@ class _Input:
             )
             self._buf, self._end, self._start = buf, end, start
         self._pos = pos + n
-        return self._buf[pos : pos + n]
+        return pos
 
     def _readline(self) -> bytes:
         """Take one line, without its newline, from the saved buffer state."""

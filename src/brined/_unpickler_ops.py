@@ -559,7 +559,10 @@ class _Machine(_Input):
         self._stack.append(self._read(self._len8()))
 
     def _op_bytearray8(self) -> None:
-        self._stack.append(bytearray(self._read(self._len8())))
+        # One copy of the payload: a view of the input, copied into the bytearray.
+        n = self._len8()
+        pos = self._take(n)
+        self._stack.append(bytearray(memoryview(self._buf)[pos : pos + n]))
 
     def _op_next_buffer(self) -> None:
         if self._buffers is None:
