@@ -38,6 +38,7 @@ from typing import IO, TYPE_CHECKING, Any, Final
 if TYPE_CHECKING:
     from _typeshed import IdentityFunction
 
+from ._build import COMPILED as _COMPILED
 from ._opcodes import (
     BATCHSIZE,
     DEFAULT_PROTOCOL,
@@ -103,12 +104,6 @@ _K_ITER: Final = 5  # an entry: the iterator owner, then the closer
 _DONE: Final = object()  # the end of a _K_ITER level
 
 
-def _probe() -> None:
-    """Only here to be looked at: compiled, it is no Python function."""
-
-
-# True in the mypyc-compiled build (see ARCHITECTURE.md, "Builds").
-_COMPILED: Final = type(_probe) is not FunctionType
 
 
 class _NoPersistentId:
