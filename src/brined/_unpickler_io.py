@@ -110,7 +110,10 @@ def _as_bytes(data: Any) -> bytes:
 class _Input:
     """Input state and refills; see the module docstring."""
 
-    memo: dict[int, Any]
+    # The memo (see `_Machine.memo`): entries 0..n-1 in a list, any other
+    # keys in a dict.
+    _memo: list[Any]
+    _memo_extra: dict[Any, Any]
     proto: int
     _trusted: bool
     _limits: Limits
@@ -338,7 +341,7 @@ class _Input:
         if self._trusted:
             return
         limits = self._limits
-        if len(self.memo) > limits.max_memo:
+        if len(self._memo) + len(self._memo_extra) > limits.max_memo:
             raise self._limit(
                 f"the memo holds more than max_memo={limits.max_memo} entries",
                 "max_memo",

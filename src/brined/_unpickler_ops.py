@@ -31,7 +31,7 @@ import copyreg
 import struct
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
@@ -51,6 +51,7 @@ from ._guards import (
     is_real_class,
 )
 from ._limits import check_hashed
+from ._memo_proxy import MemoProxy
 from ._opcodes import (
     BINBYTES8,
     BINSTRING,
@@ -103,7 +104,7 @@ except ImportError:
         return lambda cls: cls
 
 
-__all__ = ["RARE", "SIZED", "_Machine"]
+__all__ = ["PLAIN_KEYS", "RARE", "SIZED", "_Machine"]
 
 _unpack_i4: Final = struct.Struct("<i").unpack_from
 _unpack_u8: Final = struct.Struct("<Q").unpack_from
@@ -116,6 +117,8 @@ PEEK_START: Final = 8192
 _PEEK_MAX: Final = 1 << 20
 # Int hashes are their value modulo this prime: smaller ints never collide.
 _HASH_MODULUS: Final = sys.hash_info.modulus
+# Key types whose hashes need no check (see `_check_keys`).
+PLAIN_KEYS: Final = frozenset([str, bytes, bool, type(None)])
 SIZED: Final = frozenset([str, bytes, bytearray, list, tuple, dict, set, frozenset])
 # Exceptions that already say what went wrong in terms a caller handles.
 _PASS_THROUGH: Final = (sys.modules["pickle"].UnpicklingError, OSError)
@@ -160,6 +163,80 @@ class _Machine(_Input):
     _hash_work: int
     _objects: int
     _materialised: int
+
+    # -- the memo ----------------------------------------------------------------
+    #
+    # Picklers write memo indices 0, 1, 2... in order (MEMOIZE always does), so
+    # the memo is a list, which the loop appends to and indexes natively; any
+    # other key (a sparse PUT, a primed memo) goes to `_memo_extra`.  Keys in
+    # `_memo_extra` are never below ``len(_memo)``, so each key lives in one
+    # place.  Both objects live as long as the unpickler: the loop holds them
+    # in locals while hooks may reach the memo through `memo`.
+
+    @property
+    def memo(self) -> MemoProxy:
+        """The memo, as a live mapping of index to object (like the C
+        unpickler's memo proxy); assigning a mapping or proxy copies it in."""
+        return MemoProxy(self)
+
+    @memo.setter
+    def memo(self, value: Mapping[Any, Any]) -> None:
+        if isinstance(value, MemoProxy):
+            value = value.copy()
+        elif not isinstance(value, Mapping):
+            raise TypeError(
+                "'memo' attribute must be an UnpicklerMemoProxy object or dict, "
+                f"not {type(value).__name__}"
+            )
+        entries = list(value.items())
+        self._memo.clear()
+        self._memo_extra.clear()
+        for key, obj in entries:
+            self._memo_put(key, obj)
+
+    def _memo_len(self) -> int:
+        return len(self._memo) + len(self._memo_extra)
+
+    def _memo_get(self, key: Any) -> Any:
+        """The object memoized at `key`; KeyError if there is none."""
+        memo = self._memo
+        if type(key) is int and 0 <= key < len(memo):
+            return memo[key]
+        return self._memo_extra[key]
+
+    def _memo_put(self, key: Any, obj: Any) -> None:
+        memo = self._memo
+        n = len(memo)
+        if type(key) is int and 0 <= key <= n:
+            if key < n:
+                memo[key] = obj
+            else:
+                memo.append(obj)
+                if self._memo_extra:
+                    self._memo_extra.pop(key, None)
+        else:
+            self._memo_extra[key] = obj
+
+    def _memo_del(self, key: Any) -> None:
+        memo = self._memo
+        if type(key) is int and 0 <= key < len(memo):
+            # Keep the list dense: the entries after `key` move to the dict.
+            extra = self._memo_extra
+            for i in range(key + 1, len(memo)):
+                extra[i] = memo[i]
+            del memo[key:]
+        else:
+            del self._memo_extra[key]
+
+    def _memo_missing(self, key: Any) -> MalformedPickleError:
+        return MalformedPickleError(f"Memo value not found at index {key}")
+
+    def _memo_fetch(self, key: int) -> Any:
+        """A GET's object (the loop indexes the list itself first)."""
+        try:
+            return self._memo_get(key)
+        except KeyError:
+            raise self._memo_missing(key) from None
 
     def _reset_guards(self) -> None:
         self._foreign = set()
@@ -342,6 +419,11 @@ class _Machine(_Input):
         else:
             build_untrusted(target, state)
 
+    def _check_plain_keys(self, target: Any, keys: list[Any], pos: int) -> None:
+        """`_check_keys`, unless every key is of a `PLAIN_KEYS` type."""
+        if not PLAIN_KEYS.issuperset(map(type, keys)):
+            self._check_keys(target, keys, pos)
+
     def _check_keys(self, target: Any, keys: Any, pos: int) -> None:
         """Keys about to be hashed into `target` (None: a constructor's own)."""
         limits = self._limits
@@ -471,12 +553,7 @@ class _Machine(_Input):
         return value.decode(self.encoding, self.errors)
 
     def _get_memo(self, index: int) -> None:
-        try:
-            self._stack.append(self.memo[index])
-        except KeyError:
-            raise MalformedPickleError(
-                f"Memo value not found at index {index}"
-            ) from None
+        self._stack.append(self._memo_fetch(index))
 
     def _find(self, module: str, name: str) -> Any:
         hook = self._find_class_hook
@@ -647,7 +724,7 @@ class _Machine(_Input):
                 f"{self._limits.max_memo_index}",
                 "max_memo_index",
             )
-        self.memo[index] = self._stack[-1]
+        self._memo_put(index, self._stack[-1])
 
     def _ext(self, code: int) -> None:
         trusted = self._trusted
