@@ -69,6 +69,7 @@ from ._opcodes import (
     EMPTY_SET,
     EMPTY_TUPLE,
     FRAME,
+    HIGHEST_PROTOCOL,
     LONG1,
     LONG_BINGET,
     LONG_BINPUT,
@@ -78,6 +79,7 @@ from ._opcodes import (
     NEWOBJ,
     NEWTRUE,
     NONE,
+    PROTO,
     REDUCE,
     SETITEM,
     SETITEMS,
@@ -91,13 +93,20 @@ from ._opcodes import (
     TUPLE3,
 )
 from ._policy import ALLOWED, BLOCKED, Policy, default_policy, is_blocked
-from ._unpickler_io import PEEK_START, _as_bytes, _BytesFile, bad_key, op_name
+from ._unpickler_io import (
+    PEEK_START,
+    UNBOUNDED,
+    _as_bytes,
+    _BytesFile,
+    bad_key,
+    op_name,
+)
 from ._unpickler_ops import PLAIN_KEYS, RARE, SIZED, _Machine
 from .errors import (
     MalformedPickleError,
     UnpicklingError,
     UnsafeGlobalError,
-    UnsafeOperationError,
+    _MalformedValueError,
 )
 
 if COMPILED:
@@ -118,17 +127,17 @@ except ImportError:
 
 __all__ = ["Unpickler", "load", "loads"]
 
-_unpack_i4: Final = struct.Struct("<i").unpack_from
-_unpack_u4: Final = struct.Struct("<I").unpack_from
-_unpack_u8: Final = struct.Struct("<Q").unpack_from
-_unpack_f8: Final = struct.Struct(">d").unpack_from
+# Typed, so that what they return is not Any: mypy would narrow an i64
+# local assigned from Any to Any, and the compiled loop would box it.
+_unpack_i4: Final[Callable[[bytes, int], tuple[int]]] = struct.Struct("<i").unpack_from
+_unpack_u4: Final[Callable[[bytes, int], tuple[int]]] = struct.Struct("<I").unpack_from
+_unpack_u8: Final[Callable[[bytes, int], tuple[int]]] = struct.Struct("<Q").unpack_from
+_unpack_f8: Final[Callable[[bytes, int], tuple[float]]] = struct.Struct(
+    ">d"
+).unpack_from
 _MAXSIZE: Final = sys.maxsize
 _ModuleType: Final = type(sys)
 _reconstructor: Final = copyreg._reconstructor  # type: ignore[attr-defined]
-_NO_PERSISTENT_LOAD: Final = (
-    "A load persistent id instruction was encountered, but no persistent_load "
-    "function was specified."
-)
 
 
 @mypyc_attr(allow_interpreted_subclasses=True)
@@ -215,22 +224,12 @@ class Unpickler(_Machine):
         # True when _buf came from peek: its bytes are still unread in the file.
         self._unconsumed = False
         self._chunk = PEEK_START
-        self._stack = []
-        self._metastack = []
         self._calling = False
         self._op_offset = None
         self._op_code = -1
-        self._find_class_hook = None
-        self._persistent_load_hook = None
         self._reset_guards()
 
     # -- hooks ---------------------------------------------------------------
-
-    def persistent_load(self, pid: Any) -> Any:
-        """Return the object for persistent id `pid`; override to support them."""
-        if self._trusted:
-            raise UnpicklingError(_NO_PERSISTENT_LOAD)
-        raise UnsafeOperationError(_NO_PERSISTENT_LOAD, rule="persistent-id")
 
     def find_class(self, module: str, name: str) -> Any:
         """Return the global `module`.`name`, if the load policy allows it.
@@ -314,12 +313,6 @@ class Unpickler(_Machine):
                 f"Unpickler.__init__() was not called by {type(self).__name__}"
                 ".__init__()"
             ) from None
-        # Hooks are looked up once per load: a subclass method or an instance
-        # attribute set after __init__ both work.
-        find_class: Callable[[str, str], Any] = self.find_class
-        persistent_load: Callable[[Any], Any] = self.persistent_load
-        self._find_class_hook = find_class
-        self._persistent_load_hook = persistent_load
         self.proto = 0
         self._calling = False
         # The memo's list and dict (see `_Machine.memo`): the same objects for
@@ -329,8 +322,8 @@ class Unpickler(_Machine):
         trusted = self._trusted
         self._start_load()
         limits = self._limits
-        max_depth = _MAXSIZE if trusted else limits.max_depth
-        max_memo_index = _MAXSIZE if trusted else limits.max_memo_index
+        max_depth = UNBOUNDED if trusted else limits.max_depth
+        max_memo_index = UNBOUNDED if trusted else limits.max_memo_index
         # Exact lists/dicts/sets this load did not create: nearly always empty,
         # so the item opcodes' fast paths only pay a truthiness test.
         foreign = self._foreign_containers
@@ -445,15 +438,9 @@ class Unpickler(_Machine):
                         module = stack.pop()
                         if type(name) is not str or type(module) is not str:
                             raise MalformedPickleError("STACK_GLOBAL requires str")
-                        self._op_offset = self._base + start
+                        self._start = start
                         self._op_code = code
-                        calling = True
-                        self._resolved = None
-                        value = find_class(module, name)
-                        calling = False
-                        if not trusted:
-                            self._note_global(module, name, value)
-                        stack.append(value)
+                        stack.append(self._find(module, name))
                     elif code == NEWOBJ:
                         args = stack.pop()
                         cls = stack.pop()
@@ -504,6 +491,19 @@ class Unpickler(_Machine):
                             calling = True
                             add_items(target, items)
                             calling = False
+                    elif code == PROTO:
+                        # Once per pickle: inline, not worth a trip through _rare.
+                        if pos >= end:
+                            buf, pos, end, start = self._more(
+                                buf, pos, end, start, 1, code
+                            )
+                        n = buf[pos]
+                        pos += 1
+                        if n > HIGHEST_PROTOCOL:
+                            raise _MalformedValueError(
+                                f"unsupported pickle protocol: {n}"
+                            )
+                        self.proto = n
                     else:
                         buf, pos, end, start, stack = self._rare(
                             code, buf, pos, end, start, stack
@@ -773,13 +773,7 @@ class Unpickler(_Machine):
                     stack.append(buf[pos : pos + n])
                     pos += n
                 elif code == BINPERSID:
-                    pid = stack.pop()
-                    calling = True
-                    value = persistent_load(pid)
-                    calling = False
-                    if not trusted:
-                        self._own(value)
-                    stack.append(value)
+                    stack.append(self._persistent(stack.pop()))
                 elif code == STOP:
                     value = stack.pop()
                     self._finish(pos)

@@ -39,6 +39,7 @@ except ImportError:
 
 __all__ = [
     "PEEK_START",
+    "UNBOUNDED",
     "_BytesFile",
     "_Input",
     "_as_bytes",
@@ -48,6 +49,10 @@ __all__ = [
 ]
 
 _MAXSIZE: Final = sys.maxsize
+# What a trusted load uses for "no limit" (depth, memo index, check window):
+# beyond any position or count a load reaches, and unlike sys.maxsize a
+# machine-size int to mypyc, so comparing against it stays native.
+UNBOUNDED: Final = 1 << 60
 # Reads larger than this go to the file in pieces, so a forged length allocates
 # only as much as the stream really holds.
 _READ_CHUNK: Final = 1 << 20

@@ -66,7 +66,6 @@ from ._opcodes import (
     FROZENSET,
     GET,
     GLOBAL,
-    HIGHEST_PROTOCOL,
     INST,
     INT,
     LIST,
@@ -78,7 +77,6 @@ from ._opcodes import (
     PERSID,
     POP,
     POP_MARK,
-    PROTO,
     PUT,
     READONLY_BUFFER,
     SHORT_BINSTRING,
@@ -86,7 +84,7 @@ from ._opcodes import (
     UNICODE,
 )
 from ._policy import Policy
-from ._unpickler_io import _Input, op_name, where
+from ._unpickler_io import UNBOUNDED, _Input, op_name, where
 from .errors import (
     LimitExceededError,
     MalformedPickleError,
@@ -134,6 +132,11 @@ def _weight(obj: Any) -> int:
     return len(obj) if isinstance(obj, _TEXT_TYPES) else 8 * len(obj)
 
 
+_NO_PERSISTENT_LOAD: Final = (
+    "A load persistent id instruction was encountered, but no persistent_load "
+    "function was specified."
+)
+
 _TRUST: Final = "If you trust this data: brined.loads(data, trusted=True)"
 
 
@@ -151,8 +154,6 @@ class _Machine(_Input):
     _metastack: list[list[Any]]
     _calling: bool
     _op_offset: int | None
-    _find_class_hook: Callable[[str, str], Any] | None
-    _persistent_load_hook: Callable[[Any], Any] | None
     _foreign: set[int]
     _foreign_containers: set[int]
     _callable: dict[int, int]
@@ -254,7 +255,7 @@ class _Machine(_Input):
         self._objects = 0
         self._materialised = 0
         self._hash_work = 0
-        self._step = _MAXSIZE if self._trusted else self._limits.check_every
+        self._step = UNBOUNDED if self._trusted else self._limits.check_every
         deadline = self._limits.deadline
         self._deadline_at = (
             0.0 if deadline is None or self._trusted else time.monotonic() + deadline
@@ -555,9 +556,23 @@ class _Machine(_Input):
     def _get_memo(self, index: int) -> None:
         self._stack.append(self._memo_fetch(index))
 
+    # -- the hooks --------------------------------------------------------------
+
+    def find_class(self, module: str, name: str) -> Any:
+        """Return the global `module`.`name` (`Unpickler` defines it)."""
+        raise NotImplementedError
+
+    def persistent_load(self, pid: Any) -> Any:
+        """Return the object for persistent id `pid`; override to support them."""
+        if self._trusted:
+            raise UnpicklingError(_NO_PERSISTENT_LOAD)
+        raise UnsafeOperationError(_NO_PERSISTENT_LOAD, rule="persistent-id")
+
     def _find(self, module: str, name: str) -> Any:
-        hook = self._find_class_hook
-        assert hook is not None
+        # The hooks are looked up at each use (as the C unpickler looks up
+        # find_class): a subclass method and an instance attribute both work.
+        # Not once per load: a bound method kept on self is a reference cycle.
+        hook: Callable[[str, str], Any] = self.find_class
         self._op_offset = self._base + self._start
         self._calling = True
         self._resolved = None
@@ -566,12 +581,6 @@ class _Machine(_Input):
         if not self._trusted:
             self._note_global(module, name, value)
         return value
-
-    def _op_proto(self) -> None:
-        proto = self._read(1)[0]
-        if proto > HIGHEST_PROTOCOL:
-            raise _MalformedValueError(f"unsupported pickle protocol: {proto}")
-        self.proto = proto
 
     def _op_int(self) -> None:
         data = self._readline()
@@ -818,8 +827,7 @@ class _Machine(_Input):
         self._stack.append(self._persistent(pid))
 
     def _persistent(self, pid: Any) -> Any:
-        hook = self._persistent_load_hook
-        assert hook is not None
+        hook: Callable[[Any], Any] = self.persistent_load
         self._calling = True
         value = hook(pid)
         self._calling = False
@@ -840,7 +848,6 @@ def _short_text(exc: BaseException) -> str:
 
 
 RARE: Final[dict[int, Callable[[_Machine], None]]] = {
-    PROTO: _Machine._op_proto,
     INT: _Machine._op_int,
     LONG: _Machine._op_long,
     LONG4: _Machine._op_long4,
