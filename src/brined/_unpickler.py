@@ -520,11 +520,12 @@ class Unpickler(_Machine):
                 elif code == LONG_BINGET:
                     if pos + 4 > end:
                         buf, pos, end, start = self._more(buf, pos, end, start, 4, code)
-                    n = (
-                        i64(read_i32_le(buf, pos)) & 0xFFFFFFFF
-                        if COMPILED
-                        else unpack_u4(buf, pos)[0]
-                    )
+                    # Not a conditional expression: compiled, its value
+                    # would be boxed.
+                    if COMPILED:  # noqa: SIM108
+                        n = i64(read_i32_le(buf, pos)) & 0xFFFFFFFF
+                    else:
+                        n = unpack_u4(buf, pos)[0]
                     pos += 4
                     try:
                         stack.append(memo[n])
@@ -564,7 +565,7 @@ class Unpickler(_Machine):
                         if not trusted:
                             for i in range(0, n, 2):
                                 if type(items[i]) is not str:
-                                    self._check_plain_keys(target, items[::2], pos)
+                                    self._check_keys(target, items[::2], pos)
                                     break
                         if type(target) is dict and not (
                             foreign and id(target) in foreign
@@ -632,11 +633,12 @@ class Unpickler(_Machine):
                 elif code == BINUNICODE:
                     if pos + 4 > end:
                         buf, pos, end, start = self._more(buf, pos, end, start, 4, code)
-                    n = (
-                        i64(read_i32_le(buf, pos)) & 0xFFFFFFFF
-                        if COMPILED
-                        else unpack_u4(buf, pos)[0]
-                    )
+                    # Not a conditional expression: compiled, its value
+                    # would be boxed.
+                    if COMPILED:  # noqa: SIM108
+                        n = i64(read_i32_le(buf, pos)) & 0xFFFFFFFF
+                    else:
+                        n = unpack_u4(buf, pos)[0]
                     pos += 4
                     if n > end - pos:
                         buf, pos, end, start = self._more(buf, pos, end, start, n, code)
@@ -684,11 +686,12 @@ class Unpickler(_Machine):
                 elif code == LONG_BINPUT:
                     if pos + 4 > end:
                         buf, pos, end, start = self._more(buf, pos, end, start, 4, code)
-                    n = (
-                        i64(read_i32_le(buf, pos)) & 0xFFFFFFFF
-                        if COMPILED
-                        else unpack_u4(buf, pos)[0]
-                    )
+                    # Not a conditional expression: compiled, its value
+                    # would be boxed.
+                    if COMPILED:  # noqa: SIM108
+                        n = i64(read_i32_le(buf, pos)) & 0xFFFFFFFF
+                    else:
+                        n = unpack_u4(buf, pos)[0]
                     if n > max_memo_index:
                         raise self._limit(
                             f"memo index {n} is above max_memo_index={max_memo_index}",
@@ -762,11 +765,12 @@ class Unpickler(_Machine):
                 elif code == BINBYTES:
                     if pos + 4 > end:
                         buf, pos, end, start = self._more(buf, pos, end, start, 4, code)
-                    n = (
-                        i64(read_i32_le(buf, pos)) & 0xFFFFFFFF
-                        if COMPILED
-                        else unpack_u4(buf, pos)[0]
-                    )
+                    # Not a conditional expression: compiled, its value
+                    # would be boxed.
+                    if COMPILED:  # noqa: SIM108
+                        n = i64(read_i32_le(buf, pos)) & 0xFFFFFFFF
+                    else:
+                        n = unpack_u4(buf, pos)[0]
                     pos += 4
                     if n > end - pos:
                         buf, pos, end, start = self._more(buf, pos, end, start, n, code)

@@ -113,8 +113,10 @@ _READ_CHUNK: Final = 1 << 20
 # Emulated peek on io.BytesIO: first read-ahead size, doubled per refill.
 PEEK_START: Final = 8192
 _PEEK_MAX: Final = 1 << 20
-# Int hashes are their value modulo this prime: smaller ints never collide.
-_HASH_MODULUS: Final = sys.hash_info.modulus
+# Int hashes are their value modulo a prime (sys.hash_info.modulus): smaller
+# ints never collide.  Capped at 2**60 so that, compiled, it is a machine-size
+# int and comparing a key with it is native (the modulus itself is not).
+_DISTINCT_HASH: Final = min(sys.hash_info.modulus, 1 << 60)
 # Key types whose hashes need no check (see `_check_keys`).
 PLAIN_KEYS: Final = frozenset([str, bytes, bool, type(None)])
 SIZED: Final = frozenset([str, bytes, bytearray, list, tuple, dict, set, frozenset])
@@ -433,8 +435,10 @@ class _Machine(_Input):
             kind = type(key)
             if kind is str or kind is bytes or key is None or kind is bool:
                 continue
-            if kind is int and -_HASH_MODULUS < key < _HASH_MODULUS:
-                continue
+            if kind is int:
+                number: int = key
+                if -_DISTINCT_HASH < number < _DISTINCT_HASH:
+                    continue
             if isinstance(key, (tuple, frozenset)):
                 self._hash_work += check_hashed(key, limits)
                 allowed = limits.max_hash_size + limits.max_bytes_ratio * (
