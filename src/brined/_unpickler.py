@@ -78,6 +78,7 @@ from ._opcodes import (
     NEWFALSE,
     NEWOBJ,
     NEWTRUE,
+    NEXT_BUFFER,
     NONE,
     PROTO,
     REDUCE,
@@ -137,6 +138,10 @@ _unpack_f8: Final[Callable[[bytes, int], tuple[float]]] = struct.Struct(
 ).unpack_from
 _MAXSIZE: Final = sys.maxsize
 _ModuleType: Final = type(sys)
+# The guard state a trusted load's loop reads: always empty, never written
+# (only the loop, which only reads them, can reach these two).
+_NO_IDS: Final[set[int]] = set()
+_NO_KINDS: Final[dict[int, int]] = {}
 _reconstructor: Final = copyreg._reconstructor  # type: ignore[attr-defined]
 
 
@@ -239,14 +244,15 @@ class Unpickler(_Machine):
         refused name raises `UnsafeGlobalError`.
         """
         sys.audit("pickle.find_class", module, name)
-        written = f"{module}.{name}"
+        policy = self._policy
+        # The name as the pickle wrote it, for a refusal's message.
+        written = "" if policy is None else f"{module}.{name}"
         if self.proto < 3 and self.fix_imports:
             mapped = _compat_pickle.NAME_MAPPING.get((module, name))
             if mapped is not None:
                 module, name = mapped
             elif module in _compat_pickle.IMPORT_MAPPING:
                 module = _compat_pickle.IMPORT_MAPPING[module]
-        policy = self._policy
         if policy is not None:
             verdict = policy.check(module, name)
             if verdict != ALLOWED:
@@ -325,10 +331,16 @@ class Unpickler(_Machine):
         max_depth = UNBOUNDED if trusted else limits.max_depth
         max_memo_index = UNBOUNDED if trusted else limits.max_memo_index
         # Exact lists/dicts/sets this load did not create: nearly always empty,
-        # so the item opcodes' fast paths only pay a truthiness test.
-        foreign = self._foreign_containers
-        callables = self._callable
-        owned = self._owned
+        # so the item opcodes' fast paths only pay a truthiness test.  A
+        # trusted unpickler has no guard state: the loop reads empty ones.
+        if trusted:
+            foreign = _NO_IDS
+            callables = _NO_KINDS
+            owned = _NO_IDS
+        else:
+            foreign = self._foreign_containers
+            callables = self._callable
+            owned = self._owned
         sized = SIZED
         max_objects = limits.max_objects
         plain_keys = PLAIN_KEYS
@@ -448,7 +460,8 @@ class Unpickler(_Machine):
                         if not trusted and callables.get(id(cls)) != CALL_PLAIN:
                             self._guard_call(cls, args, None, "NEWOBJ", pos)
                         calling = True
-                        value = cls.__new__(cls, *args)
+                        # No args (the usual case) needs no star-call's tuple.
+                        value = cls.__new__(cls, *args) if args else cls.__new__(cls)
                         calling = False
                         if not trusted:
                             self._objects += 1
@@ -491,6 +504,8 @@ class Unpickler(_Machine):
                             calling = True
                             add_items(target, items)
                             calling = False
+                    elif code == NEXT_BUFFER:
+                        stack.append(self._next_buffer(pos))
                     elif code == PROTO:
                         # Once per pickle: inline, not worth a trip through _rare.
                         if pos >= end:

@@ -72,7 +72,6 @@ from ._opcodes import (
     LONG,
     LONG4,
     NEWOBJ_EX,
-    NEXT_BUFFER,
     OBJ,
     PERSID,
     POP,
@@ -242,18 +241,22 @@ class _Machine(_Input):
             raise self._memo_missing(key) from None
 
     def _reset_guards(self) -> None:
+        self._resolved = None
+        if self._trusted:
+            # Only the guards use this state: a trusted unpickler never makes
+            # it (its loop sees empty stand-ins, see `load`), which saves a
+            # trusted loads() six allocations.
+            return
         self._foreign = set()
         self._foreign_containers = set()
         self._callable = {}
         self._owned = set()
-        self._resolved = None
         self._keep = []
         self._hashes = {}
-        self._start_load()
 
     def _start_load(self) -> None:
-        # The sets above outlive one load, like the memo that can refer to
-        # their objects; the counters and the deadline are per load.
+        # The guard state outlives one load, like the memo that can refer to
+        # its objects; the counters and the deadline are per load.
         self._objects = 0
         self._materialised = 0
         self._hash_work = 0
@@ -654,7 +657,9 @@ class _Machine(_Input):
         pos = self._take(n)
         self._stack.append(bytearray(memoryview(self._buf)[pos : pos + n]))
 
-    def _op_next_buffer(self) -> None:
+    def _next_buffer(self, pos: int) -> Any:
+        """NEXT_BUFFER's object (the loop calls this directly: in protocol 5
+        out-of-band loads it is the opcode that matters)."""
         if self._buffers is None:
             if not self._trusted:
                 raise UnsafeOperationError(
@@ -672,8 +677,8 @@ class _Machine(_Input):
             raise UnpicklingError("not enough out-of-band buffers") from None
         if not self._trusted:
             self._note_foreign(buf, False)
-            self._count(None, self._pos)
-        self._stack.append(buf)
+            self._count(None, pos)
+        return buf
 
     def _op_readonly_buffer(self) -> None:
         if self._buffers is None and not self._trusted:
@@ -863,7 +868,6 @@ RARE: Final[dict[int, Callable[[_Machine], None]]] = {
     BINUNICODE8: _Machine._op_binunicode8,
     BINBYTES8: _Machine._op_binbytes8,
     BYTEARRAY8: _Machine._op_bytearray8,
-    NEXT_BUFFER: _Machine._op_next_buffer,
     READONLY_BUFFER: _Machine._op_readonly_buffer,
     LIST: _Machine._op_list,
     DICT: _Machine._op_dict,
