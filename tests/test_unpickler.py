@@ -519,6 +519,54 @@ def test_memo_can_be_primed_and_read() -> None:
     assert u.memo == {3: "primed", 1: "primed"}
 
 
+def test_memo_proxy_is_a_live_mapping() -> None:
+    # The memo is a list for indices stored in order plus a dict for any
+    # other key; the proxy must behave as one dict over both.
+    u = brined.Unpickler(io.BytesIO(b"\x80\x04\x8c\x01a\x94\x8c\x01b\x94\x86."))
+    assert u.load() == ("a", "b")
+    memo = u.memo
+    assert dict(memo) == {0: "a", 1: "b"} and len(memo) == 2
+    memo[5] = "sparse"
+    memo[2] = "next"
+    assert memo.copy() == {0: "a", 1: "b", 2: "next", 5: "sparse"}
+    del memo[1]
+    assert memo.copy() == {0: "a", 2: "next", 5: "sparse"}
+    with pytest.raises(KeyError):
+        memo[1]
+    with pytest.raises(KeyError):
+        del memo[7]
+    memo.clear()
+    assert len(u.memo) == 0 and u.memo.copy() == {}
+
+
+def test_memo_assignment_copies_a_dict_or_proxy() -> None:
+    first = brined.Unpickler(io.BytesIO(b"\x80\x04\x8c\x01x\x94."))
+    first.load()
+    second = brined.Unpickler(io.BytesIO(b"\x80\x04h\x00."))
+    second.memo = first.memo
+    assert second.load() == "x"
+    first.memo.clear()
+    assert second.memo.copy() == {0: "x"}
+    with pytest.raises(TypeError):
+        second.memo = [1, 2]
+
+
+def test_sparse_and_out_of_order_memo_indices() -> None:
+    # BINPUT 3, then 0, then GETs of both; MEMOIZE after a sparse key stores
+    # at len(memo), as the stdlib does.
+    data = b"\x80\x02X\x01\x00\x00\x00aq\x03X\x01\x00\x00\x00bq\x00\x94h\x03h\x00\x87."
+    assert brined.loads(data) == ("b", "a", "b")
+    u = brined.Unpickler(io.BytesIO(data))
+    u.load()
+    assert u.memo.copy() == {3: "a", 0: "b", 2: "b"}
+
+
+def test_missing_memo_index_names_it() -> None:
+    for data in (b"\x80\x04h\x05.", b"\x80\x04j\x00\x01\x00\x00."):
+        with pytest.raises(MalformedPickleError, match="Memo value not found at index"):
+            brined.loads(data)
+
+
 def test_init_not_called() -> None:
     class Bad(brined.Unpickler):
         def __init__(self) -> None:

@@ -51,6 +51,13 @@ __all__ = [
 
 _HEAPTYPE: Final = 1 << 9  # Py_TPFLAGS_HEAPTYPE
 _reconstructor: Final = copyreg._reconstructor  # type: ignore[attr-defined]
+# The builtin getattr, called as a function: with a default it finds out that
+# an attribute is missing without creating an AttributeError.  Compiled, a
+# plain getattr(obj, name, None) is mypyc's primitive, which creates (and
+# formats) the exception and clears it: once per BUILD of an object without
+# __setstate__, most of BUILD's time.
+_lookup: Final = getattr
+_intern: Final = sys.intern
 _TRUST: Final = "If you trust this data: brined.loads(data, trusted=True)"
 
 # Objects BUILD may never touch, whatever their origin.
@@ -355,7 +362,7 @@ def add_items(target: Any, items: list[Any]) -> None:
 
 def build(inst: Any, state: Any) -> None:
     """BUILD as the stdlib does it (trusted loads)."""
-    setstate = getattr(inst, "__setstate__", None)
+    setstate = _lookup(inst, "__setstate__", None)
     if setstate is not None:
         setstate(state)
         return
@@ -366,10 +373,9 @@ def build(inst: Any, state: Any) -> None:
         if not isinstance(state, dict):
             raise MalformedPickleError("state is not a dictionary")
         inst_dict = inst.__dict__
-        intern = sys.intern
         for key, value in state.items():
             if type(key) is str:
-                inst_dict[intern(key)] = value
+                inst_dict[_intern(key)] = value
             else:
                 inst_dict[key] = value
     if slotstate:
@@ -418,7 +424,7 @@ def build_untrusted(inst: Any, state: Any) -> None:
     caller); ``__setstate__`` is looked up on the type; keys are str, never
     dunders; slot state only sets declared slots."""
     check_instance(inst, "BUILD")
-    setstate = getattr(type(inst), "__setstate__", None)
+    setstate = _lookup(type(inst), "__setstate__", None)
     if setstate is not None:
         if _is_ndarray(type(inst)):
             _check_ndarray_state(state)
@@ -440,9 +446,8 @@ def build_untrusted(inst: Any, state: Any) -> None:
             ) from None
         if type(inst_dict) is not dict:
             raise _refuse("BUILD target's __dict__ is not a dict", "build-target")
-        intern = sys.intern
         for key, value in state.items():
-            inst_dict[intern(key)] = value
+            inst_dict[_intern(key)] = value
     if slotstate:
         if type(slotstate) is not dict:
             raise MalformedPickleError("slot state is not a dictionary")

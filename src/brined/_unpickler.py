@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any, Final
 if TYPE_CHECKING:
     from _typeshed import IdentityFunction
 
+from ._build import COMPILED
 from ._guards import (
     CALL_ENCODE,
     CALL_PLAIN,
@@ -68,6 +69,7 @@ from ._opcodes import (
     EMPTY_SET,
     EMPTY_TUPLE,
     FRAME,
+    HIGHEST_PROTOCOL,
     LONG1,
     LONG_BINGET,
     LONG_BINPUT,
@@ -76,7 +78,9 @@ from ._opcodes import (
     NEWFALSE,
     NEWOBJ,
     NEWTRUE,
+    NEXT_BUFFER,
     NONE,
+    PROTO,
     REDUCE,
     SETITEM,
     SETITEMS,
@@ -90,14 +94,28 @@ from ._opcodes import (
     TUPLE3,
 )
 from ._policy import ALLOWED, BLOCKED, Policy, default_policy, is_blocked
-from ._unpickler_io import PEEK_START, _as_bytes, _BytesFile, bad_key, op_name
-from ._unpickler_ops import RARE, SIZED, _Machine
+from ._unpickler_io import (
+    PEEK_START,
+    UNBOUNDED,
+    _as_bytes,
+    _BytesFile,
+    bad_key,
+    op_name,
+)
+from ._unpickler_ops import PLAIN_KEYS, RARE, SIZED, _Machine
 from .errors import (
     MalformedPickleError,
     UnpicklingError,
     UnsafeGlobalError,
-    UnsafeOperationError,
+    _MalformedValueError,
 )
+
+if COMPILED:
+    # Compiled, these are plain C calls (see _build.py); the interpreted build
+    # unpacks with struct instead.  (mypyc knows no unsigned reads: u32 is an
+    # i32 read, widened and masked.)  mypy_extensions comes with librt.
+    from librt.strings import read_f64_be, read_i32_le
+    from mypy_extensions import i64
 
 try:
     from mypy_extensions import mypyc_attr
@@ -110,18 +128,21 @@ except ImportError:
 
 __all__ = ["Unpickler", "load", "loads"]
 
-_unpack_i4: Final = struct.Struct("<i").unpack_from
-_unpack_u4: Final = struct.Struct("<I").unpack_from
-_unpack_u8: Final = struct.Struct("<Q").unpack_from
-_unpack_f8: Final = struct.Struct(">d").unpack_from
+# Typed, so that what they return is not Any: mypy would narrow an i64
+# local assigned from Any to Any, and the compiled loop would box it.
+_unpack_i4: Final[Callable[[bytes, int], tuple[int]]] = struct.Struct("<i").unpack_from
+_unpack_u4: Final[Callable[[bytes, int], tuple[int]]] = struct.Struct("<I").unpack_from
+_unpack_u8: Final[Callable[[bytes, int], tuple[int]]] = struct.Struct("<Q").unpack_from
+_unpack_f8: Final[Callable[[bytes, int], tuple[float]]] = struct.Struct(
+    ">d"
+).unpack_from
 _MAXSIZE: Final = sys.maxsize
 _ModuleType: Final = type(sys)
+# The guard state a trusted load's loop reads: always empty, never written
+# (only the loop, which only reads them, can reach these two).
+_NO_IDS: Final[set[int]] = set()
+_NO_KINDS: Final[dict[int, int]] = {}
 _reconstructor: Final = copyreg._reconstructor  # type: ignore[attr-defined]
-_PLAIN_KEYS: Final = frozenset([str, bytes, bool, type(None)])
-_NO_PERSISTENT_LOAD: Final = (
-    "A load persistent id instruction was encountered, but no persistent_load "
-    "function was specified."
-)
 
 
 @mypyc_attr(allow_interpreted_subclasses=True)
@@ -142,8 +163,6 @@ class Unpickler(_Machine):
     return unless ``trusted=True``.
     """
 
-    memo: dict[int, Any]
-
     def __init__(
         self,
         file: Any,
@@ -158,7 +177,8 @@ class Unpickler(_Machine):
     ) -> None:
         if not isinstance(encoding, str) or not isinstance(errors, str):
             raise TypeError("encoding and errors must be str")
-        self.memo = {}
+        self._memo = []
+        self._memo_extra = {}
         self.proto = 0
         self.fix_imports = bool(fix_imports)
         self.encoding = encoding
@@ -209,22 +229,12 @@ class Unpickler(_Machine):
         # True when _buf came from peek: its bytes are still unread in the file.
         self._unconsumed = False
         self._chunk = PEEK_START
-        self._stack = []
-        self._metastack = []
         self._calling = False
         self._op_offset = None
         self._op_code = -1
-        self._find_class_hook = None
-        self._persistent_load_hook = None
         self._reset_guards()
 
     # -- hooks ---------------------------------------------------------------
-
-    def persistent_load(self, pid: Any) -> Any:
-        """Return the object for persistent id `pid`; override to support them."""
-        if self._trusted:
-            raise UnpicklingError(_NO_PERSISTENT_LOAD)
-        raise UnsafeOperationError(_NO_PERSISTENT_LOAD, rule="persistent-id")
 
     def find_class(self, module: str, name: str) -> Any:
         """Return the global `module`.`name`, if the load policy allows it.
@@ -234,14 +244,15 @@ class Unpickler(_Machine):
         refused name raises `UnsafeGlobalError`.
         """
         sys.audit("pickle.find_class", module, name)
-        written = f"{module}.{name}"
+        policy = self._policy
+        # The name as the pickle wrote it, for a refusal's message.
+        written = "" if policy is None else f"{module}.{name}"
         if self.proto < 3 and self.fix_imports:
             mapped = _compat_pickle.NAME_MAPPING.get((module, name))
             if mapped is not None:
                 module, name = mapped
             elif module in _compat_pickle.IMPORT_MAPPING:
                 module = _compat_pickle.IMPORT_MAPPING[module]
-        policy = self._policy
         if policy is not None:
             verdict = policy.check(module, name)
             if verdict != ALLOWED:
@@ -308,34 +319,45 @@ class Unpickler(_Machine):
                 f"Unpickler.__init__() was not called by {type(self).__name__}"
                 ".__init__()"
             ) from None
-        # Hooks are looked up once per load: a subclass method or an instance
-        # attribute set after __init__ both work.
-        find_class: Callable[[str, str], Any] = self.find_class
-        persistent_load: Callable[[Any], Any] = self.persistent_load
-        self._find_class_hook = find_class
-        self._persistent_load_hook = persistent_load
         self.proto = 0
         self._calling = False
-        memo = self.memo
+        # The memo's list and dict (see `_Machine.memo`): the same objects for
+        # the unpickler's life, so these locals never go stale.
+        memo = self._memo
+        memo_extra = self._memo_extra
         trusted = self._trusted
         self._start_load()
         limits = self._limits
-        max_depth = _MAXSIZE if trusted else limits.max_depth
-        max_memo_index = _MAXSIZE if trusted else limits.max_memo_index
+        max_depth = UNBOUNDED if trusted else limits.max_depth
+        max_memo_index = UNBOUNDED if trusted else limits.max_memo_index
         # Exact lists/dicts/sets this load did not create: nearly always empty,
-        # so the item opcodes' fast paths only pay a truthiness test.
-        foreign = self._foreign_containers
-        callables = self._callable
-        owned = self._owned
+        # so the item opcodes' fast paths only pay a truthiness test.  A
+        # trusted unpickler has no guard state: the loop reads empty ones.
+        if trusted:
+            foreign = _NO_IDS
+            callables = _NO_KINDS
+            owned = _NO_IDS
+        else:
+            foreign = self._foreign_containers
+            callables = self._callable
+            owned = self._owned
         sized = SIZED
         max_objects = limits.max_objects
-        plain_keys = _PLAIN_KEYS
+        plain_keys = PLAIN_KEYS
         join = "".join
         stack: list[Any] = []
         metastack: list[list[Any]] = []
         self._stack = stack
         self._metastack = metastack
-        append = stack.append
+        # Positions and lengths are i64: machine integers in the compiled
+        # build (plain ints when interpreted).  Every length is compared as
+        # ``n > end - pos``, which cannot overflow.
+        buf: bytes
+        pos: i64
+        end: i64
+        start: i64
+        code: i64
+        n: i64
         if memory:
             buf = self._buf
             pos = self._pos
@@ -346,11 +368,14 @@ class Unpickler(_Machine):
             self._chunk = PEEK_START
         end = self._window(buf, pos, 0)
         self._base = -pos
-        unpack_i4 = _unpack_i4
-        unpack_u4 = _unpack_u4
         start = pos
         code = -1
         calling = False
+        # The interpreted build's unpackers, as locals (the compiled build uses
+        # librt.strings).
+        unpack_i4 = _unpack_i4
+        unpack_u4 = _unpack_u4
+        unpack_f8 = _unpack_f8
         try:
             while True:
                 start = pos
@@ -363,7 +388,12 @@ class Unpickler(_Machine):
                 # chain depth is most of the dispatch cost.
                 if code >= 0x80:
                     if code == MEMOIZE:
-                        memo[len(memo)] = stack[-1]
+                        # Pickles memoize in order: the list takes the entry
+                        # unless keys off the list exist (a primed memo...).
+                        if memo_extra:
+                            self._memo_put(len(memo) + len(memo_extra), stack[-1])
+                        else:
+                            memo.append(stack[-1])
                     elif code == SHORT_BINUNICODE:
                         if pos >= end:
                             buf, pos, end, start = self._more(
@@ -371,16 +401,18 @@ class Unpickler(_Machine):
                             )
                         n = buf[pos]
                         pos += 1
-                        if pos + n > end:
+                        if n > end - pos:
                             buf, pos, end, start = self._more(
                                 buf, pos, end, start, n, code
                             )
                         try:
-                            append(buf[pos : pos + n].decode())
+                            stack.append(buf[pos : pos + n].decode())
                         except UnicodeDecodeError:
                             # Strict UTF-8 is the fast path; a pickle may hold
                             # lone surrogates.
-                            append(str(buf[pos : pos + n], "utf-8", "surrogatepass"))
+                            stack.append(
+                                str(buf[pos : pos + n], "utf-8", "surrogatepass")
+                            )
                         pos += n
                     elif code == TUPLE2:
                         value = stack.pop()
@@ -392,41 +424,35 @@ class Unpickler(_Machine):
                         key = stack.pop()
                         stack[-1] = (stack[-1], key, value)
                     elif code == NEWTRUE:
-                        append(True)
+                        stack.append(True)
                     elif code == NEWFALSE:
-                        append(False)
+                        stack.append(False)
                     elif code == FRAME:
                         if pos + 8 > end:
                             buf, pos, end, start = self._more(
                                 buf, pos, end, start, 8, code
                             )
-                        n = _unpack_u8(buf, pos)[0]
+                        size: int = _unpack_u8(buf, pos)[0]
                         pos += 8
-                        if n > _MAXSIZE:
+                        if size > _MAXSIZE:
                             raise MalformedPickleError(
                                 "FRAME length exceeds system's maximum of "
                                 f"{_MAXSIZE} bytes"
                             )
                         # A frame only promises that n bytes follow: make them
                         # available in one piece (for in-memory input, just check).
-                        if pos + n > end:
+                        if size > end - pos:
                             buf, pos, end, start = self._more(
-                                buf, pos, end, start, n, code
+                                buf, pos, end, start, size, code
                             )
                     elif code == STACK_GLOBAL:
                         name = stack.pop()
                         module = stack.pop()
                         if type(name) is not str or type(module) is not str:
                             raise MalformedPickleError("STACK_GLOBAL requires str")
-                        self._op_offset = self._base + start
+                        self._start = start
                         self._op_code = code
-                        calling = True
-                        self._resolved = None
-                        value = find_class(module, name)
-                        calling = False
-                        if not trusted:
-                            self._note_global(module, name, value)
-                        append(value)
+                        stack.append(self._find(module, name))
                     elif code == NEWOBJ:
                         args = stack.pop()
                         cls = stack.pop()
@@ -434,7 +460,8 @@ class Unpickler(_Machine):
                         if not trusted and callables.get(id(cls)) != CALL_PLAIN:
                             self._guard_call(cls, args, None, "NEWOBJ", pos)
                         calling = True
-                        value = cls.__new__(cls, *args)
+                        # No args (the usual case) needs no star-call's tuple.
+                        value = cls.__new__(cls, *args) if args else cls.__new__(cls)
                         calling = False
                         if not trusted:
                             self._objects += 1
@@ -442,7 +469,7 @@ class Unpickler(_Machine):
                                 self._counted(value, pos)
                             if owned and id(cls) in owned:
                                 self._own(value)
-                        append(value)
+                        stack.append(value)
                     elif code == LONG1:
                         if pos >= end:
                             buf, pos, end, start = self._more(
@@ -450,22 +477,21 @@ class Unpickler(_Machine):
                             )
                         n = buf[pos]
                         pos += 1
-                        if pos + n > end:
+                        if n > end - pos:
                             buf, pos, end, start = self._more(
                                 buf, pos, end, start, n, code
                             )
-                        append(
+                        stack.append(
                             int.from_bytes(buf[pos : pos + n], "little", signed=True)
                         )
                         pos += n
                     elif code == EMPTY_SET:
-                        append(set())
+                        stack.append(set())
                     elif code == ADDITEMS:
                         if not metastack:
                             raise MalformedPickleError("could not find MARK")
                         items = stack
                         stack = metastack.pop()
-                        append = stack.append
                         target = stack[-1]
                         if not trusted:
                             if not plain_keys.issuperset(map(type, items)):
@@ -478,59 +504,59 @@ class Unpickler(_Machine):
                             calling = True
                             add_items(target, items)
                             calling = False
+                    elif code == NEXT_BUFFER:
+                        stack.append(self._next_buffer(pos))
+                    elif code == PROTO:
+                        # Once per pickle: inline, not worth a trip through _rare.
+                        if pos >= end:
+                            buf, pos, end, start = self._more(
+                                buf, pos, end, start, 1, code
+                            )
+                        n = buf[pos]
+                        pos += 1
+                        if n > HIGHEST_PROTOCOL:
+                            raise _MalformedValueError(
+                                f"unsupported pickle protocol: {n}"
+                            )
+                        self.proto = n
                     else:
                         buf, pos, end, start, stack = self._rare(
                             code, buf, pos, end, start, stack
                         )
-                        append = stack.append
                 elif code == BINGET:
                     if pos >= end:
                         buf, pos, end, start = self._more(buf, pos, end, start, 1, code)
+                    n = buf[pos]
+                    pos += 1
                     try:
-                        append(memo[buf[pos]])
-                    except KeyError:
-                        raise MalformedPickleError(
-                            f"Memo value not found at index {buf[pos]}"
-                        ) from None
-                    pos += 1
-                elif code == BINPUT:
-                    if pos >= end:
-                        buf, pos, end, start = self._more(buf, pos, end, start, 1, code)
-                    memo[buf[pos]] = stack[-1]
-                    pos += 1
+                        stack.append(memo[n])
+                    except IndexError:
+                        stack.append(self._memo_fetch(n))
                 elif code == LONG_BINGET:
                     if pos + 4 > end:
                         buf, pos, end, start = self._more(buf, pos, end, start, 4, code)
-                    n = unpack_u4(buf, pos)[0]
+                    # Not a conditional expression: compiled, its value
+                    # would be boxed.
+                    if COMPILED:  # noqa: SIM108
+                        n = i64(read_i32_le(buf, pos)) & 0xFFFFFFFF
+                    else:
+                        n = unpack_u4(buf, pos)[0]
                     pos += 4
                     try:
-                        append(memo[n])
-                    except KeyError:
-                        raise MalformedPickleError(
-                            f"Memo value not found at index {n}"
-                        ) from None
-                elif code == LONG_BINPUT:
-                    if pos + 4 > end:
-                        buf, pos, end, start = self._more(buf, pos, end, start, 4, code)
-                    n = unpack_u4(buf, pos)[0]
-                    if n > max_memo_index:
-                        raise self._limit(
-                            f"memo index {n} is above max_memo_index={max_memo_index}",
-                            "max_memo_index",
-                        )
-                    memo[n] = stack[-1]
-                    pos += 4
+                        stack.append(memo[n])
+                    except IndexError:
+                        stack.append(self._memo_fetch(n))
                 elif code == BININT1:
                     if pos >= end:
                         buf, pos, end, start = self._more(buf, pos, end, start, 1, code)
-                    append(buf[pos])
+                    stack.append(buf[pos])
                     pos += 1
                 elif code == NONE:
-                    append(None)
-                elif code == EMPTY_LIST:
-                    append([])
+                    stack.append(None)
                 elif code == EMPTY_DICT:
-                    append({})
+                    stack.append({})
+                elif code == EMPTY_LIST:
+                    stack.append([])
                 elif code == MARK:
                     if len(metastack) >= max_depth:
                         raise self._limit(
@@ -539,13 +565,56 @@ class Unpickler(_Machine):
                         )
                     metastack.append(stack)
                     stack = []
-                    append = stack.append
+                elif code == SETITEMS:
+                    if not metastack:
+                        raise MalformedPickleError("could not find MARK")
+                    items = stack
+                    stack = metastack.pop()
+                    target = stack[-1]
+                    n = len(items)
+                    if n & 1:
+                        raise MalformedPickleError("odd number of items for SETITEMS")
+                    if COMPILED:
+                        # Compiled, a loop over the items is native code:
+                        # no slices, no zip.
+                        if not trusted:
+                            for i in range(0, n, 2):
+                                if type(items[i]) is not str:
+                                    self._check_keys(target, items[::2], pos)
+                                    break
+                        if type(target) is dict and not (
+                            foreign and id(target) in foreign
+                        ):
+                            d: dict[Any, Any] = target
+                            for i in range(0, n, 2):
+                                d[items[i]] = items[i + 1]
+                            continue
+                    else:
+                        keys = items[::2]
+                        if not trusted:
+                            # All-str keys (nearly every dict) need no hash
+                            # checks, and joining them is the quickest way to
+                            # find out.
+                            try:
+                                join(keys)
+                            except TypeError:
+                                self._check_plain_keys(target, keys, pos)
+                        if type(target) is dict and not (
+                            foreign and id(target) in foreign
+                        ):
+                            target.update(zip(keys, items[1::2], strict=True))
+                            continue
+                    if not trusted:
+                        self._guard_target(target, "SETITEMS")
+                    calling = True
+                    for i in range(0, n, 2):
+                        target[items[i]] = items[i + 1]
+                    calling = False
                 elif code == APPENDS:
                     if not metastack:
                         raise MalformedPickleError("could not find MARK")
                     items = stack
                     stack = metastack.pop()
-                    append = stack.append
                     target = stack[-1]
                     if type(target) is list and not (foreign and id(target) in foreign):
                         target.extend(items)
@@ -555,62 +624,45 @@ class Unpickler(_Machine):
                         calling = True
                         extend(target, items)
                         calling = False
-                elif code == SETITEMS:
-                    if not metastack:
-                        raise MalformedPickleError("could not find MARK")
-                    items = stack
-                    stack = metastack.pop()
-                    append = stack.append
-                    target = stack[-1]
-                    n = len(items)
-                    if n & 1:
-                        raise MalformedPickleError("odd number of items for SETITEMS")
-                    keys = items[::2]
-                    if not trusted:
-                        # All-str keys (nearly every dict) need no hash checks,
-                        # and joining them is the quickest way to find out.
-                        try:
-                            join(keys)
-                        except TypeError:
-                            if not plain_keys.issuperset(map(type, keys)):
-                                self._check_keys(target, keys, pos)
-                    if type(target) is dict and not (foreign and id(target) in foreign):
-                        target.update(zip(keys, items[1::2], strict=True))
+                elif code == BINFLOAT:
+                    if pos + 8 > end:
+                        buf, pos, end, start = self._more(buf, pos, end, start, 8, code)
+                    if COMPILED:
+                        stack.append(read_f64_be(buf, pos))
                     else:
-                        if not trusted:
-                            self._guard_target(target, "SETITEMS")
-                        calling = True
-                        for i in range(0, n, 2):
-                            target[items[i]] = items[i + 1]
-                        calling = False
+                        stack.append(unpack_f8(buf, pos)[0])
+                    pos += 8
                 elif code == BININT2:
                     if pos + 2 > end:
                         buf, pos, end, start = self._more(buf, pos, end, start, 2, code)
-                    append(buf[pos] | (buf[pos + 1] << 8))
+                    stack.append(buf[pos] | (buf[pos + 1] << 8))
                     pos += 2
                 elif code == BININT:
                     if pos + 4 > end:
                         buf, pos, end, start = self._more(buf, pos, end, start, 4, code)
-                    append(unpack_i4(buf, pos)[0])
+                    if COMPILED:
+                        stack.append(read_i32_le(buf, pos))
+                    else:
+                        stack.append(unpack_i4(buf, pos)[0])
                     pos += 4
-                elif code == BINFLOAT:
-                    if pos + 8 > end:
-                        buf, pos, end, start = self._more(buf, pos, end, start, 8, code)
-                    append(_unpack_f8(buf, pos)[0])
-                    pos += 8
                 elif code == BINUNICODE:
                     if pos + 4 > end:
                         buf, pos, end, start = self._more(buf, pos, end, start, 4, code)
-                    n = unpack_u4(buf, pos)[0]
+                    # Not a conditional expression: compiled, its value
+                    # would be boxed.
+                    if COMPILED:  # noqa: SIM108
+                        n = i64(read_i32_le(buf, pos)) & 0xFFFFFFFF
+                    else:
+                        n = unpack_u4(buf, pos)[0]
                     pos += 4
-                    if pos + n > end:
+                    if n > end - pos:
                         buf, pos, end, start = self._more(buf, pos, end, start, n, code)
                     try:
-                        append(buf[pos : pos + n].decode())
+                        stack.append(buf[pos : pos + n].decode())
                     except UnicodeDecodeError:
                         # Strict UTF-8 first: much faster than naming an error
                         # handler; lone surrogates take the slow path.
-                        append(str(buf[pos : pos + n], "utf-8", "surrogatepass"))
+                        stack.append(str(buf[pos : pos + n], "utf-8", "surrogatepass"))
                     pos += n
                 elif code == APPEND:
                     value = stack.pop()
@@ -637,16 +689,44 @@ class Unpickler(_Machine):
                         calling = True
                         target[key] = value
                         calling = False
+                elif code == BINPUT:
+                    if pos >= end:
+                        buf, pos, end, start = self._more(buf, pos, end, start, 1, code)
+                    n = buf[pos]
+                    pos += 1
+                    if n == len(memo) and not memo_extra:
+                        memo.append(stack[-1])
+                    else:
+                        self._memo_put(n, stack[-1])
+                elif code == LONG_BINPUT:
+                    if pos + 4 > end:
+                        buf, pos, end, start = self._more(buf, pos, end, start, 4, code)
+                    # Not a conditional expression: compiled, its value
+                    # would be boxed.
+                    if COMPILED:  # noqa: SIM108
+                        n = i64(read_i32_le(buf, pos)) & 0xFFFFFFFF
+                    else:
+                        n = unpack_u4(buf, pos)[0]
+                    if n > max_memo_index:
+                        raise self._limit(
+                            f"memo index {n} is above max_memo_index={max_memo_index}",
+                            "max_memo_index",
+                        )
+                    pos += 4
+                    if n == len(memo) and not memo_extra:
+                        memo.append(stack[-1])
+                    else:
+                        self._memo_put(n, stack[-1])
                 elif code == EMPTY_TUPLE:
-                    append(())
+                    stack.append(())
                 elif code == SHORT_BINBYTES:
                     if pos >= end:
                         buf, pos, end, start = self._more(buf, pos, end, start, 1, code)
                     n = buf[pos]
                     pos += 1
-                    if pos + n > end:
+                    if n > end - pos:
                         buf, pos, end, start = self._more(buf, pos, end, start, n, code)
-                    append(buf[pos : pos + n])
+                    stack.append(buf[pos : pos + n])
                     pos += n
                 elif code == REDUCE:
                     args = stack.pop()
@@ -696,25 +776,23 @@ class Unpickler(_Machine):
                         raise MalformedPickleError("could not find MARK")
                     value = tuple(stack)
                     stack = metastack.pop()
-                    append = stack.append
-                    append(value)
+                    stack.append(value)
                 elif code == BINBYTES:
                     if pos + 4 > end:
                         buf, pos, end, start = self._more(buf, pos, end, start, 4, code)
-                    n = unpack_u4(buf, pos)[0]
+                    # Not a conditional expression: compiled, its value
+                    # would be boxed.
+                    if COMPILED:  # noqa: SIM108
+                        n = i64(read_i32_le(buf, pos)) & 0xFFFFFFFF
+                    else:
+                        n = unpack_u4(buf, pos)[0]
                     pos += 4
-                    if pos + n > end:
+                    if n > end - pos:
                         buf, pos, end, start = self._more(buf, pos, end, start, n, code)
-                    append(buf[pos : pos + n])
+                    stack.append(buf[pos : pos + n])
                     pos += n
                 elif code == BINPERSID:
-                    pid = stack.pop()
-                    calling = True
-                    value = persistent_load(pid)
-                    calling = False
-                    if not trusted:
-                        self._own(value)
-                    append(value)
+                    stack.append(self._persistent(stack.pop()))
                 elif code == STOP:
                     value = stack.pop()
                     self._finish(pos)
@@ -723,7 +801,6 @@ class Unpickler(_Machine):
                     buf, pos, end, start, stack = self._rare(
                         code, buf, pos, end, start, stack
                     )
-                    append = stack.append
         except Exception as exc:
             err = self._translate(exc, code, start, calling or self._calling, metastack)
             if err is None:

@@ -39,6 +39,7 @@ except ImportError:
 
 __all__ = [
     "PEEK_START",
+    "UNBOUNDED",
     "_BytesFile",
     "_Input",
     "_as_bytes",
@@ -48,6 +49,10 @@ __all__ = [
 ]
 
 _MAXSIZE: Final = sys.maxsize
+# What a trusted load uses for "no limit" (depth, memo index, check window):
+# beyond any position or count a load reaches, and unlike sys.maxsize a
+# machine-size int to mypyc, so comparing against it stays native.
+UNBOUNDED: Final = 1 << 60
 # Reads larger than this go to the file in pieces, so a forged length allocates
 # only as much as the stream really holds.
 _READ_CHUNK: Final = 1 << 20
@@ -110,7 +115,10 @@ def _as_bytes(data: Any) -> bytes:
 class _Input:
     """Input state and refills; see the module docstring."""
 
-    memo: dict[int, Any]
+    # The memo (see `_Machine.memo`): entries 0..n-1 in a list, any other
+    # keys in a dict.
+    _memo: list[Any]
+    _memo_extra: dict[Any, Any]
     proto: int
     _trusted: bool
     _limits: Limits
@@ -338,7 +346,7 @@ class _Input:
         if self._trusted:
             return
         limits = self._limits
-        if len(self.memo) > limits.max_memo:
+        if len(self._memo) + len(self._memo_extra) > limits.max_memo:
             raise self._limit(
                 f"the memo holds more than max_memo={limits.max_memo} entries",
                 "max_memo",

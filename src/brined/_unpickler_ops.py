@@ -31,7 +31,7 @@ import copyreg
 import struct
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
@@ -51,6 +51,7 @@ from ._guards import (
     is_real_class,
 )
 from ._limits import check_hashed
+from ._memo_proxy import MemoProxy
 from ._opcodes import (
     BINBYTES8,
     BINSTRING,
@@ -65,19 +66,16 @@ from ._opcodes import (
     FROZENSET,
     GET,
     GLOBAL,
-    HIGHEST_PROTOCOL,
     INST,
     INT,
     LIST,
     LONG,
     LONG4,
     NEWOBJ_EX,
-    NEXT_BUFFER,
     OBJ,
     PERSID,
     POP,
     POP_MARK,
-    PROTO,
     PUT,
     READONLY_BUFFER,
     SHORT_BINSTRING,
@@ -85,7 +83,7 @@ from ._opcodes import (
     UNICODE,
 )
 from ._policy import Policy
-from ._unpickler_io import _Input, op_name, where
+from ._unpickler_io import UNBOUNDED, _Input, op_name, where
 from .errors import (
     LimitExceededError,
     MalformedPickleError,
@@ -103,7 +101,7 @@ except ImportError:
         return lambda cls: cls
 
 
-__all__ = ["RARE", "SIZED", "_Machine"]
+__all__ = ["PLAIN_KEYS", "RARE", "SIZED", "_Machine"]
 
 _unpack_i4: Final = struct.Struct("<i").unpack_from
 _unpack_u8: Final = struct.Struct("<Q").unpack_from
@@ -114,8 +112,12 @@ _READ_CHUNK: Final = 1 << 20
 # Emulated peek on io.BytesIO: first read-ahead size, doubled per refill.
 PEEK_START: Final = 8192
 _PEEK_MAX: Final = 1 << 20
-# Int hashes are their value modulo this prime: smaller ints never collide.
-_HASH_MODULUS: Final = sys.hash_info.modulus
+# Int hashes are their value modulo a prime (sys.hash_info.modulus): smaller
+# ints never collide.  Capped at 2**60 so that, compiled, it is a machine-size
+# int and comparing a key with it is native (the modulus itself is not).
+_DISTINCT_HASH: Final = min(sys.hash_info.modulus, 1 << 60)
+# Key types whose hashes need no check (see `_check_keys`).
+PLAIN_KEYS: Final = frozenset([str, bytes, bool, type(None)])
 SIZED: Final = frozenset([str, bytes, bytearray, list, tuple, dict, set, frozenset])
 # Exceptions that already say what went wrong in terms a caller handles.
 _PASS_THROUGH: Final = (sys.modules["pickle"].UnpicklingError, OSError)
@@ -130,6 +132,11 @@ def _weight(obj: Any) -> int:
     # Bytes for text, a pointer's worth per item for containers.
     return len(obj) if isinstance(obj, _TEXT_TYPES) else 8 * len(obj)
 
+
+_NO_PERSISTENT_LOAD: Final = (
+    "A load persistent id instruction was encountered, but no persistent_load "
+    "function was specified."
+)
 
 _TRUST: Final = "If you trust this data: brined.loads(data, trusted=True)"
 
@@ -148,8 +155,6 @@ class _Machine(_Input):
     _metastack: list[list[Any]]
     _calling: bool
     _op_offset: int | None
-    _find_class_hook: Callable[[str, str], Any] | None
-    _persistent_load_hook: Callable[[Any], Any] | None
     _foreign: set[int]
     _foreign_containers: set[int]
     _callable: dict[int, int]
@@ -161,23 +166,101 @@ class _Machine(_Input):
     _objects: int
     _materialised: int
 
+    # -- the memo ----------------------------------------------------------------
+    #
+    # Picklers write memo indices 0, 1, 2... in order (MEMOIZE always does), so
+    # the memo is a list, which the loop appends to and indexes natively; any
+    # other key (a sparse PUT, a primed memo) goes to `_memo_extra`.  Keys in
+    # `_memo_extra` are never below ``len(_memo)``, so each key lives in one
+    # place.  Both objects live as long as the unpickler: the loop holds them
+    # in locals while hooks may reach the memo through `memo`.
+
+    @property
+    def memo(self) -> MemoProxy:
+        """The memo, as a live mapping of index to object (like the C
+        unpickler's memo proxy); assigning a mapping or proxy copies it in."""
+        return MemoProxy(self)
+
+    @memo.setter
+    def memo(self, value: Mapping[Any, Any]) -> None:
+        if isinstance(value, MemoProxy):
+            value = value.copy()
+        elif not isinstance(value, Mapping):
+            raise TypeError(
+                "'memo' attribute must be an UnpicklerMemoProxy object or dict, "
+                f"not {type(value).__name__}"
+            )
+        entries = list(value.items())
+        self._memo.clear()
+        self._memo_extra.clear()
+        for key, obj in entries:
+            self._memo_put(key, obj)
+
+    def _memo_len(self) -> int:
+        return len(self._memo) + len(self._memo_extra)
+
+    def _memo_get(self, key: Any) -> Any:
+        """The object memoized at `key`; KeyError if there is none."""
+        memo = self._memo
+        if type(key) is int and 0 <= key < len(memo):
+            return memo[key]
+        return self._memo_extra[key]
+
+    def _memo_put(self, key: Any, obj: Any) -> None:
+        memo = self._memo
+        n = len(memo)
+        if type(key) is int and 0 <= key <= n:
+            if key < n:
+                memo[key] = obj
+            else:
+                memo.append(obj)
+                if self._memo_extra:
+                    self._memo_extra.pop(key, None)
+        else:
+            self._memo_extra[key] = obj
+
+    def _memo_del(self, key: Any) -> None:
+        memo = self._memo
+        if type(key) is int and 0 <= key < len(memo):
+            # Keep the list dense: the entries after `key` move to the dict.
+            extra = self._memo_extra
+            for i in range(key + 1, len(memo)):
+                extra[i] = memo[i]
+            del memo[key:]
+        else:
+            del self._memo_extra[key]
+
+    def _memo_missing(self, key: Any) -> MalformedPickleError:
+        return MalformedPickleError(f"Memo value not found at index {key}")
+
+    def _memo_fetch(self, key: int) -> Any:
+        """A GET's object (the loop indexes the list itself first)."""
+        try:
+            return self._memo_get(key)
+        except KeyError:
+            raise self._memo_missing(key) from None
+
     def _reset_guards(self) -> None:
+        self._resolved = None
+        if self._trusted:
+            # Only the guards use this state: a trusted unpickler never makes
+            # it (its loop sees empty stand-ins, see `load`), which saves a
+            # trusted loads() six allocations.
+            return
         self._foreign = set()
         self._foreign_containers = set()
         self._callable = {}
         self._owned = set()
-        self._resolved = None
         self._keep = []
         self._hashes = {}
-        self._start_load()
 
     def _start_load(self) -> None:
-        # The sets above outlive one load, like the memo that can refer to
-        # their objects; the counters and the deadline are per load.
+        # The guard state outlives one load, like the memo that can refer to
+        # its objects; the counters and the deadline are per load.
         self._objects = 0
         self._materialised = 0
         self._hash_work = 0
-        self._step = _MAXSIZE if self._trusted else self._limits.check_every
+        self._step = UNBOUNDED if self._trusted else self._limits.check_every
         deadline = self._limits.deadline
         self._deadline_at = (
             0.0 if deadline is None or self._trusted else time.monotonic() + deadline
@@ -342,6 +425,11 @@ class _Machine(_Input):
         else:
             build_untrusted(target, state)
 
+    def _check_plain_keys(self, target: Any, keys: list[Any], pos: int) -> None:
+        """`_check_keys`, unless every key is of a `PLAIN_KEYS` type."""
+        if not PLAIN_KEYS.issuperset(map(type, keys)):
+            self._check_keys(target, keys, pos)
+
     def _check_keys(self, target: Any, keys: Any, pos: int) -> None:
         """Keys about to be hashed into `target` (None: a constructor's own)."""
         limits = self._limits
@@ -350,8 +438,10 @@ class _Machine(_Input):
             kind = type(key)
             if kind is str or kind is bytes or key is None or kind is bool:
                 continue
-            if kind is int and -_HASH_MODULUS < key < _HASH_MODULUS:
-                continue
+            if kind is int:
+                number: int = key
+                if -_DISTINCT_HASH < number < _DISTINCT_HASH:
+                    continue
             if isinstance(key, (tuple, frozenset)):
                 self._hash_work += check_hashed(key, limits)
                 allowed = limits.max_hash_size + limits.max_bytes_ratio * (
@@ -471,16 +561,25 @@ class _Machine(_Input):
         return value.decode(self.encoding, self.errors)
 
     def _get_memo(self, index: int) -> None:
-        try:
-            self._stack.append(self.memo[index])
-        except KeyError:
-            raise MalformedPickleError(
-                f"Memo value not found at index {index}"
-            ) from None
+        self._stack.append(self._memo_fetch(index))
+
+    # -- the hooks --------------------------------------------------------------
+
+    def find_class(self, module: str, name: str) -> Any:
+        """Return the global `module`.`name` (`Unpickler` defines it)."""
+        raise NotImplementedError
+
+    def persistent_load(self, pid: Any) -> Any:
+        """Return the object for persistent id `pid`; override to support them."""
+        if self._trusted:
+            raise UnpicklingError(_NO_PERSISTENT_LOAD)
+        raise UnsafeOperationError(_NO_PERSISTENT_LOAD, rule="persistent-id")
 
     def _find(self, module: str, name: str) -> Any:
-        hook = self._find_class_hook
-        assert hook is not None
+        # The hooks are looked up at each use (as the C unpickler looks up
+        # find_class): a subclass method and an instance attribute both work.
+        # Not once per load: a bound method kept on self is a reference cycle.
+        hook: Callable[[str, str], Any] = self.find_class
         self._op_offset = self._base + self._start
         self._calling = True
         self._resolved = None
@@ -489,12 +588,6 @@ class _Machine(_Input):
         if not self._trusted:
             self._note_global(module, name, value)
         return value
-
-    def _op_proto(self) -> None:
-        proto = self._read(1)[0]
-        if proto > HIGHEST_PROTOCOL:
-            raise _MalformedValueError(f"unsupported pickle protocol: {proto}")
-        self.proto = proto
 
     def _op_int(self) -> None:
         data = self._readline()
@@ -564,7 +657,9 @@ class _Machine(_Input):
         pos = self._take(n)
         self._stack.append(bytearray(memoryview(self._buf)[pos : pos + n]))
 
-    def _op_next_buffer(self) -> None:
+    def _next_buffer(self, pos: int) -> Any:
+        """NEXT_BUFFER's object (the loop calls this directly: in protocol 5
+        out-of-band loads it is the opcode that matters)."""
         if self._buffers is None:
             if not self._trusted:
                 raise UnsafeOperationError(
@@ -582,8 +677,8 @@ class _Machine(_Input):
             raise UnpicklingError("not enough out-of-band buffers") from None
         if not self._trusted:
             self._note_foreign(buf, False)
-            self._count(None, self._pos)
-        self._stack.append(buf)
+            self._count(None, pos)
+        return buf
 
     def _op_readonly_buffer(self) -> None:
         if self._buffers is None and not self._trusted:
@@ -647,7 +742,7 @@ class _Machine(_Input):
                 f"{self._limits.max_memo_index}",
                 "max_memo_index",
             )
-        self.memo[index] = self._stack[-1]
+        self._memo_put(index, self._stack[-1])
 
     def _ext(self, code: int) -> None:
         trusted = self._trusted
@@ -741,8 +836,7 @@ class _Machine(_Input):
         self._stack.append(self._persistent(pid))
 
     def _persistent(self, pid: Any) -> Any:
-        hook = self._persistent_load_hook
-        assert hook is not None
+        hook: Callable[[Any], Any] = self.persistent_load
         self._calling = True
         value = hook(pid)
         self._calling = False
@@ -763,7 +857,6 @@ def _short_text(exc: BaseException) -> str:
 
 
 RARE: Final[dict[int, Callable[[_Machine], None]]] = {
-    PROTO: _Machine._op_proto,
     INT: _Machine._op_int,
     LONG: _Machine._op_long,
     LONG4: _Machine._op_long4,
@@ -775,7 +868,6 @@ RARE: Final[dict[int, Callable[[_Machine], None]]] = {
     BINUNICODE8: _Machine._op_binunicode8,
     BINBYTES8: _Machine._op_binbytes8,
     BYTEARRAY8: _Machine._op_bytearray8,
-    NEXT_BUFFER: _Machine._op_next_buffer,
     READONLY_BUFFER: _Machine._op_readonly_buffer,
     LIST: _Machine._op_list,
     DICT: _Machine._op_dict,
