@@ -39,6 +39,11 @@ if TYPE_CHECKING:
     from _typeshed import IdentityFunction
 
 from ._build import COMPILED as _COMPILED
+
+if _COMPILED:
+    # Native writes, compiled to direct C calls; the interpreted build never
+    # imports librt (it has no dependencies).
+    from librt.strings import BytesWriter, write_f64_be, write_i16_le, write_i32_le
 from ._opcodes import (
     BATCHSIZE,
     DEFAULT_PROTOCOL,
@@ -104,6 +109,47 @@ _K_ITER: Final = 5  # an entry: the iterator owner, then the closer
 _DONE: Final = object()  # the end of a _K_ITER level
 
 
+def _drain(w: BytesWriter, buf: bytearray) -> None:
+    """Move what the helpers wrote to `buf` onto the end of `w`.
+
+    With a writer (`_run_levels`), the helpers still write to the pickler's
+    bytearray; what they write always follows everything in the writer, so
+    whatever reads or extends the writer drains the bytearray first."""
+    if buf:
+        w.write(buf)
+        buf.clear()
+
+
+def _write_u32(w: BytesWriter, n: int) -> None:
+    """Write 0 <= n < 2**32 as 4 bytes, little-endian (librt's writers of
+    unsigned ints are not compiled natively by this mypyc: same bits, signed)."""
+    write_i32_le(w, n - 0x100000000 if n > 0x7FFFFFFF else n)
+
+
+def _write_get(w: BytesWriter, idx: int) -> None:
+    """Fetch memo entry `idx` (BINGET, LONG_BINGET): `Pickler._write_get`."""
+    if idx < 256:
+        w.append(0x68)  # BINGET
+        w.append(idx)
+    elif idx <= 0xFFFFFFFF:
+        w.append(0x6A)  # LONG_BINGET
+        _write_u32(w, idx)
+    else:
+        raise PicklingError("memo id too large for LONG_BINGET")
+
+
+def _write_put(w: BytesWriter, idx: int, memoize_op: bool) -> None:
+    """Store the stack top as memo entry `idx` (protocols 1-5): `_memoize`."""
+    if memoize_op:
+        w.append(0x94)  # MEMOIZE
+    elif idx < 256:
+        w.append(0x71)  # BINPUT
+        w.append(idx)
+    elif idx <= 0xFFFFFFFF:
+        w.append(0x72)  # LONG_BINPUT
+        _write_u32(w, idx)
+    else:
+        raise PicklingError("memo id too large for LONG_BINPUT")
 
 
 class _NoPersistentId:
@@ -174,27 +220,53 @@ class Pickler:
 
     def _init_output(self) -> None:
         self._buf = bytearray()
+        # The compiled driver's output (see `_run_levels`); None otherwise.
+        self._w: BytesWriter | None = None
         self._chunks: list[Any] = []
         self._frame_start = -1
         self._frame_limit = _NO_LIMIT
         self._framing = False
 
+    def _out_len(self) -> int:
+        """The length of the output not yet handed over (`_take`)."""
+        w = self._w
+        if w is None:
+            return len(self._buf)
+        _drain(w, self._buf)
+        return len(w)
+
     def _open_frame(self) -> None:
-        buf = self._buf
-        self._frame_start = len(buf)
-        buf += _FRAME_PLACEHOLDER
+        self._frame_start = self._out_len()
+        w = self._w
+        if w is None:
+            self._buf += _FRAME_PLACEHOLDER
+        else:
+            w.write(_FRAME_PLACEHOLDER)
         self._frame_limit = self._frame_start + _FRAME_HEADER_SIZE + FRAME_SIZE_TARGET
 
     def _close_frame(self) -> None:
         """Give the open frame its header (or drop the header if the frame is too
         small to deserve one); on a file, hand everything so far to it."""
-        buf = self._buf
         start = self._frame_start
-        size = len(buf) - start - _FRAME_HEADER_SIZE
-        if size >= FRAME_SIZE_MIN:
-            buf[start : start + _FRAME_HEADER_SIZE] = b"\x95" + pack("<Q", size)
+        size = self._out_len() - start - _FRAME_HEADER_SIZE
+        w = self._w
+        if w is not None:
+            if size >= FRAME_SIZE_MIN:
+                w[start] = 0x95  # FRAME
+                for k in range(8):
+                    w[start + 1 + k] = (size >> (8 * k)) & 0xFF
+            else:
+                # Fewer than 4 bytes to move back over the placeholder.
+                tail = [w[start + _FRAME_HEADER_SIZE + k] for k in range(size)]
+                w.truncate(start)
+                for byte in tail:
+                    w.append(byte)
         else:
-            del buf[start : start + _FRAME_HEADER_SIZE]
+            buf = self._buf
+            if size >= FRAME_SIZE_MIN:
+                buf[start : start + _FRAME_HEADER_SIZE] = b"\x95" + pack("<Q", size)
+            else:
+                del buf[start : start + _FRAME_HEADER_SIZE]
         self._frame_start = -1
         self._frame_limit = _NO_LIMIT
         self._flush()
@@ -203,22 +275,34 @@ class Pickler:
         self._close_frame()
         self._open_frame()
 
+    def _take(self) -> bytes:
+        """The output not yet handed over, as bytes; the buffers are left empty."""
+        buf = self._buf
+        w = self._w
+        if w is None:
+            data = bytes(buf)
+        else:
+            _drain(w, buf)
+            data = w.getvalue()
+            w.truncate(0)
+        buf.clear()
+        return data
+
     def _flush(self) -> None:
         write = self._file_write
-        if write is not None and self._buf and not self._collecting:
-            write(bytes(self._buf))
-            self._buf.clear()
+        if write is not None and not self._collecting:
+            data = self._take()
+            if data:
+                write(data)
 
     def _write_large(self, header: bytes, payload: Any) -> None:
         """Write a 64 KiB-or-larger payload outside any frame, copying it once
         (into the result of `dumps`) or not at all (straight to the file)."""
         if self._framing:
             self._close_frame()
-        buf = self._buf
-        buf += header
+        self._buf += header
         if self._collecting:
-            self._chunks.append(bytes(buf))
-            buf.clear()
+            self._chunks.append(self._take())
             self._chunks.append(payload)
         else:
             self._flush()
@@ -238,11 +322,15 @@ class Pickler:
         self._collecting = self._file_write is None
         self._dump(obj)
         self._flush()
+        self._w = None
 
     def _dump(self, obj: Any) -> None:
         self._start_hooks()
         try:
             self._init_output()
+            if _COMPILED and self._pers_func is None and not self.fast and self.bin:
+                # `_run_levels` applies: the output goes to a native writer.
+                self._w = BytesWriter()
             if self.proto >= 2:
                 self._buf += _PROTO_OPS[self.proto]
             if self.proto >= 4:
@@ -257,10 +345,12 @@ class Pickler:
             self._stop_hooks()
 
     def _getvalue(self) -> bytes:
+        last = self._take()
+        self._w = None
         chunks = self._chunks
         if not chunks:
-            return bytes(self._buf)
-        chunks.append(self._buf)
+            return last
+        chunks.append(last)
         data = b"".join(chunks)
         chunks.clear()
         return data
@@ -296,32 +386,35 @@ class Pickler:
         self._memo_get = None  # type: ignore[assignment]
 
     def _run(self, obj: Any) -> None:
-        """Save `obj` without recursion: compiled, with `_run_levels` when it
-        applies; otherwise with `_run_entries`."""
-        if _COMPILED and self._pers_func is None and not self.fast and self.bin:
-            self._run_levels(obj)
+        """Save `obj` without recursion: with `_run_levels` when `_dump` gave it
+        a writer; otherwise with `_run_entries`."""
+        w = self._w
+        if w is not None:
+            self._run_levels(obj, w)
         else:
             self._run_entries(obj)
 
-    def _run_levels(self, obj: Any) -> None:
+    def _run_levels(self, obj: Any, w: BytesWriter) -> None:
         """Save `obj` without recursion (the compiled build's driver).
 
         The object being saved is a *level*: what it still has to save and how
         it ends.  The current level lives in typed locals (`kind`, the list `lst`
         or tuple `tup` with the position `i` and the end `end`, the container
         `owner`, the `closer`); a level waiting on a child is pushed on `stack`
-        as a tuple of them.  Atoms and memo hits are written on the spot; lists,
-        dicts, sets and tuples open a level of their own here; anything else
-        goes through `_save_compound`, whose entry ``(items, closer)`` becomes a
-        `_K_ITER` level.  A saver that needs to write between its parts is a
-        generator used as such `items`: it resumes only once the part it
-        yielded has been saved whole.
+        as a tuple of them.  Atoms, memo hits and the opcodes of lists, dicts,
+        sets, tuples and plain objects are written on the spot, into the native
+        writer `w`; anything else goes through `_save_compound`, whose entry
+        ``(items, closer)`` becomes a `_K_ITER` level.  A saver that needs to
+        write between its parts is a generator used as such `items`: it resumes
+        only once the part it yielded has been saved whole.  The helpers write
+        to the bytearray `buf`, which is drained into `w` after each call.
 
         This loop serves the common case (protocol >= 1, no `persistent_id`, no
         fast mode) in the compiled build, where indexing a typed list or tuple
         is native; `_run_entries` serves the rest.
         """
         buf = self._buf
+        _drain(w, buf)
         memo: dict[Any, tuple[int, Any]] = self.memo
         proto = self.proto
         short_str = proto >= 4
@@ -355,6 +448,7 @@ class Pickler:
             # -- the next item of the current level, or its end
             if kind == _K_ITER:
                 item = next(owner, _DONE)
+                _drain(w, buf)
                 have = item is not _DONE
             elif kind >= _K_TUPLE:
                 have = i < len(tup)
@@ -368,36 +462,45 @@ class Pickler:
                     i += 1
             if not have:
                 if kind == _K_LIST:
-                    buf += closer
+                    w.write(closer)
                     if closer == b"e" and i < len(lst):
-                        buf += b"\x28"  # MARK: the next batch
+                        w.append(0x28)  # MARK: the next batch
                         end = i + BATCHSIZE
                         continue
                 elif kind == _K_SEQ:
-                    buf += closer
+                    w.write(closer)
                 elif kind == _K_TUPLE:
-                    if opened == end and memoize_op:
-                        # No level opened under it: it cannot be in the memo.
-                        n = len(tup)
-                        buf += _TUPLE_OPS[n] if n <= 3 else b"t"
-                        memo[id(tup)] = (len(memo), tup)
-                        buf += b"\x94"  # MEMOIZE
+                    n = len(tup)
+                    short = n <= 3 and short_tuples
+                    # With no level opened under it, it cannot be in the memo.
+                    x = memo.get(id(tup)) if opened != end else None
+                    if x is not None:
+                        # Recursive: its items led back to it.  Drop them (and
+                        # the MARK) and fetch the tuple from the memo.
+                        if short:
+                            for _ in range(n):
+                                w.append(0x30)  # POP
+                        else:
+                            w.append(0x31)  # POP_MARK
+                        _write_get(w, x[0])
                     else:
-                        self._end_tuple(tup)
+                        # TUPLE1..3 are 0x85..0x87; TUPLE is "t".
+                        w.append(0x84 + n if short else 0x74)
+                        idx = len(memo)
+                        memo[id(tup)] = (idx, tup)
+                        _write_put(w, idx, memoize_op)
                 elif kind == _K_NEWOBJ:
-                    buf += b"\x81"  # NEWOBJ
+                    w.append(0x81)  # NEWOBJ
                     key = id(owner)
                     x = memo.get(key) if opened != end else None
                     if x is not None:
                         # Reached again through its own arguments.
-                        buf += b"\x30"  # POP
-                        self._write_get(x[0])
+                        w.append(0x30)  # POP
+                        _write_get(w, x[0])
                     else:
-                        if memoize_op:
-                            memo[key] = (len(memo), owner)
-                            buf += b"\x94"  # MEMOIZE
-                        else:
-                            self._memoize(owner)
+                        idx = len(memo)
+                        memo[key] = (idx, owner)
+                        _write_put(w, idx, memoize_op)
                         if closer is not None:
                             # The state, then BUILD, in place of this level.
                             kind = _K_SEQ
@@ -407,7 +510,7 @@ class Pickler:
                             closer = b"b"  # BUILD
                             continue
                 elif kind == _K_BATCH:
-                    buf += closer
+                    w.write(closer)
                     if closer != b"s":
                         step = BATCHSIZE
                         if type(owner) is dict:
@@ -419,20 +522,21 @@ class Pickler:
                         elif len(owner) != len(lst):
                             raise RuntimeError("set changed size during iteration")
                         if end < len(lst):
-                            buf += b"\x28"  # MARK: the next batch
+                            w.append(0x28)  # MARK: the next batch
                             end = min(end + step, len(lst))
                             continue
                         if len(lst) % step == 0:
                             # C writes an empty batch after a full last one.
-                            buf += b"\x28"
-                            buf += closer
+                            w.append(0x28)  # MARK
+                            w.write(closer)
                 else:
                     if isinstance(closer, bytes):
-                        buf += closer
+                        w.write(closer)
                     else:
                         # A closer may hand back what the object still has to
                         # save.
                         entry = closer()
+                        _drain(w, buf)
                         if entry is not None:
                             kind = _K_ITER
                             owner = entry[0]
@@ -444,78 +548,96 @@ class Pickler:
                 continue
 
             # -- save `item`, in _pickle.c's order of checks
-            if len(buf) >= self._frame_limit:
+            if len(w) >= self._frame_limit:
                 self._commit_frame()
             t = type(item)
             if t is str:
                 key = id(item)
                 x = memo.get(key)
                 if x is not None:
-                    idx = x[0]
-                    if idx < 256:
-                        buf += _BINGET[idx]
-                    elif idx <= 0xFFFFFFFF:
-                        buf += _pack_long_binget(0x6A, idx)  # LONG_BINGET
-                    else:
-                        self._write_get(idx)
+                    _write_get(w, x[0])
                     continue
-                if short_str:
-                    text: str = item  # typed: compiled, encode is native
-                    try:
-                        data = text.encode("utf-8")
-                    except UnicodeEncodeError:
-                        data = text.encode("utf-8", "surrogatepass")
-                    n = len(data)
-                    if n <= 0xFF:
-                        buf += _SHORT_BINUNICODE[n]
-                        buf += data
-                        memo[key] = (len(memo), item)
-                        buf += b"\x94"  # MEMOIZE
-                        continue
-                self._save_str(item)
+                text: str = item  # typed: compiled, encode is native
+                try:
+                    data = text.encode("utf-8")
+                except UnicodeEncodeError:
+                    data = text.encode("utf-8", "surrogatepass")
+                n = len(data)
+                if n <= 0xFF and short_str:
+                    w.append(0x8C)  # SHORT_BINUNICODE
+                    w.append(n)
+                    w.write(data)
+                elif n < FRAME_SIZE_TARGET:
+                    w.append(0x58)  # BINUNICODE
+                    _write_u32(w, n)
+                    w.write(data)
+                else:
+                    header = self._long_header(n, b"X", b"\x8d", "a string")
+                    self._write_large(header, data)
+                    _drain(w, buf)
+                idx = len(memo)
+                memo[key] = (idx, item)
+                _write_put(w, idx, memoize_op)
                 continue
             if t is int:
                 v: int = item  # typed: compiled, comparisons are native
                 if 0 <= v <= 0xFF:
-                    buf += _BININT1[v]
+                    w.append(0x4B)  # BININT1
+                    w.append(v)
                 elif 0 <= v <= 0xFFFF:
-                    buf += _pack_binint2(0x4D, v)  # BININT2
+                    w.append(0x4D)  # BININT2
+                    write_i16_le(w, v - 0x10000 if v > 0x7FFF else v)
                 elif -0x80000000 <= v <= 0x7FFFFFFF:
-                    buf += _pack_binint(0x4A, v)  # BININT
+                    w.append(0x4A)  # BININT
+                    write_i32_le(w, v)
                 else:
                     self._save_long(v)
+                    _drain(w, buf)
                 continue
             if t is float:
-                buf += _pack_binfloat(0x47, item)  # BINFLOAT
+                f: float = item
+                w.append(0x47)  # BINFLOAT
+                write_f64_be(w, f)
                 continue
             if item is None:
-                buf += b"\x4e"  # NONE
+                w.append(0x4E)  # NONE
                 continue
             if t is bool:
-                self._save_atom(item)
+                if short_tuples:
+                    w.append(0x88 if item else 0x89)  # NEWTRUE, NEWFALSE
+                else:
+                    w.write(b"I01\n" if item else b"I00\n")
                 continue
             key = id(item)
             x = memo.get(key)
             if x is not None:
-                idx = x[0]
-                if idx < 256:
-                    buf += _BINGET[idx]
-                elif idx <= 0xFFFFFFFF:
-                    buf += _pack_long_binget(0x6A, idx)  # LONG_BINGET
-                else:
-                    self._write_get(idx)
+                _write_get(w, x[0])
                 continue
             if t is bytes and bytes_ok:
-                self._save_bytes_data(item, item)
+                data = item
+                n = len(data)
+                if n <= 0xFF:
+                    w.append(0x43)  # SHORT_BINBYTES
+                    w.append(n)
+                    w.write(data)
+                elif n < FRAME_SIZE_TARGET:
+                    w.append(0x42)  # BINBYTES
+                    _write_u32(w, n)
+                    w.write(data)
+                else:
+                    header = self._long_header(n, b"B", b"\x8e", "a bytes object")
+                    self._write_large(header, data)
+                    _drain(w, buf)
+                idx = len(memo)
+                memo[key] = (idx, item)
+                _write_put(w, idx, memoize_op)
                 continue
             if t is list:
                 items: list[Any] = item
-                buf += b"\x5d"  # EMPTY_LIST
-                if memoize_op:
-                    memo[key] = (len(memo), item)
-                    buf += b"\x94"  # MEMOIZE
-                else:
-                    self._memoize(item)
+                w.append(0x5D)  # EMPTY_LIST
+                idx = len(memo)
+                memo[key] = (idx, item)
+                _write_put(w, idx, memoize_op)
                 n = len(items)
                 if not n:
                     continue
@@ -528,18 +650,16 @@ class Pickler:
                     end = 1
                     closer = b"a"  # APPEND
                 else:
-                    buf += b"\x28"  # MARK
+                    w.append(0x28)  # MARK
                     end = BATCHSIZE
                     closer = b"e"  # APPENDS
                 continue
             if t is dict:
                 d: dict[Any, Any] = item
-                buf += b"\x7d"  # EMPTY_DICT
-                if memoize_op:
-                    memo[key] = (len(memo), item)
-                    buf += b"\x94"  # MEMOIZE
-                else:
-                    self._memoize(item)
+                w.append(0x7D)  # EMPTY_DICT
+                idx = len(memo)
+                memo[key] = (idx, item)
+                _write_put(w, idx, memoize_op)
                 n = len(d)
                 if not n:
                     continue
@@ -557,7 +677,7 @@ class Pickler:
                     end = 2
                     closer = b"s"  # SETITEM
                 else:
-                    buf += b"\x28"  # MARK
+                    w.append(0x28)  # MARK
                     end = min(len(flat), 2 * BATCHSIZE)
                     closer = b"u"  # SETITEMS
                 continue
@@ -565,10 +685,10 @@ class Pickler:
                 tp: tuple[Any, ...] = item
                 n = len(tp)
                 if not n:
-                    buf += b"\x29"  # EMPTY_TUPLE
+                    w.append(0x29)  # EMPTY_TUPLE
                     continue
                 if n > 3 or not short_tuples:
-                    buf += b"\x28"  # MARK
+                    w.append(0x28)  # MARK
                 stack.append((kind, lst, tup, i, end, owner, closer))
                 opened += 1
                 kind = _K_TUPLE
@@ -577,8 +697,10 @@ class Pickler:
                 end = opened  # see the end of a _K_TUPLE level
                 continue
             if t is set and sets_inline:
-                buf += b"\x8f"  # EMPTY_SET
-                self._memoize(item)
+                w.append(0x8F)  # EMPTY_SET
+                idx = len(memo)
+                memo[key] = (idx, item)
+                w.append(0x94)  # MEMOIZE
                 if not item:
                     continue
                 flat = list(item)
@@ -588,7 +710,7 @@ class Pickler:
                 lst = flat
                 owner = item
                 i = 0
-                buf += b"\x28"  # MARK
+                w.append(0x28)  # MARK
                 end = min(len(flat), BATCHSIZE)
                 closer = b"\x90"  # ADDITEMS
                 continue
@@ -636,6 +758,7 @@ class Pickler:
                     entry = self._save_compound(item)
             else:
                 entry = self._save_compound(item)
+            _drain(w, buf)
             if entry is not None:
                 stack.append((kind, lst, tup, i, end, owner, closer))
                 opened += 1
