@@ -44,6 +44,8 @@ if _COMPILED:
     # Native writes, compiled to direct C calls; the interpreted build never
     # imports librt (it has no dependencies).
     from librt.strings import BytesWriter, write_f64_be, write_i16_le, write_i32_le
+
+    from ._pickler_memo import IdMemo, from_dict
 from ._opcodes import (
     BATCHSIZE,
     DEFAULT_PROTOCOL,
@@ -98,6 +100,8 @@ _Entry = tuple[Iterator[Any], "bytes | Callable[[], Any]"]
 
 _LATIN1: Final = "latin1"
 _copyreg_newobj: Final[Any] = getattr(copyreg, "__newobj__")  # noqa: B009
+# Looked up once, as C's _pickle does: copyreg.pickle() adds to this dict.
+_copyreg_table: Final = copyreg.dispatch_table
 
 # The kinds of level `Pickler._run` drives (see there).
 _K_SEQ: Final = 0  # lst[i:end] then the closer (bytes)
@@ -194,16 +198,24 @@ class Pickler:
             raise ValueError(f"pickle protocol must be <= {HIGHEST_PROTOCOL}")
         if buffer_callback is not None and protocol < 5:
             raise ValueError("buffer_callback needs protocol >= 5")
-        try:
-            self._file_write: Callable[[Any], Any] | None = file.write
-        except AttributeError:
-            raise TypeError("file must have a 'write' attribute") from None
+        self._file_write: Callable[[Any], Any] | None = None
+        if file is not _BYTES_SINK:
+            try:
+                self._file_write = file.write
+            except AttributeError:
+                raise TypeError("file must have a 'write' attribute") from None
         self.proto = protocol
         self.bin = protocol >= 1
         self.fast = 0
         self.fix_imports = bool(fix_imports and protocol < 3)
         self._buffer_callback = buffer_callback
-        self.memo: dict[int, tuple[int, Any]] = {}
+        # The memo, `{id(obj): (index, obj)}` as in the stdlib; in the compiled
+        # build, `_run_levels` keeps it as an `IdMemo` (see `memo`).
+        self._memo: dict[int, tuple[int, Any]] = {}
+        self._mt: IdMemo | None = None
+        # Whether `memo` was got or set: the dict may be held outside.
+        self._memo_shared = False
+        self._dumping = False
         self._init_output()
 
     # -- hooks ---------------------------------------------------------------
@@ -214,7 +226,35 @@ class Pickler:
 
     def clear_memo(self) -> None:
         """Forget every object pickled so far (shared objects are written again)."""
-        self.memo.clear()
+        self._mt = None
+        self._memo.clear()
+
+    @property
+    def memo(self) -> dict[int, tuple[int, Any]]:
+        """The memo as the stdlib has it: ``{id(obj): (index, obj)}``.
+
+        The compiled build's driver keeps it as an `IdMemo` instead (which
+        holds every entry of the dict, and more); once the dict has been got or
+        set, it is the memo between dumps: such a dump starts from it and adds
+        its entries to it when it ends."""
+        self._memo_shared = True
+        self._sync_memo(not self._dumping)
+        return self._memo
+
+    @memo.setter
+    def memo(self, memo: dict[int, tuple[int, Any]]) -> None:
+        self._memo = memo
+        self._mt = None
+        self._memo_shared = True
+
+    def _sync_memo(self, drop: bool) -> None:
+        """Add the native table's entries to the dict; with `drop`, the dict
+        becomes the memo."""
+        mt = self._mt
+        if mt is not None:
+            self._memo.update(mt.to_dict())
+            if drop:
+                self._mt = None
 
     # -- output --------------------------------------------------------------
 
@@ -326,23 +366,44 @@ class Pickler:
 
     def _dump(self, obj: Any) -> None:
         self._start_hooks()
+        self._dumping = True
         try:
             self._init_output()
+            proto = self.proto
+            w: BytesWriter | None = None
             if _COMPILED and self._pers_func is None and not self.fast and self.bin:
-                # `_run_levels` applies: the output goes to a native writer.
-                self._w = BytesWriter()
-            if self.proto >= 2:
-                self._buf += _PROTO_OPS[self.proto]
-            if self.proto >= 4:
+                # `_run_levels` applies: the output goes to a native writer,
+                # the memo to a native table.
+                w = BytesWriter()
+                self._w = w
+                if self._mt is None:
+                    self._mt = from_dict(self._memo) if self._memo else IdMemo()
+                if proto >= 2:
+                    w.append(0x80)  # PROTO
+                    w.append(proto)
+            else:
+                if self._mt is not None:
+                    # `_run_entries` and the helpers it calls use the dict.
+                    self._sync_memo(True)
+                if proto >= 2:
+                    self._buf += _PROTO_OPS[proto]
+            if proto >= 4:
                 self._framing = True
                 self._open_frame()
             self._run(obj)
-            self._buf += b"\x2e"  # STOP
+            if w is not None:
+                w.append(0x2E)  # STOP
+            else:
+                self._buf += b"\x2e"  # STOP
             if self._framing:
                 self._close_frame()
                 self._framing = False
         finally:
+            self._dumping = False
             self._stop_hooks()
+            if self._memo_shared:
+                # The dict is the memo: it gets this dump's entries.
+                self._sync_memo(True)
 
     def _getvalue(self) -> bytes:
         last = self._take()
@@ -363,7 +424,6 @@ class Pickler:
             self._pers_func: Callable[[Any], Any] | None = None
             self._reducer_override: Callable[[Any], Any] | None = None
             self._own_dispatch_table: Any = None
-            self._memo_get = self.memo.get
             return
         pid = getattr(self, "persistent_id", None)
         # The base method means "no hook".  Ask the class, not the bound method:
@@ -376,25 +436,24 @@ class Pickler:
         self._pers_func = pid
         self._reducer_override = getattr(self, "reducer_override", None)
         self._own_dispatch_table = getattr(self, "dispatch_table", None)
-        self._memo_get = self.memo.get
 
     def _stop_hooks(self) -> None:
         # Bound methods of self stored on self would keep the pickler alive.
         self._pers_func = None
         self._reducer_override = None
         self._own_dispatch_table = None
-        self._memo_get = None  # type: ignore[assignment]
 
     def _run(self, obj: Any) -> None:
         """Save `obj` without recursion: with `_run_levels` when `_dump` gave it
         a writer; otherwise with `_run_entries`."""
         w = self._w
-        if w is not None:
-            self._run_levels(obj, w)
+        mt = self._mt
+        if w is not None and mt is not None:
+            self._run_levels(obj, w, mt)
         else:
             self._run_entries(obj)
 
-    def _run_levels(self, obj: Any, w: BytesWriter) -> None:
+    def _run_levels(self, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
         """Save `obj` without recursion (the compiled build's driver).
 
         The object being saved is a *level*: what it still has to save and how
@@ -415,7 +474,6 @@ class Pickler:
         """
         buf = self._buf
         _drain(w, buf)
-        memo: dict[Any, tuple[int, Any]] = self.memo
         proto = self.proto
         short_str = proto >= 4
         bytes_ok = proto >= 3
@@ -432,9 +490,12 @@ class Pickler:
         i = 0
         end = 1
         owner: Any = None
-        closer: Any = b""
+        # The closing opcode (an int; -1: none) of _K_SEQ, _K_LIST and _K_BATCH
+        # levels; the state of a _K_NEWOBJ level; the closer of a _K_ITER one.
+        closer: Any = -1
+        op = -1
         item: Any = None
-        key: Any = None  # id(item), boxed once for the memo's lookup and store
+        key = 0  # id(item), for the memo's lookup and store
         entry: _Entry | None = None
         # Objects reduced the default way (copyreg.__newobj__, no items) take
         # a _K_NEWOBJ level, when no hook could intervene.
@@ -443,7 +504,7 @@ class Pickler:
             and self._reducer_override is None
             and self._own_dispatch_table is None
         )
-        copyreg_table = copyreg.dispatch_table
+        copyreg_table = _copyreg_table
         while True:
             # -- the next item of the current level, or its end
             if kind == _K_ITER:
@@ -462,19 +523,22 @@ class Pickler:
                     i += 1
             if not have:
                 if kind == _K_LIST:
-                    w.write(closer)
-                    if closer == b"e" and i < len(lst):
+                    op = closer
+                    w.append(op)
+                    if op == 0x65 and i < len(lst):  # APPENDS
                         w.append(0x28)  # MARK: the next batch
                         end = i + BATCHSIZE
                         continue
                 elif kind == _K_SEQ:
-                    w.write(closer)
+                    op = closer
+                    if op >= 0:
+                        w.append(op)
                 elif kind == _K_TUPLE:
                     n = len(tup)
                     short = n <= 3 and short_tuples
                     # With no level opened under it, it cannot be in the memo.
-                    x = memo.get(id(tup)) if opened != end else None
-                    if x is not None:
+                    idx = mt.find(id(tup)) if opened != end else -1
+                    if idx >= 0:
                         # Recursive: its items led back to it.  Drop them (and
                         # the MARK) and fetch the tuple from the memo.
                         if short:
@@ -482,36 +546,33 @@ class Pickler:
                                 w.append(0x30)  # POP
                         else:
                             w.append(0x31)  # POP_MARK
-                        _write_get(w, x[0])
+                        _write_get(w, idx)
                     else:
                         # TUPLE1..3 are 0x85..0x87; TUPLE is "t".
                         w.append(0x84 + n if short else 0x74)
-                        idx = len(memo)
-                        memo[id(tup)] = (idx, tup)
-                        _write_put(w, idx, memoize_op)
+                        _write_put(w, mt.add(id(tup), tup), memoize_op)
                 elif kind == _K_NEWOBJ:
                     w.append(0x81)  # NEWOBJ
                     key = id(owner)
-                    x = memo.get(key) if opened != end else None
-                    if x is not None:
+                    idx = mt.find(key) if opened != end else -1
+                    if idx >= 0:
                         # Reached again through its own arguments.
                         w.append(0x30)  # POP
-                        _write_get(w, x[0])
+                        _write_get(w, idx)
                     else:
-                        idx = len(memo)
-                        memo[key] = (idx, owner)
-                        _write_put(w, idx, memoize_op)
+                        _write_put(w, mt.add(key, owner), memoize_op)
                         if closer is not None:
                             # The state, then BUILD, in place of this level.
                             kind = _K_SEQ
                             lst = [closer]
                             i = 0
                             end = 1
-                            closer = b"b"  # BUILD
+                            closer = 0x62  # BUILD
                             continue
                 elif kind == _K_BATCH:
-                    w.write(closer)
-                    if closer != b"s":
+                    op = closer
+                    w.append(op)
+                    if op != 0x73:  # not SETITEM
                         step = BATCHSIZE
                         if type(owner) is dict:
                             step = 2 * BATCHSIZE
@@ -528,10 +589,11 @@ class Pickler:
                         if len(lst) % step == 0:
                             # C writes an empty batch after a full last one.
                             w.append(0x28)  # MARK
-                            w.write(closer)
+                            w.append(op)
                 else:
                     if isinstance(closer, bytes):
-                        w.write(closer)
+                        data = closer
+                        w.write(data)
                     else:
                         # A closer may hand back what the object still has to
                         # save.
@@ -553,9 +615,9 @@ class Pickler:
             t = type(item)
             if t is str:
                 key = id(item)
-                x = memo.get(key)
-                if x is not None:
-                    _write_get(w, x[0])
+                idx = mt.find(key)
+                if idx >= 0:
+                    _write_get(w, idx)
                     continue
                 text: str = item  # typed: compiled, encode is native
                 try:
@@ -575,9 +637,7 @@ class Pickler:
                     header = self._long_header(n, b"X", b"\x8d", "a string")
                     self._write_large(header, data)
                     _drain(w, buf)
-                idx = len(memo)
-                memo[key] = (idx, item)
-                _write_put(w, idx, memoize_op)
+                _write_put(w, mt.add(key, item), memoize_op)
                 continue
             if t is int:
                 v: int = item  # typed: compiled, comparisons are native
@@ -609,9 +669,9 @@ class Pickler:
                     w.write(b"I01\n" if item else b"I00\n")
                 continue
             key = id(item)
-            x = memo.get(key)
-            if x is not None:
-                _write_get(w, x[0])
+            idx = mt.find(key)
+            if idx >= 0:
+                _write_get(w, idx)
                 continue
             if t is bytes and bytes_ok:
                 data = item
@@ -628,16 +688,12 @@ class Pickler:
                     header = self._long_header(n, b"B", b"\x8e", "a bytes object")
                     self._write_large(header, data)
                     _drain(w, buf)
-                idx = len(memo)
-                memo[key] = (idx, item)
-                _write_put(w, idx, memoize_op)
+                _write_put(w, mt.add(key, item), memoize_op)
                 continue
             if t is list:
                 items: list[Any] = item
                 w.append(0x5D)  # EMPTY_LIST
-                idx = len(memo)
-                memo[key] = (idx, item)
-                _write_put(w, idx, memoize_op)
+                _write_put(w, mt.add(key, item), memoize_op)
                 n = len(items)
                 if not n:
                     continue
@@ -648,24 +704,22 @@ class Pickler:
                 i = 0
                 if n == 1:
                     end = 1
-                    closer = b"a"  # APPEND
+                    closer = 0x61  # APPEND
                 else:
                     w.append(0x28)  # MARK
                     end = BATCHSIZE
-                    closer = b"e"  # APPENDS
+                    closer = 0x65  # APPENDS
                 continue
             if t is dict:
                 d: dict[Any, Any] = item
                 w.append(0x7D)  # EMPTY_DICT
-                idx = len(memo)
-                memo[key] = (idx, item)
-                _write_put(w, idx, memoize_op)
+                _write_put(w, mt.add(key, item), memoize_op)
                 n = len(d)
                 if not n:
                     continue
                 flat: list[Any] = []
-                for key, value in d.items():
-                    flat.append(key)
+                for dkey, value in d.items():
+                    flat.append(dkey)
                     flat.append(value)
                 stack.append((kind, lst, tup, i, end, owner, closer))
                 opened += 1
@@ -675,11 +729,11 @@ class Pickler:
                 i = 0
                 if n == 1:
                     end = 2
-                    closer = b"s"  # SETITEM
+                    closer = 0x73  # SETITEM
                 else:
                     w.append(0x28)  # MARK
                     end = min(len(flat), 2 * BATCHSIZE)
-                    closer = b"u"  # SETITEMS
+                    closer = 0x75  # SETITEMS
                 continue
             if t is tuple:
                 tp: tuple[Any, ...] = item
@@ -698,8 +752,7 @@ class Pickler:
                 continue
             if t is set and sets_inline:
                 w.append(0x8F)  # EMPTY_SET
-                idx = len(memo)
-                memo[key] = (idx, item)
+                mt.add(key, item)
                 w.append(0x94)  # MEMOIZE
                 if not item:
                     continue
@@ -712,7 +765,7 @@ class Pickler:
                 i = 0
                 w.append(0x28)  # MARK
                 end = min(len(flat), BATCHSIZE)
-                closer = b"\x90"  # ADDITEMS
+                closer = 0x90  # ADDITEMS
                 continue
             if (
                 plain_reduce
@@ -788,7 +841,7 @@ class Pickler:
         simple = self._pers_func is None and not fast and self.bin
         bytes_ok = self.proto >= 3
         buf = self._buf
-        memo = self.memo
+        memo = self._memo
         short_str = self.proto >= 4
         while stack:
             top = stack[-1]
@@ -939,7 +992,7 @@ class Pickler:
         table = self._own_dispatch_table
         reduce: Any
         if table is None:
-            reduce = copyreg.dispatch_table.get(t)
+            reduce = _copyreg_table.get(t)
         else:
             try:
                 reduce = table[t]
@@ -996,7 +1049,7 @@ class Pickler:
             else:
                 buf += b"F" + repr(obj).encode("ascii") + b"\n"
             return True
-        x = self._memo_get(id(obj))
+        x = self._memo.get(id(obj))
         if x is not None:
             self._write_get(x[0])
             return True
@@ -1106,9 +1159,13 @@ class Pickler:
     def _memoize(self, obj: Any) -> None:
         if self.fast:
             return
-        memo = self.memo
-        idx = len(memo)
-        memo[id(obj)] = (idx, obj)
+        mt = self._mt
+        if mt is None:
+            memo = self._memo
+            idx = len(memo)
+            memo[id(obj)] = (idx, obj)
+        else:
+            idx = mt.add(id(obj), obj)
         if self.proto >= 4:
             self._buf += b"\x94"  # MEMOIZE
         elif self.bin:
@@ -1120,6 +1177,19 @@ class Pickler:
                 raise PicklingError("memo id too large for LONG_BINPUT")
         else:
             self._buf += b"p" + repr(idx).encode("ascii") + b"\n"
+
+    def _memo_find(self, obj: Any) -> int:
+        """The memo index of `obj`, or -1."""
+        x = self._memo_entry(obj)
+        return -1 if x is None else x[0]
+
+    def _memo_entry(self, obj: Any) -> tuple[int, Any] | None:
+        """The memo entry of `obj` (stdlib form), or None."""
+        mt = self._mt
+        if mt is None:
+            return self._memo.get(id(obj))
+        idx = mt.find(id(obj))
+        return None if idx < 0 else (idx, obj)
 
     def _write_get(self, idx: int) -> None:
         if self.bin:
@@ -1237,11 +1307,11 @@ class Pickler:
         return (iter(obj), partial(self._end_frozenset, obj))
 
     def _end_frozenset(self, obj: frozenset[Any]) -> None:
-        x = self.memo.get(id(obj))
-        if x is not None:
+        idx = self._memo_find(obj)
+        if idx >= 0:
             # Reached again through its own items: drop them, fetch it instead.
             self._buf += b"\x31"  # POP_MARK
-            self._write_get(x[0])
+            self._write_get(idx)
             return
         self._buf += b"\x91"  # FROZENSET
         self._memoize(obj)
@@ -1261,7 +1331,7 @@ class Pickler:
         buf = self._buf
         n = len(obj)
         short = n <= 3 and self.proto >= 2
-        x = self.memo.get(id(obj))
+        x = self._memo.get(id(obj)) if self._mt is None else self._memo_entry(obj)
         if x is not None:
             # Recursive: its items led back to it.  Drop them (and the MARK)
             # and fetch the tuple from the memo.
@@ -1448,10 +1518,10 @@ class Pickler:
         if obj is not None:
             # Reached again while saving its own arguments: the object exists
             # already, so drop what was built and fetch it from the memo.
-            x = self.memo.get(id(obj))
-            if x is not None:
+            idx = self._memo_find(obj)
+            if idx >= 0:
                 buf += b"\x30"  # POP
-                self._write_get(x[0])
+                self._write_get(idx)
                 return None
             self._memoize(obj)
         if listitems is not None or dictitems is not None:

@@ -1,0 +1,139 @@
+"""The compiled pickler's memo: object ids to memo indices, with no boxing.
+
+`Pickler.memo` is a dict ``{id(obj): (index, obj)}`` in the standard library.
+Kept as such, every memoized object costs a boxed id, a tuple and a dict insert,
+and every lookup hashes a boxed id: most of what the compiled driver spent on
+str- and container-heavy data.  `IdMemo` is what C's ``PyMemoTable`` is: open
+addressing over unboxed ``(id, index)`` pairs (librt's ``vec[i64]``), plus a
+list that keeps the memoized objects alive (their ids must stay theirs).
+
+Only the compiled build imports this module (librt is its dependency, not the
+interpreted build's); `Pickler` turns the table into the stdlib's dict only when
+someone asks for `Pickler.memo`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from librt.vecs import append, extend, vec
+from mypy_extensions import i64
+
+# Slots in a table's first allocation (at its first entry: `dumps` makes a
+# table per call, often for few entries or none).
+_FIRST_SIZE: i64 = 16
+
+
+class IdMemo:
+    """Memo indices by object id.
+
+    `slots` holds ``size`` pairs ``(id, index)``, an id of 0 marking a free
+    slot (no object lives at address 0); the table is kept at most 2/3 full.
+    Probing is C's (and the dict's): the first slot from the address alone,
+    which keeps objects that are neighbours in memory (often memoized
+    together) in neighbouring slots; after a collision, the higher bits of
+    the address are mixed in ("perturb"), which breaks up runs.
+    """
+
+    def __init__(self) -> None:
+        self.slots: vec[i64] = vec[i64]()  # allocated by the first `insert`
+        self.mask: i64 = 0
+        self.used: i64 = 0
+        # The memoized objects, kept alive, and their keys, by insertion: what
+        # the dict form is made of.
+        self.objs: list[Any] = []
+        self.keys: vec[i64] = vec[i64]()
+
+    def __len__(self) -> int:
+        return self.used
+
+    def find(self, key: int) -> int:
+        """The index stored for the object whose id is `key`, or -1."""
+        if self.used == 0:
+            return -1
+        k: i64 = key
+        slots = self.slots
+        mask = self.mask
+        perturb = k >> 4  # the alignment bits are always 0
+        i = perturb & mask
+        while True:
+            x = slots[2 * i]
+            if x == k:
+                return slots[2 * i + 1]
+            if x == 0:
+                return -1
+            i = (i * 5 + perturb + 1) & mask
+            perturb >>= 5
+
+    def add(self, key: int, obj: object) -> int:
+        """Store `obj` (whose id is `key`, not in the table) under the next
+        index, which is returned: the number of entries so far, as in the
+        stdlib's ``len(memo)``."""
+        idx = self.used
+        self.insert(key, idx, obj)
+        return idx
+
+    def insert(self, key: int, index: int, obj: object) -> None:
+        """Store `obj` (whose id is `key`, not in the table) under `index`."""
+        if (self.used + 1) * 3 > self.mask * 2:
+            self._grow()
+        self._place(key, index)
+        self.objs.append(obj)
+        self.keys = append(self.keys, key)
+        self.used += 1
+
+    def _place(self, key: i64, index: i64) -> None:
+        slots = self.slots
+        mask = self.mask
+        perturb = key >> 4  # as in `find`
+        i = perturb & mask
+        while slots[2 * i] != 0:
+            i = (i * 5 + perturb + 1) & mask
+            perturb >>= 5
+        slots[2 * i] = key
+        slots[2 * i + 1] = index
+
+    def _grow(self) -> None:
+        old = self.slots
+        # As C's memo table grows: 4x while small, then 2x (memory for
+        # millions of entries).
+        size = _FIRST_SIZE
+        if self.used:
+            size = (self.mask + 1) * (4 if self.used < 50000 else 2)
+        self.slots = _free_slots(size)
+        self.mask = size - 1
+        j: i64 = 0
+        n = len(old)
+        while j < n:
+            k = old[j]
+            if k != 0:
+                self._place(k, old[j + 1])
+            j += 2
+
+    def to_dict(self) -> dict[int, tuple[int, Any]]:
+        """The stdlib's form of this memo: ``{id(obj): (index, obj)}``."""
+        memo: dict[int, tuple[int, Any]] = {}
+        keys = self.keys
+        objs = self.objs
+        for j in range(len(objs)):
+            key: int = keys[j]
+            memo[key] = (self.find(key), objs[j])
+        return memo
+
+
+def from_dict(memo: dict[Any, Any]) -> IdMemo:
+    """An `IdMemo` holding the entries of a stdlib-form memo."""
+    table = IdMemo()
+    for key, value in memo.items():
+        table.insert(key, value[0], value[1])
+    return table
+
+
+def _free_slots(size: i64) -> vec[i64]:
+    """`size` free slots: ``2 * size`` zeros (`size` is a power of 2), made by
+    doubling, each step one copy (appending them one by one is 6x slower)."""
+    slots = vec[i64](capacity=2 * size)
+    slots = append(slots, 0)
+    while len(slots) < 2 * size:
+        slots = extend(slots, slots)
+    return slots
