@@ -45,7 +45,7 @@ if _COMPILED:
     # imports librt (it has no dependencies).
     from librt.strings import BytesWriter, write_f64_be, write_i16_le, write_i32_le
 
-    from ._pickler_memo import IdMemo, from_dict
+    from ._pickler_memo import IdMemo
 from ._opcodes import (
     BATCHSIZE,
     DEFAULT_PROTOCOL,
@@ -248,11 +248,11 @@ class Pickler:
         self._memo_shared = True
 
     def _sync_memo(self, drop: bool) -> None:
-        """Add the native table's entries to the dict; with `drop`, the dict
-        becomes the memo."""
+        """Add the native table's new entries to the dict it started from;
+        with `drop`, the dict becomes the memo."""
         mt = self._mt
         if mt is not None:
-            self._memo.update(mt.to_dict())
+            mt.export()
             if drop:
                 self._mt = None
 
@@ -377,7 +377,7 @@ class Pickler:
                 w = BytesWriter()
                 self._w = w
                 if self._mt is None:
-                    self._mt = from_dict(self._memo) if self._memo else IdMemo()
+                    self._mt = IdMemo(self._memo)
                 if proto >= 2:
                     w.append(0x80)  # PROTO
                     w.append(proto)

@@ -9,12 +9,12 @@ list that keeps the memoized objects alive (their ids must stay theirs).
 
 Only the compiled build imports this module (librt is its dependency, not the
 interpreted build's); `Pickler` turns the table into the stdlib's dict only when
-someone asks for `Pickler.memo`.
+someone asks for `Pickler.memo` (`export`).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, final
 
 from librt.vecs import append, extend, vec
 from mypy_extensions import i64
@@ -24,8 +24,9 @@ from mypy_extensions import i64
 _FIRST_SIZE: i64 = 16
 
 
+@final  # native calls to its methods are then direct, not through a vtable
 class IdMemo:
-    """Memo indices by object id.
+    """Memo indices by object id, starting from the entries of `base`.
 
     `slots` holds ``size`` pairs ``(id, index)``, an id of 0 marking a free
     slot (no object lives at address 0); the table is kept at most 2/3 full.
@@ -35,17 +36,16 @@ class IdMemo:
     the address are mixed in ("perturb"), which breaks up runs.
     """
 
-    def __init__(self) -> None:
-        self.slots: vec[i64] = vec[i64]()  # allocated by the first `insert`
+    def __init__(self, base: dict[Any, Any]) -> None:
+        self.slots: vec[i64] = vec[i64]()  # allocated by the first entry
         self.mask: i64 = 0
         self.used: i64 = 0
-        # The memoized objects, kept alive, and their keys, by insertion: what
-        # the dict form is made of.
+        # A stdlib-form memo to start from (it keeps its objects alive), and
+        # the objects added since, by index from len(base) on.
+        self.base = base
         self.objs: list[Any] = []
-        self.keys: vec[i64] = vec[i64]()
-
-    def __len__(self) -> int:
-        return self.used
+        for key, value in base.items():
+            self._insert(key, value[0])
 
     def find(self, key: int) -> int:
         """The index stored for the object whose id is `key`, or -1."""
@@ -70,19 +70,13 @@ class IdMemo:
         index, which is returned: the number of entries so far, as in the
         stdlib's ``len(memo)``."""
         idx = self.used
-        self.insert(key, idx, obj)
+        self._insert(key, idx)
+        self.objs.append(obj)
         return idx
 
-    def insert(self, key: int, index: int, obj: object) -> None:
-        """Store `obj` (whose id is `key`, not in the table) under `index`."""
+    def _insert(self, key: i64, index: i64) -> None:
         if (self.used + 1) * 3 > self.mask * 2:
             self._grow()
-        self._place(key, index)
-        self.objs.append(obj)
-        self.keys = append(self.keys, key)
-        self.used += 1
-
-    def _place(self, key: i64, index: i64) -> None:
         slots = self.slots
         mask = self.mask
         perturb = key >> 4  # as in `find`
@@ -92,6 +86,7 @@ class IdMemo:
             perturb >>= 5
         slots[2 * i] = key
         slots[2 * i + 1] = index
+        self.used += 1
 
     def _grow(self) -> None:
         old = self.slots
@@ -102,31 +97,25 @@ class IdMemo:
             size = (self.mask + 1) * (4 if self.used < 50000 else 2)
         self.slots = _free_slots(size)
         self.mask = size - 1
+        self.used = 0
         j: i64 = 0
         n = len(old)
         while j < n:
             k = old[j]
             if k != 0:
-                self._place(k, old[j + 1])
+                self._insert(k, old[j + 1])
             j += 2
 
-    def to_dict(self) -> dict[int, tuple[int, Any]]:
-        """The stdlib's form of this memo: ``{id(obj): (index, obj)}``."""
-        memo: dict[int, tuple[int, Any]] = {}
-        keys = self.keys
+    def export(self) -> None:
+        """Add the entries made since the last export to `base`, in the
+        stdlib's form ``{id(obj): (index, obj)}``."""
+        base = self.base
         objs = self.objs
-        for j in range(len(objs)):
-            key: int = keys[j]
-            memo[key] = (self.find(key), objs[j])
-        return memo
-
-
-def from_dict(memo: dict[Any, Any]) -> IdMemo:
-    """An `IdMemo` holding the entries of a stdlib-form memo."""
-    table = IdMemo()
-    for key, value in memo.items():
-        table.insert(key, value[0], value[1])
-    return table
+        idx = self.used - len(objs)
+        for obj in objs:
+            base[id(obj)] = (idx, obj)
+            idx += 1
+        self.objs = []
 
 
 def _free_slots(size: i64) -> vec[i64]:
