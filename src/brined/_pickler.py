@@ -106,10 +106,11 @@ _copyreg_table: Final = copyreg.dispatch_table
 # The kinds of level `Pickler._run` drives (see there).
 _K_SEQ: Final = 0  # lst[i:end] then the closer (bytes)
 _K_LIST: Final = 1  # a list being saved (lst), batch by batch, its length live
-_K_BATCH: Final = 2  # a dict (flattened) or set (owner) as lst, batch by batch
-_K_TUPLE: Final = 3  # tup's items, then TUPLE*; `end` holds a count of levels
-_K_NEWOBJ: Final = 4  # (cls, args) as tup, then NEWOBJ, memo, owner's state
-_K_ITER: Final = 5  # an entry: the iterator owner, then the closer
+_K_DICT: Final = 2  # a dict (owner): keys in lst, values in tup, batch by batch
+_K_BATCH: Final = 3  # a set (owner) as lst, batch by batch
+_K_TUPLE: Final = 4  # tup's items, then TUPLE*; `end` holds a count of levels
+_K_NEWOBJ: Final = 5  # (cls, args) as tup, then NEWOBJ, memo, owner's state
+_K_ITER: Final = 6  # an entry: the iterator owner, then the closer
 _DONE: Final = object()  # the end of a _K_ITER level
 
 
@@ -519,7 +520,11 @@ class Pickler:
             else:
                 have = i < end and (kind != _K_LIST or i < len(lst))
                 if have:
-                    item = lst[i]
+                    if kind == _K_DICT:
+                        # Item i of the pairs: key, value, key, value...
+                        item = tup[i >> 1] if i & 1 else lst[i >> 1]
+                    else:
+                        item = lst[i]
                     i += 1
             if not have:
                 if kind == _K_LIST:
@@ -569,27 +574,35 @@ class Pickler:
                             end = 1
                             closer = 0x62  # BUILD
                             continue
-                elif kind == _K_BATCH:
+                elif kind == _K_DICT:
                     op = closer
                     w.append(op)
-                    if op != 0x73:  # not SETITEM
-                        step = BATCHSIZE
-                        if type(owner) is dict:
-                            step = 2 * BATCHSIZE
-                            if len(owner) * 2 != len(lst):
-                                raise RuntimeError(
-                                    "dictionary changed size during iteration"
-                                )
-                        elif len(owner) != len(lst):
-                            raise RuntimeError("set changed size during iteration")
-                        if end < len(lst):
+                    if op == 0x75:  # SETITEMS
+                        if len(owner) != len(lst):
+                            raise RuntimeError(
+                                "dictionary changed size during iteration"
+                            )
+                        if end < 2 * len(lst):
                             w.append(0x28)  # MARK: the next batch
-                            end = min(end + step, len(lst))
+                            end = min(end + 2 * BATCHSIZE, 2 * len(lst))
                             continue
-                        if len(lst) % step == 0:
+                        if len(lst) % BATCHSIZE == 0:
                             # C writes an empty batch after a full last one.
                             w.append(0x28)  # MARK
                             w.append(op)
+                elif kind == _K_BATCH:
+                    op = closer
+                    w.append(op)
+                    if len(owner) != len(lst):
+                        raise RuntimeError("set changed size during iteration")
+                    if end < len(lst):
+                        w.append(0x28)  # MARK: the next batch
+                        end = min(end + BATCHSIZE, len(lst))
+                        continue
+                    if len(lst) % BATCHSIZE == 0:
+                        # C writes an empty batch after a full last one.
+                        w.append(0x28)  # MARK
+                        w.append(op)
                 else:
                     if isinstance(closer, bytes):
                         data = closer
@@ -717,14 +730,13 @@ class Pickler:
                 n = len(d)
                 if not n:
                     continue
-                flat: list[Any] = []
-                for dkey, value in d.items():
-                    flat.append(dkey)
-                    flat.append(value)
                 stack.append((kind, lst, tup, i, end, owner, closer))
                 opened += 1
-                kind = _K_BATCH
-                lst = flat
+                kind = _K_DICT
+                # Both made by C loops over the dict: cheaper than one list
+                # of keys and values built pair by pair.
+                lst = list(d)
+                tup = tuple(d.values())
                 owner = d
                 i = 0
                 if n == 1:
@@ -732,7 +744,7 @@ class Pickler:
                     closer = 0x73  # SETITEM
                 else:
                     w.append(0x28)  # MARK
-                    end = min(len(flat), 2 * BATCHSIZE)
+                    end = min(2 * n, 2 * BATCHSIZE)
                     closer = 0x75  # SETITEMS
                 continue
             if t is tuple:
@@ -756,15 +768,14 @@ class Pickler:
                 w.append(0x94)  # MEMOIZE
                 if not item:
                     continue
-                flat = list(item)
                 stack.append((kind, lst, tup, i, end, owner, closer))
                 opened += 1
                 kind = _K_BATCH
-                lst = flat
+                lst = list(item)
                 owner = item
                 i = 0
                 w.append(0x28)  # MARK
-                end = min(len(flat), BATCHSIZE)
+                end = min(len(lst), BATCHSIZE)
                 closer = 0x90  # ADDITEMS
                 continue
             if (
