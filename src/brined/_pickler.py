@@ -44,6 +44,7 @@ if _COMPILED:
     # Native writes, compiled to direct C calls; the interpreted build never
     # imports librt (it has no dependencies).
     from librt.strings import BytesWriter, write_f64_be, write_i16_le, write_i32_le
+    from mypy_extensions import i64, u8
 
     from ._pickler_memo import IdMemo
 from ._opcodes import (
@@ -123,6 +124,16 @@ def _drain(w: BytesWriter, buf: bytearray) -> None:
     if buf:
         w.write(buf)
         buf.clear()
+
+
+def _write_frame_header(w: BytesWriter, start: i64, size: i64) -> None:
+    """FRAME and its 8-byte little-endian size, over the placeholder at
+    `start` (native arithmetic: no int objects)."""
+    w[start] = 0x95  # FRAME
+    k: i64 = 0
+    while k < 8:
+        w[start + 1 + k] = u8((size >> (8 * k)) & 0xFF)
+        k += 1
 
 
 def _write_u32(w: BytesWriter, n: int) -> None:
@@ -293,9 +304,7 @@ class Pickler:
         w = self._w
         if w is not None:
             if size >= FRAME_SIZE_MIN:
-                w[start] = 0x95  # FRAME
-                for k in range(8):
-                    w[start + 1 + k] = (size >> (8 * k)) & 0xFF
+                _write_frame_header(w, start, size)
             else:
                 # Fewer than 4 bytes to move back over the placeholder.
                 tail = [w[start + _FRAME_HEADER_SIZE + k] for k in range(size)]
@@ -322,11 +331,11 @@ class Pickler:
         w = self._w
         if w is None:
             data = bytes(buf)
+            buf.clear()
         else:
             _drain(w, buf)
             data = w.getvalue()
             w.truncate(0)
-        buf.clear()
         return data
 
     def _flush(self) -> None:
@@ -482,14 +491,14 @@ class Pickler:
         short_tuples = proto >= 2
         # Protocols 4 and 5 (the default ones) memoize with one opcode.
         memoize_op = proto >= 4
-        stack: list[tuple[int, list[Any], tuple[Any, ...], int, int, Any, Any]] = []
-        opened = 0  # levels opened so far
+        stack: list[tuple[i64, list[Any], tuple[Any, ...], i64, i64, Any, Any]] = []
+        opened: i64 = 0  # levels opened so far
         # The top-level object is the one item of a first level.
-        kind = _K_SEQ
+        kind: i64 = _K_SEQ
         lst: list[Any] = [obj]
         tup: tuple[Any, ...] = ()
-        i = 0
-        end = 1
+        i: i64 = 0
+        end: i64 = 1
         owner: Any = None
         # The closing opcode (an int; -1: none) of _K_SEQ, _K_LIST and _K_BATCH
         # levels; the state of a _K_NEWOBJ level; the closer of a _K_ITER one.

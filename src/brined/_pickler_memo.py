@@ -44,8 +44,9 @@ class IdMemo:
         # the objects added since, by index from len(base) on.
         self.base = base
         self.objs: list[Any] = []
-        for key, value in base.items():
-            self._insert(key, value[0])
+        if base:
+            for key, value in base.items():
+                self._insert(key, value[0])
 
     def find(self, key: int) -> int:
         """The index stored for the object whose id is `key`, or -1."""
