@@ -22,8 +22,9 @@ from mypy_extensions import i64
 # Slots in a table's first allocation (at its first entry: `dumps` makes a
 # table per call, often for few entries or none).
 _FIRST_SIZE: i64 = 16
-# Zeros appended one by one when making a table; larger ones copy this block.
-_ZERO_BLOCK: i64 = 1024
+# Zeros made by doubling when making a table (32 KiB: its transient copies
+# stay small); larger tables copy this block.
+_ZERO_BLOCK: i64 = 4096
 
 
 @final  # native calls to its methods are then direct, not through a vtable
@@ -126,13 +127,15 @@ class IdMemo:
 def _free_slots(size: i64) -> vec[i64]:
     """`size` free slots: ``2 * size`` zeros (`size` is a power of 2).
 
-    Appending them one by one costs ~5 ns each; extending a vec by itself
-    makes librt copy it to a new buffer at every step.  So a block of zeros
-    is appended once, then copied in (one memcpy each) up to the size."""
+    Zeros are doubled up to a block (appending them one by one costs ~5 ns
+    each).  A vec extended by itself is copied to a new buffer at every step,
+    which is cheap for a block but not for a table of megabytes: those
+    transient copies made glibc trim the heap after each dump and fault it
+    back in on the next.  So a larger table is filled by copying the block."""
     n = 2 * size
-    block = vec[i64](capacity=min(n, _ZERO_BLOCK))
+    block = append(vec[i64](), 0)
     while len(block) < min(n, _ZERO_BLOCK):
-        block = append(block, 0)
+        block = extend(block, block)
     if n <= _ZERO_BLOCK:
         return block
     slots = vec[i64](capacity=n)
