@@ -13,8 +13,9 @@ Rules that govern this module:
   `_run_entries` (entries of an iterator and a closer; the interpreted build, and
   persistent ids, fast mode and protocol 0 in both builds) and `_run_levels`
   (typed locals, lists and tuples indexed natively, plain-object NEWOBJ inline;
-  the compiled build's common case).  The tests run both builds, so both are
-  held to the C pickler's bytes.
+  the compiled build's common case, writing into librt's native `BytesWriter`
+  and keeping the memo in an `IdMemo` table, `_pickler_memo.py`).  The tests
+  run both builds, so both are held to the C pickler's bytes.
 * **Frames are committed where C commits them**: at the start of every `save()`
   of an object, when the open frame holds 64 KiB or more.  Payloads of 64 KiB or
   more are written outside frames.
