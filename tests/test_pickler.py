@@ -97,6 +97,35 @@ def test_memo_is_kept_between_dumps_until_cleared(proto: int) -> None:
     assert ours.getvalue() == theirs.getvalue()
 
 
+@pytest.mark.parametrize("proto", PROTOCOLS)
+def test_memo_reads_and_writes_like_the_stdlib_dict(proto: int) -> None:
+    # The compiled build keeps the memo in a table of its own; `memo` is still
+    # the stdlib's {id: (index, obj)}, a dict that, once got or set, a dump
+    # starts from and adds to.
+    shared, other = ["shared"], ("other", 1)
+    first, second = [shared, shared], [shared, other]
+    ours, theirs = io.BytesIO(), io.BytesIO()
+    p, c = brined.Pickler(ours, proto), pickle.Pickler(theirs, proto)
+    for pickler in (p, c):
+        pickler.dump(first)
+    assert p.memo == {key: value for key, value in c.memo.copy().items()}
+    held = p.memo
+    for pickler in (p, c):
+        pickler.dump(second)
+    assert held is p.memo
+    assert held == {key: value for key, value in c.memo.copy().items()}
+    held.clear()
+    primed = brined.Pickler(ours, proto)
+    primed.memo = {id(other): (0, other)}
+    third = [other, other]
+    primed.dump(third)
+    c.clear_memo()
+    c.memo = {id(other): (0, other)}
+    c.dump(third)
+    assert ours.getvalue() == theirs.getvalue()
+    assert primed.memo == {key: value for key, value in c.memo.copy().items()}
+
+
 def test_fast_mode_refuses_a_cycle_instead_of_looping() -> None:
     cycle: list[Any] = []
     cycle.append(cycle)

@@ -13,8 +13,9 @@ Rules that govern this module:
   `_run_entries` (entries of an iterator and a closer; the interpreted build, and
   persistent ids, fast mode and protocol 0 in both builds) and `_run_levels`
   (typed locals, lists and tuples indexed natively, plain-object NEWOBJ inline;
-  the compiled build's common case).  The tests run both builds, so both are
-  held to the C pickler's bytes.
+  the compiled build's common case, writing into librt's native `BytesWriter`
+  and keeping the memo in an `IdMemo` table, `_pickler_memo.py`).  The tests
+  run both builds, so both are held to the C pickler's bytes.
 * **Frames are committed where C commits them**: at the start of every `save()`
   of an object, when the open frame holds 64 KiB or more.  Payloads of 64 KiB or
   more are written outside frames.
@@ -39,6 +40,14 @@ if TYPE_CHECKING:
     from _typeshed import IdentityFunction
 
 from ._build import COMPILED as _COMPILED
+
+if _COMPILED:
+    # Native writes, compiled to direct C calls; the interpreted build never
+    # imports librt (it has no dependencies).
+    from librt.strings import BytesWriter, write_f64_be, write_i16_le, write_i32_le
+    from mypy_extensions import i64, u8
+
+    from ._pickler_memo import IdMemo
 from ._opcodes import (
     BATCHSIZE,
     DEFAULT_PROTOCOL,
@@ -93,17 +102,71 @@ _Entry = tuple[Iterator[Any], "bytes | Callable[[], Any]"]
 
 _LATIN1: Final = "latin1"
 _copyreg_newobj: Final[Any] = getattr(copyreg, "__newobj__")  # noqa: B009
+# Looked up once, as C's _pickle does: copyreg.pickle() adds to this dict.
+_copyreg_table: Final = copyreg.dispatch_table
 
 # The kinds of level `Pickler._run` drives (see there).
 _K_SEQ: Final = 0  # lst[i:end] then the closer (bytes)
 _K_LIST: Final = 1  # a list being saved (lst), batch by batch, its length live
-_K_BATCH: Final = 2  # a dict (flattened) or set (owner) as lst, batch by batch
-_K_TUPLE: Final = 3  # tup's items, then TUPLE*; `end` holds a count of levels
-_K_NEWOBJ: Final = 4  # (cls, args) as tup, then NEWOBJ, memo, owner's state
-_K_ITER: Final = 5  # an entry: the iterator owner, then the closer
+_K_DICT: Final = 2  # a dict (owner): keys in lst, values in tup, batch by batch
+_K_BATCH: Final = 3  # a set (owner) as lst, batch by batch
+_K_TUPLE: Final = 4  # tup's items, then TUPLE*; `end` holds a count of levels
+_K_NEWOBJ: Final = 5  # (cls, args) as tup, then NEWOBJ, memo, owner's state
+_K_ITER: Final = 6  # an entry: the iterator owner, then the closer
 _DONE: Final = object()  # the end of a _K_ITER level
 
 
+def _drain(w: BytesWriter, buf: bytearray) -> None:
+    """Move what the helpers wrote to `buf` onto the end of `w`.
+
+    With a writer (`_run_levels`), the helpers still write to the pickler's
+    bytearray; what they write always follows everything in the writer, so
+    whatever reads or extends the writer drains the bytearray first."""
+    if buf:
+        w.write(buf)
+        buf.clear()
+
+
+def _write_frame_header(w: BytesWriter, start: i64, size: i64) -> None:
+    """FRAME and its 8-byte little-endian size, over the placeholder at
+    `start` (native arithmetic: no int objects)."""
+    w[start] = 0x95  # FRAME
+    k: i64 = 0
+    while k < 8:
+        w[start + 1 + k] = u8((size >> (8 * k)) & 0xFF)
+        k += 1
+
+
+def _write_u32(w: BytesWriter, n: int) -> None:
+    """Write 0 <= n < 2**32 as 4 bytes, little-endian (librt's writers of
+    unsigned ints are not compiled natively by this mypyc: same bits, signed)."""
+    write_i32_le(w, n - 0x100000000 if n > 0x7FFFFFFF else n)
+
+
+def _write_get(w: BytesWriter, idx: int) -> None:
+    """Fetch memo entry `idx` (BINGET, LONG_BINGET): `Pickler._write_get`."""
+    if idx < 256:
+        w.append(0x68)  # BINGET
+        w.append(idx)
+    elif idx <= 0xFFFFFFFF:
+        w.append(0x6A)  # LONG_BINGET
+        _write_u32(w, idx)
+    else:
+        raise PicklingError("memo id too large for LONG_BINGET")
+
+
+def _write_put(w: BytesWriter, idx: int, memoize_op: bool) -> None:
+    """Store the stack top as memo entry `idx` (protocols 1-5): `_memoize`."""
+    if memoize_op:
+        w.append(0x94)  # MEMOIZE
+    elif idx < 256:
+        w.append(0x71)  # BINPUT
+        w.append(idx)
+    elif idx <= 0xFFFFFFFF:
+        w.append(0x72)  # LONG_BINPUT
+        _write_u32(w, idx)
+    else:
+        raise PicklingError("memo id too large for LONG_BINPUT")
 
 
 class _NoPersistentId:
@@ -148,16 +211,24 @@ class Pickler:
             raise ValueError(f"pickle protocol must be <= {HIGHEST_PROTOCOL}")
         if buffer_callback is not None and protocol < 5:
             raise ValueError("buffer_callback needs protocol >= 5")
-        try:
-            self._file_write: Callable[[Any], Any] | None = file.write
-        except AttributeError:
-            raise TypeError("file must have a 'write' attribute") from None
+        self._file_write: Callable[[Any], Any] | None = None
+        if file is not _BYTES_SINK:
+            try:
+                self._file_write = file.write
+            except AttributeError:
+                raise TypeError("file must have a 'write' attribute") from None
         self.proto = protocol
         self.bin = protocol >= 1
         self.fast = 0
         self.fix_imports = bool(fix_imports and protocol < 3)
         self._buffer_callback = buffer_callback
-        self.memo: dict[int, tuple[int, Any]] = {}
+        # The memo, `{id(obj): (index, obj)}` as in the stdlib; in the compiled
+        # build, `_run_levels` keeps it as an `IdMemo` (see `memo`).
+        self._memo: dict[int, tuple[int, Any]] = {}
+        self._mt: IdMemo | None = None
+        # Whether `memo` was got or set: the dict may be held outside.
+        self._memo_shared = False
+        self._dumping = False
         self._init_output()
 
     # -- hooks ---------------------------------------------------------------
@@ -168,33 +239,85 @@ class Pickler:
 
     def clear_memo(self) -> None:
         """Forget every object pickled so far (shared objects are written again)."""
-        self.memo.clear()
+        self._mt = None
+        self._memo.clear()
+
+    @property
+    def memo(self) -> dict[int, tuple[int, Any]]:
+        """The memo as the stdlib has it: ``{id(obj): (index, obj)}``.
+
+        The compiled build's driver keeps it as an `IdMemo` instead (which
+        holds every entry of the dict, and more); once the dict has been got or
+        set, it is the memo between dumps: such a dump starts from it and adds
+        its entries to it when it ends."""
+        self._memo_shared = True
+        self._sync_memo(not self._dumping)
+        return self._memo
+
+    @memo.setter
+    def memo(self, memo: dict[int, tuple[int, Any]]) -> None:
+        self._memo = memo
+        self._mt = None
+        self._memo_shared = True
+
+    def _sync_memo(self, drop: bool) -> None:
+        """Add the native table's new entries to the dict it started from;
+        with `drop`, the dict becomes the memo."""
+        mt = self._mt
+        if mt is not None:
+            mt.export()
+            if drop:
+                self._mt = None
 
     # -- output --------------------------------------------------------------
 
     def _init_output(self) -> None:
         self._buf = bytearray()
+        # The compiled driver's output (see `_run_levels`); None otherwise.
+        self._w: BytesWriter | None = None
         self._chunks: list[Any] = []
         self._frame_start = -1
         self._frame_limit = _NO_LIMIT
         self._framing = False
 
+    def _out_len(self) -> int:
+        """The length of the output not yet handed over (`_take`)."""
+        w = self._w
+        if w is None:
+            return len(self._buf)
+        _drain(w, self._buf)
+        return len(w)
+
     def _open_frame(self) -> None:
-        buf = self._buf
-        self._frame_start = len(buf)
-        buf += _FRAME_PLACEHOLDER
+        self._frame_start = self._out_len()
+        w = self._w
+        if w is None:
+            self._buf += _FRAME_PLACEHOLDER
+        else:
+            w.write(_FRAME_PLACEHOLDER)
         self._frame_limit = self._frame_start + _FRAME_HEADER_SIZE + FRAME_SIZE_TARGET
 
     def _close_frame(self) -> None:
         """Give the open frame its header (or drop the header if the frame is too
         small to deserve one); on a file, hand everything so far to it."""
-        buf = self._buf
         start = self._frame_start
-        size = len(buf) - start - _FRAME_HEADER_SIZE
-        if size >= FRAME_SIZE_MIN:
-            buf[start : start + _FRAME_HEADER_SIZE] = b"\x95" + pack("<Q", size)
+        size = self._out_len() - start - _FRAME_HEADER_SIZE
+        w = self._w
+        if w is not None:
+            if size >= FRAME_SIZE_MIN:
+                _write_frame_header(w, start, size)
+            else:
+                # Fewer than 4 bytes to move back over the placeholder.
+                tail = [w[start + _FRAME_HEADER_SIZE + k] for k in range(size)]
+                w.truncate(start)
+                for byte in tail:
+                    w.append(byte)
         else:
-            del buf[start : start + _FRAME_HEADER_SIZE]
+            buf = self._buf
+            if size >= FRAME_SIZE_MIN:
+                buf[start : start + _FRAME_HEADER_SIZE] = b"\x95" + pack("<Q", size)
+            else:
+                del buf[start : start + _FRAME_HEADER_SIZE]
         self._frame_start = -1
         self._frame_limit = _NO_LIMIT
         self._flush()
@@ -203,22 +326,34 @@ class Pickler:
         self._close_frame()
         self._open_frame()
 
+    def _take(self) -> bytes:
+        """The output not yet handed over, as bytes; the buffers are left empty."""
+        buf = self._buf
+        w = self._w
+        if w is None:
+            data = bytes(buf)
+            buf.clear()
+        else:
+            _drain(w, buf)
+            data = w.getvalue()
+            w.truncate(0)
+        return data
+
     def _flush(self) -> None:
         write = self._file_write
-        if write is not None and self._buf and not self._collecting:
-            write(bytes(self._buf))
-            self._buf.clear()
+        if write is not None and not self._collecting:
+            data = self._take()
+            if data:
+                write(data)
 
     def _write_large(self, header: bytes, payload: Any) -> None:
         """Write a 64 KiB-or-larger payload outside any frame, copying it once
         (into the result of `dumps`) or not at all (straight to the file)."""
         if self._framing:
             self._close_frame()
-        buf = self._buf
-        buf += header
+        self._buf += header
         if self._collecting:
-            self._chunks.append(bytes(buf))
-            buf.clear()
+            self._chunks.append(self._take())
             self._chunks.append(payload)
         else:
             self._flush()
@@ -238,29 +373,56 @@ class Pickler:
         self._collecting = self._file_write is None
         self._dump(obj)
         self._flush()
+        self._w = None
 
     def _dump(self, obj: Any) -> None:
         self._start_hooks()
+        self._dumping = True
         try:
             self._init_output()
-            if self.proto >= 2:
-                self._buf += _PROTO_OPS[self.proto]
-            if self.proto >= 4:
+            proto = self.proto
+            w: BytesWriter | None = None
+            if _COMPILED and self._pers_func is None and not self.fast and self.bin:
+                # `_run_levels` applies: the output goes to a native writer,
+                # the memo to a native table.
+                w = BytesWriter()
+                self._w = w
+                if self._mt is None:
+                    self._mt = IdMemo(self._memo)
+                if proto >= 2:
+                    w.append(0x80)  # PROTO
+                    w.append(proto)
+            else:
+                if self._mt is not None:
+                    # `_run_entries` and the helpers it calls use the dict.
+                    self._sync_memo(True)
+                if proto >= 2:
+                    self._buf += _PROTO_OPS[proto]
+            if proto >= 4:
                 self._framing = True
                 self._open_frame()
             self._run(obj)
-            self._buf += b"\x2e"  # STOP
+            if w is not None:
+                w.append(0x2E)  # STOP
+            else:
+                self._buf += b"\x2e"  # STOP
             if self._framing:
                 self._close_frame()
                 self._framing = False
         finally:
+            self._dumping = False
             self._stop_hooks()
+            if self._memo_shared:
+                # The dict is the memo: it gets this dump's entries.
+                self._sync_memo(True)
 
     def _getvalue(self) -> bytes:
+        last = self._take()
+        self._w = None
         chunks = self._chunks
         if not chunks:
-            return bytes(self._buf)
-        chunks.append(self._buf)
+            return last
+        chunks.append(last)
         data = b"".join(chunks)
         chunks.clear()
         return data
@@ -273,7 +435,6 @@ class Pickler:
             self._pers_func: Callable[[Any], Any] | None = None
             self._reducer_override: Callable[[Any], Any] | None = None
             self._own_dispatch_table: Any = None
-            self._memo_get = self.memo.get
             return
         pid = getattr(self, "persistent_id", None)
         # The base method means "no hook".  Ask the class, not the bound method:
@@ -286,43 +447,44 @@ class Pickler:
         self._pers_func = pid
         self._reducer_override = getattr(self, "reducer_override", None)
         self._own_dispatch_table = getattr(self, "dispatch_table", None)
-        self._memo_get = self.memo.get
 
     def _stop_hooks(self) -> None:
         # Bound methods of self stored on self would keep the pickler alive.
         self._pers_func = None
         self._reducer_override = None
         self._own_dispatch_table = None
-        self._memo_get = None  # type: ignore[assignment]
 
     def _run(self, obj: Any) -> None:
-        """Save `obj` without recursion: compiled, with `_run_levels` when it
-        applies; otherwise with `_run_entries`."""
-        if _COMPILED and self._pers_func is None and not self.fast and self.bin:
-            self._run_levels(obj)
+        """Save `obj` without recursion: with `_run_levels` when `_dump` gave it
+        a writer; otherwise with `_run_entries`."""
+        w = self._w
+        mt = self._mt
+        if w is not None and mt is not None:
+            self._run_levels(obj, w, mt)
         else:
             self._run_entries(obj)
 
-    def _run_levels(self, obj: Any) -> None:
+    def _run_levels(self, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
         """Save `obj` without recursion (the compiled build's driver).
 
         The object being saved is a *level*: what it still has to save and how
         it ends.  The current level lives in typed locals (`kind`, the list `lst`
         or tuple `tup` with the position `i` and the end `end`, the container
         `owner`, the `closer`); a level waiting on a child is pushed on `stack`
-        as a tuple of them.  Atoms and memo hits are written on the spot; lists,
-        dicts, sets and tuples open a level of their own here; anything else
-        goes through `_save_compound`, whose entry ``(items, closer)`` becomes a
-        `_K_ITER` level.  A saver that needs to write between its parts is a
-        generator used as such `items`: it resumes only once the part it
-        yielded has been saved whole.
+        as a tuple of them.  Atoms, memo hits and the opcodes of lists, dicts,
+        sets, tuples and plain objects are written on the spot, into the native
+        writer `w`; anything else goes through `_save_compound`, whose entry
+        ``(items, closer)`` becomes a `_K_ITER` level.  A saver that needs to
+        write between its parts is a generator used as such `items`: it resumes
+        only once the part it yielded has been saved whole.  The helpers write
+        to the bytearray `buf`, which is drained into `w` after each call.
 
         This loop serves the common case (protocol >= 1, no `persistent_id`, no
         fast mode) in the compiled build, where indexing a typed list or tuple
         is native; `_run_entries` serves the rest.
         """
         buf = self._buf
-        memo: dict[Any, tuple[int, Any]] = self.memo
+        _drain(w, buf)
         proto = self.proto
         short_str = proto >= 4
         bytes_ok = proto >= 3
@@ -330,18 +492,21 @@ class Pickler:
         short_tuples = proto >= 2
         # Protocols 4 and 5 (the default ones) memoize with one opcode.
         memoize_op = proto >= 4
-        stack: list[tuple[int, list[Any], tuple[Any, ...], int, int, Any, Any]] = []
-        opened = 0  # levels opened so far
+        stack: list[tuple[i64, list[Any], tuple[Any, ...], i64, i64, Any, Any]] = []
+        opened: i64 = 0  # levels opened so far
         # The top-level object is the one item of a first level.
-        kind = _K_SEQ
+        kind: i64 = _K_SEQ
         lst: list[Any] = [obj]
         tup: tuple[Any, ...] = ()
-        i = 0
-        end = 1
+        i: i64 = 0
+        end: i64 = 1
         owner: Any = None
-        closer: Any = b""
+        # The closing opcode (an int; -1: none) of _K_SEQ, _K_LIST and _K_BATCH
+        # levels; the state of a _K_NEWOBJ level; the closer of a _K_ITER one.
+        closer: Any = -1
+        op = -1
         item: Any = None
-        key: Any = None  # id(item), boxed once for the memo's lookup and store
+        key = 0  # id(item), for the memo's lookup and store
         entry: _Entry | None = None
         # Objects reduced the default way (copyreg.__newobj__, no items) take
         # a _K_NEWOBJ level, when no hook could intervene.
@@ -350,11 +515,12 @@ class Pickler:
             and self._reducer_override is None
             and self._own_dispatch_table is None
         )
-        copyreg_table = copyreg.dispatch_table
+        copyreg_table = _copyreg_table
         while True:
             # -- the next item of the current level, or its end
             if kind == _K_ITER:
                 item = next(owner, _DONE)
+                _drain(w, buf)
                 have = item is not _DONE
             elif kind >= _K_TUPLE:
                 have = i < len(tup)
@@ -364,75 +530,98 @@ class Pickler:
             else:
                 have = i < end and (kind != _K_LIST or i < len(lst))
                 if have:
-                    item = lst[i]
+                    if kind == _K_DICT:
+                        # Item i of the pairs: key, value, key, value...
+                        item = tup[i >> 1] if i & 1 else lst[i >> 1]
+                    else:
+                        item = lst[i]
                     i += 1
             if not have:
                 if kind == _K_LIST:
-                    buf += closer
-                    if closer == b"e" and i < len(lst):
-                        buf += b"\x28"  # MARK: the next batch
+                    op = closer
+                    w.append(op)
+                    if op == 0x65 and i < len(lst):  # APPENDS
+                        w.append(0x28)  # MARK: the next batch
                         end = i + BATCHSIZE
                         continue
                 elif kind == _K_SEQ:
-                    buf += closer
+                    op = closer
+                    if op >= 0:
+                        w.append(op)
                 elif kind == _K_TUPLE:
-                    if opened == end and memoize_op:
-                        # No level opened under it: it cannot be in the memo.
-                        n = len(tup)
-                        buf += _TUPLE_OPS[n] if n <= 3 else b"t"
-                        memo[id(tup)] = (len(memo), tup)
-                        buf += b"\x94"  # MEMOIZE
-                    else:
-                        self._end_tuple(tup)
-                elif kind == _K_NEWOBJ:
-                    buf += b"\x81"  # NEWOBJ
-                    key = id(owner)
-                    x = memo.get(key) if opened != end else None
-                    if x is not None:
-                        # Reached again through its own arguments.
-                        buf += b"\x30"  # POP
-                        self._write_get(x[0])
-                    else:
-                        if memoize_op:
-                            memo[key] = (len(memo), owner)
-                            buf += b"\x94"  # MEMOIZE
+                    n = len(tup)
+                    short = n <= 3 and short_tuples
+                    # With no level opened under it, it cannot be in the memo.
+                    idx = mt.find(id(tup)) if opened != end else -1
+                    if idx >= 0:
+                        # Recursive: its items led back to it.  Drop them (and
+                        # the MARK) and fetch the tuple from the memo.
+                        if short:
+                            for _ in range(n):
+                                w.append(0x30)  # POP
                         else:
-                            self._memoize(owner)
+                            w.append(0x31)  # POP_MARK
+                        _write_get(w, idx)
+                    else:
+                        # TUPLE1..3 are 0x85..0x87; TUPLE is "t".
+                        w.append(0x84 + n if short else 0x74)
+                        _write_put(w, mt.add(id(tup), tup), memoize_op)
+                elif kind == _K_NEWOBJ:
+                    w.append(0x81)  # NEWOBJ
+                    key = id(owner)
+                    idx = mt.find(key) if opened != end else -1
+                    if idx >= 0:
+                        # Reached again through its own arguments.
+                        w.append(0x30)  # POP
+                        _write_get(w, idx)
+                    else:
+                        _write_put(w, mt.add(key, owner), memoize_op)
                         if closer is not None:
                             # The state, then BUILD, in place of this level.
                             kind = _K_SEQ
                             lst = [closer]
                             i = 0
                             end = 1
-                            closer = b"b"  # BUILD
+                            closer = 0x62  # BUILD
                             continue
-                elif kind == _K_BATCH:
-                    buf += closer
-                    if closer != b"s":
-                        step = BATCHSIZE
-                        if type(owner) is dict:
-                            step = 2 * BATCHSIZE
-                            if len(owner) * 2 != len(lst):
-                                raise RuntimeError(
-                                    "dictionary changed size during iteration"
-                                )
-                        elif len(owner) != len(lst):
-                            raise RuntimeError("set changed size during iteration")
-                        if end < len(lst):
-                            buf += b"\x28"  # MARK: the next batch
-                            end = min(end + step, len(lst))
+                elif kind == _K_DICT:
+                    op = closer
+                    w.append(op)
+                    if op == 0x75:  # SETITEMS
+                        if len(owner) != len(lst):
+                            raise RuntimeError(
+                                "dictionary changed size during iteration"
+                            )
+                        if end < 2 * len(lst):
+                            w.append(0x28)  # MARK: the next batch
+                            end = min(end + 2 * BATCHSIZE, 2 * len(lst))
                             continue
-                        if len(lst) % step == 0:
+                        if len(lst) % BATCHSIZE == 0:
                             # C writes an empty batch after a full last one.
-                            buf += b"\x28"
-                            buf += closer
+                            w.append(0x28)  # MARK
+                            w.append(op)
+                elif kind == _K_BATCH:
+                    op = closer
+                    w.append(op)
+                    if len(owner) != len(lst):
+                        raise RuntimeError("set changed size during iteration")
+                    if end < len(lst):
+                        w.append(0x28)  # MARK: the next batch
+                        end = min(end + BATCHSIZE, len(lst))
+                        continue
+                    if len(lst) % BATCHSIZE == 0:
+                        # C writes an empty batch after a full last one.
+                        w.append(0x28)  # MARK
+                        w.append(op)
                 else:
                     if isinstance(closer, bytes):
-                        buf += closer
+                        data = closer
+                        w.write(data)
                     else:
                         # A closer may hand back what the object still has to
                         # save.
                         entry = closer()
+                        _drain(w, buf)
                         if entry is not None:
                             kind = _K_ITER
                             owner = entry[0]
@@ -444,78 +633,90 @@ class Pickler:
                 continue
 
             # -- save `item`, in _pickle.c's order of checks
-            if len(buf) >= self._frame_limit:
+            if len(w) >= self._frame_limit:
                 self._commit_frame()
             t = type(item)
             if t is str:
                 key = id(item)
-                x = memo.get(key)
-                if x is not None:
-                    idx = x[0]
-                    if idx < 256:
-                        buf += _BINGET[idx]
-                    elif idx <= 0xFFFFFFFF:
-                        buf += _pack_long_binget(0x6A, idx)  # LONG_BINGET
-                    else:
-                        self._write_get(idx)
+                idx = mt.find(key)
+                if idx >= 0:
+                    _write_get(w, idx)
                     continue
-                if short_str:
-                    text: str = item  # typed: compiled, encode is native
-                    try:
-                        data = text.encode("utf-8")
-                    except UnicodeEncodeError:
-                        data = text.encode("utf-8", "surrogatepass")
-                    n = len(data)
-                    if n <= 0xFF:
-                        buf += _SHORT_BINUNICODE[n]
-                        buf += data
-                        memo[key] = (len(memo), item)
-                        buf += b"\x94"  # MEMOIZE
-                        continue
-                self._save_str(item)
+                text: str = item  # typed: compiled, encode is native
+                try:
+                    data = text.encode("utf-8")
+                except UnicodeEncodeError:
+                    data = text.encode("utf-8", "surrogatepass")
+                n = len(data)
+                if n <= 0xFF and short_str:
+                    w.append(0x8C)  # SHORT_BINUNICODE
+                    w.append(n)
+                    w.write(data)
+                elif n < FRAME_SIZE_TARGET:
+                    w.append(0x58)  # BINUNICODE
+                    _write_u32(w, n)
+                    w.write(data)
+                else:
+                    header = self._long_header(n, b"X", b"\x8d", "a string")
+                    self._write_large(header, data)
+                    _drain(w, buf)
+                _write_put(w, mt.add(key, item), memoize_op)
                 continue
             if t is int:
                 v: int = item  # typed: compiled, comparisons are native
                 if 0 <= v <= 0xFF:
-                    buf += _BININT1[v]
+                    w.append(0x4B)  # BININT1
+                    w.append(v)
                 elif 0 <= v <= 0xFFFF:
-                    buf += _pack_binint2(0x4D, v)  # BININT2
+                    w.append(0x4D)  # BININT2
+                    write_i16_le(w, v - 0x10000 if v > 0x7FFF else v)
                 elif -0x80000000 <= v <= 0x7FFFFFFF:
-                    buf += _pack_binint(0x4A, v)  # BININT
+                    w.append(0x4A)  # BININT
+                    write_i32_le(w, v)
                 else:
                     self._save_long(v)
+                    _drain(w, buf)
                 continue
             if t is float:
-                buf += _pack_binfloat(0x47, item)  # BINFLOAT
+                f: float = item
+                w.append(0x47)  # BINFLOAT
+                write_f64_be(w, f)
                 continue
             if item is None:
-                buf += b"\x4e"  # NONE
+                w.append(0x4E)  # NONE
                 continue
             if t is bool:
-                self._save_atom(item)
+                if short_tuples:
+                    w.append(0x88 if item else 0x89)  # NEWTRUE, NEWFALSE
+                else:
+                    w.write(b"I01\n" if item else b"I00\n")
                 continue
             key = id(item)
-            x = memo.get(key)
-            if x is not None:
-                idx = x[0]
-                if idx < 256:
-                    buf += _BINGET[idx]
-                elif idx <= 0xFFFFFFFF:
-                    buf += _pack_long_binget(0x6A, idx)  # LONG_BINGET
-                else:
-                    self._write_get(idx)
+            idx = mt.find(key)
+            if idx >= 0:
+                _write_get(w, idx)
                 continue
             if t is bytes and bytes_ok:
-                self._save_bytes_data(item, item)
+                data = item
+                n = len(data)
+                if n <= 0xFF:
+                    w.append(0x43)  # SHORT_BINBYTES
+                    w.append(n)
+                    w.write(data)
+                elif n < FRAME_SIZE_TARGET:
+                    w.append(0x42)  # BINBYTES
+                    _write_u32(w, n)
+                    w.write(data)
+                else:
+                    header = self._long_header(n, b"B", b"\x8e", "a bytes object")
+                    self._write_large(header, data)
+                    _drain(w, buf)
+                _write_put(w, mt.add(key, item), memoize_op)
                 continue
             if t is list:
                 items: list[Any] = item
-                buf += b"\x5d"  # EMPTY_LIST
-                if memoize_op:
-                    memo[key] = (len(memo), item)
-                    buf += b"\x94"  # MEMOIZE
-                else:
-                    self._memoize(item)
+                w.append(0x5D)  # EMPTY_LIST
+                _write_put(w, mt.add(key, item), memoize_op)
                 n = len(items)
                 if not n:
                     continue
@@ -526,49 +727,44 @@ class Pickler:
                 i = 0
                 if n == 1:
                     end = 1
-                    closer = b"a"  # APPEND
+                    closer = 0x61  # APPEND
                 else:
-                    buf += b"\x28"  # MARK
+                    w.append(0x28)  # MARK
                     end = BATCHSIZE
-                    closer = b"e"  # APPENDS
+                    closer = 0x65  # APPENDS
                 continue
             if t is dict:
                 d: dict[Any, Any] = item
-                buf += b"\x7d"  # EMPTY_DICT
-                if memoize_op:
-                    memo[key] = (len(memo), item)
-                    buf += b"\x94"  # MEMOIZE
-                else:
-                    self._memoize(item)
+                w.append(0x7D)  # EMPTY_DICT
+                _write_put(w, mt.add(key, item), memoize_op)
                 n = len(d)
                 if not n:
                     continue
-                flat: list[Any] = []
-                for key, value in d.items():
-                    flat.append(key)
-                    flat.append(value)
                 stack.append((kind, lst, tup, i, end, owner, closer))
                 opened += 1
-                kind = _K_BATCH
-                lst = flat
+                kind = _K_DICT
+                # Both made by C loops over the dict: cheaper than one list
+                # of keys and values built pair by pair.
+                lst = list(d)
+                tup = tuple(d.values())
                 owner = d
                 i = 0
                 if n == 1:
                     end = 2
-                    closer = b"s"  # SETITEM
+                    closer = 0x73  # SETITEM
                 else:
-                    buf += b"\x28"  # MARK
-                    end = min(len(flat), 2 * BATCHSIZE)
-                    closer = b"u"  # SETITEMS
+                    w.append(0x28)  # MARK
+                    end = min(2 * n, 2 * BATCHSIZE)
+                    closer = 0x75  # SETITEMS
                 continue
             if t is tuple:
                 tp: tuple[Any, ...] = item
                 n = len(tp)
                 if not n:
-                    buf += b"\x29"  # EMPTY_TUPLE
+                    w.append(0x29)  # EMPTY_TUPLE
                     continue
                 if n > 3 or not short_tuples:
-                    buf += b"\x28"  # MARK
+                    w.append(0x28)  # MARK
                 stack.append((kind, lst, tup, i, end, owner, closer))
                 opened += 1
                 kind = _K_TUPLE
@@ -577,20 +773,20 @@ class Pickler:
                 end = opened  # see the end of a _K_TUPLE level
                 continue
             if t is set and sets_inline:
-                buf += b"\x8f"  # EMPTY_SET
-                self._memoize(item)
+                w.append(0x8F)  # EMPTY_SET
+                mt.add(key, item)
+                w.append(0x94)  # MEMOIZE
                 if not item:
                     continue
-                flat = list(item)
                 stack.append((kind, lst, tup, i, end, owner, closer))
                 opened += 1
                 kind = _K_BATCH
-                lst = flat
+                lst = list(item)
                 owner = item
                 i = 0
-                buf += b"\x28"  # MARK
-                end = min(len(flat), BATCHSIZE)
-                closer = b"\x90"  # ADDITEMS
+                w.append(0x28)  # MARK
+                end = min(len(lst), BATCHSIZE)
+                closer = 0x90  # ADDITEMS
                 continue
             if (
                 plain_reduce
@@ -636,6 +832,7 @@ class Pickler:
                     entry = self._save_compound(item)
             else:
                 entry = self._save_compound(item)
+            _drain(w, buf)
             if entry is not None:
                 stack.append((kind, lst, tup, i, end, owner, closer))
                 opened += 1
@@ -665,7 +862,7 @@ class Pickler:
         simple = self._pers_func is None and not fast and self.bin
         bytes_ok = self.proto >= 3
         buf = self._buf
-        memo = self.memo
+        memo = self._memo
         short_str = self.proto >= 4
         while stack:
             top = stack[-1]
@@ -816,7 +1013,7 @@ class Pickler:
         table = self._own_dispatch_table
         reduce: Any
         if table is None:
-            reduce = copyreg.dispatch_table.get(t)
+            reduce = _copyreg_table.get(t)
         else:
             try:
                 reduce = table[t]
@@ -873,7 +1070,7 @@ class Pickler:
             else:
                 buf += b"F" + repr(obj).encode("ascii") + b"\n"
             return True
-        x = self._memo_get(id(obj))
+        x = self._memo.get(id(obj))
         if x is not None:
             self._write_get(x[0])
             return True
@@ -983,9 +1180,13 @@ class Pickler:
     def _memoize(self, obj: Any) -> None:
         if self.fast:
             return
-        memo = self.memo
-        idx = len(memo)
-        memo[id(obj)] = (idx, obj)
+        mt = self._mt
+        if mt is None:
+            memo = self._memo
+            idx = len(memo)
+            memo[id(obj)] = (idx, obj)
+        else:
+            idx = mt.add(id(obj), obj)
         if self.proto >= 4:
             self._buf += b"\x94"  # MEMOIZE
         elif self.bin:
@@ -997,6 +1198,19 @@ class Pickler:
                 raise PicklingError("memo id too large for LONG_BINPUT")
         else:
             self._buf += b"p" + repr(idx).encode("ascii") + b"\n"
+
+    def _memo_find(self, obj: Any) -> int:
+        """The memo index of `obj`, or -1."""
+        x = self._memo_entry(obj)
+        return -1 if x is None else x[0]
+
+    def _memo_entry(self, obj: Any) -> tuple[int, Any] | None:
+        """The memo entry of `obj` (stdlib form), or None."""
+        mt = self._mt
+        if mt is None:
+            return self._memo.get(id(obj))
+        idx = mt.find(id(obj))
+        return None if idx < 0 else (idx, obj)
 
     def _write_get(self, idx: int) -> None:
         if self.bin:
@@ -1114,11 +1328,11 @@ class Pickler:
         return (iter(obj), partial(self._end_frozenset, obj))
 
     def _end_frozenset(self, obj: frozenset[Any]) -> None:
-        x = self.memo.get(id(obj))
-        if x is not None:
+        idx = self._memo_find(obj)
+        if idx >= 0:
             # Reached again through its own items: drop them, fetch it instead.
             self._buf += b"\x31"  # POP_MARK
-            self._write_get(x[0])
+            self._write_get(idx)
             return
         self._buf += b"\x91"  # FROZENSET
         self._memoize(obj)
@@ -1138,7 +1352,7 @@ class Pickler:
         buf = self._buf
         n = len(obj)
         short = n <= 3 and self.proto >= 2
-        x = self.memo.get(id(obj))
+        x = self._memo.get(id(obj)) if self._mt is None else self._memo_entry(obj)
         if x is not None:
             # Recursive: its items led back to it.  Drop them (and the MARK)
             # and fetch the tuple from the memo.
@@ -1325,10 +1539,10 @@ class Pickler:
         if obj is not None:
             # Reached again while saving its own arguments: the object exists
             # already, so drop what was built and fetch it from the memo.
-            x = self.memo.get(id(obj))
-            if x is not None:
+            idx = self._memo_find(obj)
+            if idx >= 0:
                 buf += b"\x30"  # POP
-                self._write_get(x[0])
+                self._write_get(idx)
                 return None
             self._memoize(obj)
         if listitems is not None or dictitems is not None:
