@@ -230,6 +230,10 @@ class Unpickler(_Machine):
         self._unconsumed = False
         self._chunk = PEEK_START
         self._calling = False
+        # Compiled, an Unpickler proper is a native object: no instance
+        # attribute can replace its find_class, so `_find` can call it directly.
+        # Subclasses and the interpreted build look the hook up at each use.
+        self._own_find = COMPILED and type(self) is Unpickler
         self._op_offset = None
         self._op_code = -1
         self._reset_guards()
@@ -344,7 +348,6 @@ class Unpickler(_Machine):
         sized = SIZED
         max_objects = limits.max_objects
         plain_keys = PLAIN_KEYS
-        join = "".join
         stack: list[Any] = []
         metastack: list[list[Any]] = []
         self._stack = stack
@@ -596,7 +599,7 @@ class Unpickler(_Machine):
                             # checks, and joining them is the quickest way to
                             # find out.
                             try:
-                                join(keys)
+                                "".join(keys)
                             except TypeError:
                                 self._check_plain_keys(target, keys, pos)
                         if type(target) is dict and not (
