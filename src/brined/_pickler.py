@@ -113,6 +113,7 @@ _K_BATCH: Final = 3  # a set (owner) as lst, batch by batch
 _K_TUPLE: Final = 4  # tup's items, then TUPLE*; `end` holds a count of levels
 _K_NEWOBJ: Final = 5  # (cls, args) as tup, then NEWOBJ, memo, owner's state
 _K_ITER: Final = 6  # an entry: the iterator owner, then the closer
+_K_REDUCE: Final = 7  # (func, args) as tup, then REDUCE, memo, owner's state
 _DONE: Final = object()  # the end of a _K_ITER level
 
 
@@ -502,14 +503,16 @@ class Pickler:
         end: i64 = 1
         owner: Any = None
         # The closing opcode (an int; -1: none) of _K_SEQ, _K_LIST and _K_BATCH
-        # levels; the state of a _K_NEWOBJ level; the closer of a _K_ITER one.
+        # levels; the state of a _K_NEWOBJ or _K_REDUCE level; the closer of a
+        # _K_ITER one.
         closer: Any = -1
         op = -1
         item: Any = None
         key = 0  # id(item), for the memo's lookup and store
         entry: _Entry | None = None
         # Objects reduced the default way (copyreg.__newobj__, no items) take
-        # a _K_NEWOBJ level, when no hook could intervene.
+        # a _K_NEWOBJ level, when no hook could intervene; those reduced to a
+        # plain call (no items, no state setter) a _K_REDUCE level.
         plain_reduce = (
             proto >= 2
             and self._reducer_override is None
@@ -566,8 +569,8 @@ class Pickler:
                         # TUPLE1..3 are 0x85..0x87; TUPLE is "t".
                         w.append(0x84 + n if short else 0x74)
                         _write_put(w, mt.add(id(tup), tup), memoize_op)
-                elif kind == _K_NEWOBJ:
-                    w.append(0x81)  # NEWOBJ
+                elif kind in (_K_NEWOBJ, _K_REDUCE):
+                    w.append(0x81 if kind == _K_NEWOBJ else 0x52)  # NEWOBJ, REDUCE
                     key = id(owner)
                     idx = mt.find(key) if opened != end else -1
                     if idx >= 0:
@@ -822,6 +825,28 @@ class Pickler:
                             opened += 1
                             kind = _K_NEWOBJ
                             tup = (t, args[1:])
+                            i = 0
+                            end = opened
+                            owner = item
+                            closer = rvt[2] if len(rvt) > 2 else None
+                            continue
+                    if (
+                        type(rv) is tuple
+                        and 2 <= len(rv) <= 5
+                        and callable(rv[0])
+                        and type(rv[1]) is tuple
+                        and (len(rv) < 4 or rv[3] is None)
+                        and (len(rv) < 5 or rv[4] is None)
+                    ):
+                        # A plain call, as `_reduce_parts` would write it
+                        # unless the callable is named as copyreg's.
+                        rvt = rv
+                        name = getattr(rvt[0], "__name__", None)
+                        if name != "__newobj__" and name != "__newobj_ex__":
+                            stack.append((kind, lst, tup, i, end, owner, closer))
+                            opened += 1
+                            kind = _K_REDUCE
+                            tup = (rvt[0], rvt[1])
                             i = 0
                             end = opened
                             owner = item
