@@ -114,6 +114,9 @@ _K_TUPLE: Final = 4  # tup's items, then TUPLE*; `end` holds a count of levels
 _K_NEWOBJ: Final = 5  # (cls, args) as tup, then NEWOBJ, memo, owner's state
 _K_ITER: Final = 6  # an entry: the iterator owner, then the closer
 _K_REDUCE: Final = 7  # (func, args) as tup, then REDUCE, memo, owner's state
+_K_GLOBAL: Final = 8  # (module, name) as tup, then STACK_GLOBAL, memo owner
+# The types whose classes `_save_type` saves as reduce values, not by name.
+_SINGLETON_TYPES: Final = (type(None), type(...), type(NotImplemented))
 _DONE: Final = object()  # the end of a _K_ITER level
 
 
@@ -587,6 +590,9 @@ class Pickler:
                             end = 1
                             closer = 0x62  # BUILD
                             continue
+                elif kind == _K_GLOBAL:
+                    w.append(0x93)  # STACK_GLOBAL
+                    _write_put(w, mt.add(id(owner), owner), memoize_op)
                 elif kind == _K_DICT:
                     op = closer
                     w.append(op)
@@ -790,6 +796,32 @@ class Pickler:
                 w.append(0x28)  # MARK
                 end = min(len(lst), BATCHSIZE)
                 closer = 0x90  # ADDITEMS
+                continue
+            if (
+                short_str
+                and plain_reduce
+                and (
+                    t is FunctionType
+                    or (t is type and item not in _SINGLETON_TYPES)
+                    or (
+                        t is not type
+                        and t not in copyreg_table
+                        and issubclass(t, type)
+                    )
+                )
+            ):
+                # A class or function by name (protocols 4 and 5), as
+                # `_save_global` writes it, without a generator's level.
+                ref = find_global(item, None, proto)
+                if ref.ext_code:
+                    w.write(ext_opcode(ref.ext_code))
+                    continue
+                stack.append((kind, lst, tup, i, end, owner, closer))
+                opened += 1
+                kind = _K_GLOBAL
+                tup = (ref.module, ref.name)
+                i = 0
+                owner = item
                 continue
             if (
                 plain_reduce
