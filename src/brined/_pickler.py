@@ -233,7 +233,8 @@ class Pickler:
         # Whether `memo` was got or set: the dict may be held outside.
         self._memo_shared = False
         self._dumping = False
-        self._init_output()
+        # The output buffers are made by each dump (`_init_output`), not here:
+        # `dumps` makes a pickler per call.
 
     # -- hooks ---------------------------------------------------------------
 
@@ -311,11 +312,14 @@ class Pickler:
             if size >= FRAME_SIZE_MIN:
                 _write_frame_header(w, start, size)
             else:
-                # Fewer than 4 bytes to move back over the placeholder.
-                tail = [w[start + _FRAME_HEADER_SIZE + k] for k in range(size)]
+                # Fewer than 4 bytes to move back over the placeholder, held
+                # in one int (no list to make).
+                tail: i64 = 0
+                for k in range(size):
+                    tail |= i64(w[start + _FRAME_HEADER_SIZE + k]) << (8 * k)
                 w.truncate(start)
-                for byte in tail:
-                    w.append(byte)
+                for k in range(size):
+                    w.append(u8((tail >> (8 * k)) & 0xFF))
         else:
             buf = self._buf
             if size >= FRAME_SIZE_MIN:
