@@ -114,7 +114,7 @@ if COMPILED:
     # Compiled, these are plain C calls (see _build.py); the interpreted build
     # unpacks with struct instead.  (mypyc knows no unsigned reads: u32 is an
     # i32 read, widened and masked.)  mypy_extensions comes with librt.
-    from librt.strings import read_f64_be, read_i32_le
+    from librt.strings import read_f64_be, read_i32_le, read_i64_le
     from mypy_extensions import i64
 
 try:
@@ -435,7 +435,15 @@ class Unpickler(_Machine):
                             buf, pos, end, start = self._more(
                                 buf, pos, end, start, 8, code
                             )
-                        size: int = _unpack_u8(buf, pos)[0]
+                        size: int
+                        if COMPILED:
+                            # A native read (struct's costs ~100 ns a pickle);
+                            # read signed, a size past 2**63 shows as negative.
+                            size = read_i64_le(buf, pos)
+                            if size < 0:
+                                size = _MAXSIZE + 1
+                        else:
+                            size = _unpack_u8(buf, pos)[0]
                         pos += 8
                         if size > _MAXSIZE:
                             raise MalformedPickleError(
