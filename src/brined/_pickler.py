@@ -113,6 +113,10 @@ _K_BATCH: Final = 3  # a set (owner) as lst, batch by batch
 _K_TUPLE: Final = 4  # tup's items, then TUPLE*; `end` holds a count of levels
 _K_NEWOBJ: Final = 5  # (cls, args) as tup, then NEWOBJ, memo, owner's state
 _K_ITER: Final = 6  # an entry: the iterator owner, then the closer
+_K_REDUCE: Final = 7  # (func, args) as tup, then REDUCE, memo, owner's state
+_K_GLOBAL: Final = 8  # (module, name) as tup, then STACK_GLOBAL, memo owner
+# The types whose classes `_save_type` saves as reduce values, not by name.
+_SINGLETON_TYPES: Final = (type(None), type(...), type(NotImplemented))
 _DONE: Final = object()  # the end of a _K_ITER level
 
 
@@ -229,7 +233,8 @@ class Pickler:
         # Whether `memo` was got or set: the dict may be held outside.
         self._memo_shared = False
         self._dumping = False
-        self._init_output()
+        # The output buffers are made by each dump (`_init_output`), not here:
+        # `dumps` makes a pickler per call.
 
     # -- hooks ---------------------------------------------------------------
 
@@ -307,11 +312,14 @@ class Pickler:
             if size >= FRAME_SIZE_MIN:
                 _write_frame_header(w, start, size)
             else:
-                # Fewer than 4 bytes to move back over the placeholder.
-                tail = [w[start + _FRAME_HEADER_SIZE + k] for k in range(size)]
+                # Fewer than 4 bytes to move back over the placeholder, held
+                # in one int (no list to make).
+                tail: i64 = 0
+                for k in range(size):
+                    tail |= i64(w[start + _FRAME_HEADER_SIZE + k]) << (8 * k)
                 w.truncate(start)
-                for byte in tail:
-                    w.append(byte)
+                for k in range(size):
+                    w.append(u8((tail >> (8 * k)) & 0xFF))
         else:
             buf = self._buf
             if size >= FRAME_SIZE_MIN:
@@ -502,14 +510,16 @@ class Pickler:
         end: i64 = 1
         owner: Any = None
         # The closing opcode (an int; -1: none) of _K_SEQ, _K_LIST and _K_BATCH
-        # levels; the state of a _K_NEWOBJ level; the closer of a _K_ITER one.
+        # levels; the state of a _K_NEWOBJ or _K_REDUCE level; the closer of a
+        # _K_ITER one.
         closer: Any = -1
         op = -1
         item: Any = None
         key = 0  # id(item), for the memo's lookup and store
         entry: _Entry | None = None
         # Objects reduced the default way (copyreg.__newobj__, no items) take
-        # a _K_NEWOBJ level, when no hook could intervene.
+        # a _K_NEWOBJ level, when no hook could intervene; those reduced to a
+        # plain call (no items, no state setter) a _K_REDUCE level.
         plain_reduce = (
             proto >= 2
             and self._reducer_override is None
@@ -566,8 +576,8 @@ class Pickler:
                         # TUPLE1..3 are 0x85..0x87; TUPLE is "t".
                         w.append(0x84 + n if short else 0x74)
                         _write_put(w, mt.add(id(tup), tup), memoize_op)
-                elif kind == _K_NEWOBJ:
-                    w.append(0x81)  # NEWOBJ
+                elif kind in (_K_NEWOBJ, _K_REDUCE):
+                    w.append(0x81 if kind == _K_NEWOBJ else 0x52)  # NEWOBJ, REDUCE
                     key = id(owner)
                     idx = mt.find(key) if opened != end else -1
                     if idx >= 0:
@@ -584,6 +594,9 @@ class Pickler:
                             end = 1
                             closer = 0x62  # BUILD
                             continue
+                elif kind == _K_GLOBAL:
+                    w.append(0x93)  # STACK_GLOBAL
+                    _write_put(w, mt.add(id(owner), owner), memoize_op)
                 elif kind == _K_DICT:
                     op = closer
                     w.append(op)
@@ -789,6 +802,32 @@ class Pickler:
                 closer = 0x90  # ADDITEMS
                 continue
             if (
+                short_str
+                and plain_reduce
+                and (
+                    t is FunctionType
+                    or (t is type and item not in _SINGLETON_TYPES)
+                    or (
+                        t is not type
+                        and t not in copyreg_table
+                        and issubclass(t, type)
+                    )
+                )
+            ):
+                # A class or function by name (protocols 4 and 5), as
+                # `_save_global` writes it, without a generator's level.
+                ref = find_global(item, None, proto)
+                if ref.ext_code:
+                    w.write(ext_opcode(ref.ext_code))
+                    continue
+                stack.append((kind, lst, tup, i, end, owner, closer))
+                opened += 1
+                kind = _K_GLOBAL
+                tup = (ref.module, ref.name)
+                i = 0
+                owner = item
+                continue
+            if (
                 plain_reduce
                 and t is not type
                 and t is not FunctionType
@@ -822,6 +861,28 @@ class Pickler:
                             opened += 1
                             kind = _K_NEWOBJ
                             tup = (t, args[1:])
+                            i = 0
+                            end = opened
+                            owner = item
+                            closer = rvt[2] if len(rvt) > 2 else None
+                            continue
+                    if (
+                        type(rv) is tuple
+                        and 2 <= len(rv) <= 5
+                        and callable(rv[0])
+                        and type(rv[1]) is tuple
+                        and (len(rv) < 4 or rv[3] is None)
+                        and (len(rv) < 5 or rv[4] is None)
+                    ):
+                        # A plain call, as `_reduce_parts` would write it
+                        # unless the callable is named as copyreg's.
+                        rvt = rv
+                        name = getattr(rvt[0], "__name__", None)
+                        if name != "__newobj__" and name != "__newobj_ex__":
+                            stack.append((kind, lst, tup, i, end, owner, closer))
+                            opened += 1
+                            kind = _K_REDUCE
+                            tup = (rvt[0], rvt[1])
                             i = 0
                             end = opened
                             owner = item

@@ -12,20 +12,34 @@ import copyreg
 import sys
 from _compat_pickle import REVERSE_IMPORT_MAPPING, REVERSE_NAME_MAPPING
 from struct import pack
-from typing import Any, NamedTuple
+from typing import Any, Final
 
 from .errors import PicklingError
 
 
-class GlobalRef(NamedTuple):
+class GlobalRef:
     """Where a global lives: `module`, the `name` to write (its qualname, or the
-    last part when it sits directly in the module), and the `parent` holding it."""
+    last part when it sits directly in the module), and the `parent` holding it.
 
-    module: str
-    name: str
-    parent: Any
-    in_module: bool
-    ext_code: int
+    A plain class, not a NamedTuple: compiled, it is a native class whose
+    constructor costs a few ns (a NamedTuple's runs as interpreted Python)."""
+
+    __slots__ = ("module", "name", "parent", "in_module", "ext_code")
+
+    def __init__(
+        self, module: str, name: str, parent: Any, in_module: bool, ext_code: int
+    ) -> None:
+        self.module = module
+        self.name = name
+        self.parent = parent
+        self.in_module = in_module
+        self.ext_code = ext_code
+
+
+# Looked up once, as `_pickle.c` does: copyreg.add_extension() adds to this dict.
+_extension_registry: Final[dict[tuple[str, str], int]] = (
+    copyreg._extension_registry  # type: ignore[attr-defined]
+)
 
 
 def getattribute(obj: Any, dotted: list[str]) -> tuple[Any, Any]:
@@ -38,11 +52,8 @@ def getattribute(obj: Any, dotted: list[str]) -> tuple[Any, Any]:
 
 
 def whichmodule(obj: object, dotted: list[str]) -> str:
-    """The module `obj` is found in: its `__module__`, else a search of
+    """The module holding `obj`, which has no `__module__`: a search of
     `sys.modules`, else ``__main__``."""
-    module_name = getattr(obj, "__module__", None)
-    if module_name is not None:
-        return str(module_name)
     for name, module in sys.modules.copy().items():
         if (
             not isinstance(name, str)
@@ -69,10 +80,15 @@ def find_global(obj: Any, name: str | None, proto: int) -> GlobalRef:
         if name is None:
             name = obj.__name__
     assert name is not None
-    dotted = name.split(".")
-    if "<locals>" in dotted:
+    # Most globals sit directly in their module: no dotted path to split and walk.
+    dotted: list[str] | None = name.split(".") if "." in name else None
+    if (name == "<locals>") if dotted is None else ("<locals>" in dotted):
         raise PicklingError(f"Can't pickle local object {obj!r}")
-    module_name = whichmodule(obj, dotted)
+    module_name = getattr(obj, "__module__", None)
+    if module_name is None:
+        module_name = whichmodule(obj, [name] if dotted is None else dotted)
+    else:
+        module_name = str(module_name)
     try:
         __import__(module_name, level=0)
         module = sys.modules[module_name]
@@ -81,7 +97,11 @@ def find_global(obj: Any, name: str | None, proto: int) -> GlobalRef:
             f"Can't pickle {obj!r}: import of module {module_name!r} failed"
         ) from None
     try:
-        found, parent = getattribute(module, dotted)
+        if dotted is None:
+            found = getattr(module, name)
+            parent = module
+        else:
+            found, parent = getattribute(module, dotted)
     except AttributeError:
         raise PicklingError(
             f"Can't pickle {obj!r}: attribute lookup {name} on {module_name} failed"
@@ -92,12 +112,11 @@ def find_global(obj: Any, name: str | None, proto: int) -> GlobalRef:
         )
     code = 0
     if proto >= 2:
-        registry: dict[tuple[str, str], int] = copyreg._extension_registry  # type: ignore[attr-defined]
-        code = registry.get((module_name, name), 0)
+        code = _extension_registry.get((module_name, name), 0)
     in_module = parent is module
-    return GlobalRef(
-        module_name, dotted[-1] if in_module else name, parent, in_module, code
-    )
+    if in_module and dotted is not None:
+        name = dotted[-1]
+    return GlobalRef(module_name, name, parent, in_module, code)
 
 
 def ext_opcode(code: int) -> bytes:

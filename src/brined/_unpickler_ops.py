@@ -154,6 +154,8 @@ class _Machine(_Input):
     _stack: list[Any]
     _metastack: list[list[Any]]
     _calling: bool
+    # Whether `_find` may call `find_class` directly (see `Unpickler.__init__`).
+    _own_find: bool
     _op_offset: int | None
     _foreign: set[int]
     _foreign_containers: set[int]
@@ -579,11 +581,15 @@ class _Machine(_Input):
         # The hooks are looked up at each use (as the C unpickler looks up
         # find_class): a subclass method and an instance attribute both work.
         # Not once per load: a bound method kept on self is a reference cycle.
-        hook: Callable[[str, str], Any] = self.find_class
         self._op_offset = self._base + self._start
         self._calling = True
         self._resolved = None
-        value = hook(module, name)
+        if self._own_find:
+            # A direct (native) call: no bound method made, no arguments parsed.
+            value = self.find_class(module, name)
+        else:
+            hook: Callable[[str, str], Any] = self.find_class
+            value = hook(module, name)
         self._calling = False
         if not self._trusted:
             self._note_global(module, name, value)
