@@ -81,6 +81,34 @@ def _write_u32(w: BytesWriter, n: int) -> None:
     write_i32_le(w, n - 0x100000000 if n > 0x7FFFFFFF else n)
 
 
+def _write_sized(
+    p: Pickler,
+    w: BytesWriter,
+    data: bytes,
+    short_ok: bool,
+    op1: u8,
+    op4: u8,
+    op8: u8,
+    what: str,
+) -> None:
+    """`data` (a str's UTF-8 or a bytes object) after the header C writes: a
+    1-byte length (`op1`, when `short_ok`), a 4-byte one (`op4`), or for 64 KiB
+    and more, outside any frame (`Pickler._write_large`, with `op8` beyond 4 GiB)."""
+    n = len(data)
+    if n <= 0xFF and short_ok:
+        w.append(op1)
+        w.append(n)
+    elif n < FRAME_SIZE_TARGET:
+        w.append(op4)
+        _write_u32(w, n)
+    else:
+        header = p._long_header(n, bytes((op4,)), bytes((op8,)), what)
+        p._write_large(header, data)
+        _drain(w, p._buf)
+        return
+    w.write(data)
+
+
 def _write_get(w: BytesWriter, idx: int) -> None:
     """Fetch memo entry `idx` (BINGET, LONG_BINGET): `Pickler._write_get`."""
     if idx < 256:
@@ -296,19 +324,8 @@ def run_levels(p: Pickler, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                 data = text.encode("utf-8")
             except UnicodeEncodeError:
                 data = text.encode("utf-8", "surrogatepass")
-            n = len(data)
-            if n <= 0xFF and short_str:
-                w.append(0x8C)  # SHORT_BINUNICODE
-                w.append(n)
-                w.write(data)
-            elif n < FRAME_SIZE_TARGET:
-                w.append(0x58)  # BINUNICODE
-                _write_u32(w, n)
-                w.write(data)
-            else:
-                header = p._long_header(n, b"X", b"\x8d", "a string")
-                p._write_large(header, data)
-                _drain(w, buf)
+            # SHORT_BINUNICODE, BINUNICODE, BINUNICODE8
+            _write_sized(p, w, data, short_str, 0x8C, 0x58, 0x8D, "a string")
             _write_put(w, mt.add(key, item), memoize_op)
             continue
         if t is int:
@@ -346,20 +363,8 @@ def run_levels(p: Pickler, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
             _write_get(w, idx)
             continue
         if t is bytes and bytes_ok:
-            data = item
-            n = len(data)
-            if n <= 0xFF:
-                w.append(0x43)  # SHORT_BINBYTES
-                w.append(n)
-                w.write(data)
-            elif n < FRAME_SIZE_TARGET:
-                w.append(0x42)  # BINBYTES
-                _write_u32(w, n)
-                w.write(data)
-            else:
-                header = p._long_header(n, b"B", b"\x8e", "a bytes object")
-                p._write_large(header, data)
-                _drain(w, buf)
+            # SHORT_BINBYTES, BINBYTES, BINBYTES8
+            _write_sized(p, w, item, True, 0x43, 0x42, 0x8E, "a bytes object")
             _write_put(w, mt.add(key, item), memoize_op)
             continue
         if t is list:
