@@ -27,7 +27,6 @@ Design notes (why it looks the way it does):
 
 from __future__ import annotations
 
-import _compat_pickle
 import copyreg
 import io
 import struct
@@ -102,7 +101,7 @@ from ._unpickler_io import (
     bad_key,
     op_name,
 )
-from ._unpickler_ops import PLAIN_KEYS, RARE, SIZED, _Machine
+from ._unpickler_ops import PLAIN_KEYS, RARE, SIZED, _Machine, py3_name
 from .errors import (
     MalformedPickleError,
     UnpicklingError,
@@ -252,11 +251,7 @@ class Unpickler(_Machine):
         # The name as the pickle wrote it, for a refusal's message.
         written = "" if policy is None else f"{module}.{name}"
         if self.proto < 3 and self.fix_imports:
-            mapped = _compat_pickle.NAME_MAPPING.get((module, name))
-            if mapped is not None:
-                module, name = mapped
-            elif module in _compat_pickle.IMPORT_MAPPING:
-                module = _compat_pickle.IMPORT_MAPPING[module]
+            module, name = py3_name(module, name)
         if policy is not None:
             verdict = policy.check(module, name)
             if verdict != ALLOWED:

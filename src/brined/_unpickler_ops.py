@@ -133,6 +133,15 @@ def _weight(obj: Any) -> int:
     return len(obj) if isinstance(obj, _TEXT_TYPES) else 8 * len(obj)
 
 
+def py3_name(module: str, name: str) -> tuple[str, str]:
+    """`(module, name)` with a Python 2 name mapped to its Python 3 home, as
+    the stdlib's find_class does under fix_imports at protocols 0-2."""
+    mapped = _compat_pickle.NAME_MAPPING.get((module, name))
+    if mapped is not None:
+        return mapped
+    return _compat_pickle.IMPORT_MAPPING.get(module, module), name
+
+
 _NO_PERSISTENT_LOAD: Final = (
     "A load persistent id instruction was encountered, but no persistent_load "
     "function was specified."
@@ -335,11 +344,7 @@ class _Machine(_Input):
         if policy is None:
             return
         if self.proto < 3 and self.fix_imports:
-            mapped = _compat_pickle.NAME_MAPPING.get((module, name))
-            if mapped is not None:
-                module, name = mapped
-            elif module in _compat_pickle.IMPORT_MAPPING:
-                module = _compat_pickle.IMPORT_MAPPING[module]
+            module, name = py3_name(module, name)
         if self._resolved is not obj:
             # An overriding find_class produced this itself rather than
             # through the base find_class: that override decided, and owns it.

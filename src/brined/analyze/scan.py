@@ -33,6 +33,7 @@ from typing import Any, BinaryIO, Final
 from .._limits import Limits
 from .._policy import ALLOWED, DEFAULT_ALLOWED, Policy
 from .._unpickler import Unpickler
+from .._unpickler_ops import py3_name
 from ..errors import (
     LimitExceededError,
     UnpicklingError,
@@ -197,13 +198,7 @@ class ScanUnpickler(Unpickler):
     def _mapped(self, module: str, name: str) -> tuple[str, str]:
         # The loader's fix_imports mapping (Python 2 names), as its find_class does.
         if self.proto < 3 and self.fix_imports:
-            import _compat_pickle
-
-            mapped = _compat_pickle.NAME_MAPPING.get((module, name))
-            if mapped is not None:
-                return mapped
-            if module in _compat_pickle.IMPORT_MAPPING:
-                return _compat_pickle.IMPORT_MAPPING[module], name
+            return py3_name(module, name)
         return module, name
 
     # -- the hooks ------------------------------------------------------------
