@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from brined import _opcodes as op
+from brined._format import opcodes as op
 from brined.analyze import scan
 from brined.analyze.show import show
 from brined.cli import main

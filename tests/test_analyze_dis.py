@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from brined._opcodes import OPCODES
+from brined._format.opcodes import OPCODES
 from brined.analyze import disassemble
 from brined.analyze._optable import EFFECTS
 from tests.corpus import ALL_PROTOCOLS, cases, registered_extensions

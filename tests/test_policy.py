@@ -16,7 +16,7 @@ import pytest
 
 import brined
 from brined import UnsafeGlobalError, UnsafeOperationError
-from brined._policy import (
+from brined._safe.policy import (
     ALLOWED,
     BAD_NAME,
     BLOCKED,

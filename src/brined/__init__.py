@@ -6,13 +6,13 @@ C pickler, no nesting-depth limit, and loading that is safe by default.
 
 from __future__ import annotations
 
-from . import _pickler
 from ._api import Pickler, Unpickler
-from ._limits import Limits
-from ._opcodes import DEFAULT_PROTOCOL, HIGHEST_PROTOCOL
-from ._pickler import PickleBuffer, dump, dumps
-from ._policy import Policy
-from ._unpickler import load, loads
+from ._dump import pickler as _pickler
+from ._dump.pickler import PickleBuffer, dump, dumps
+from ._format.opcodes import DEFAULT_PROTOCOL, HIGHEST_PROTOCOL
+from ._load.unpickler import load, loads
+from ._safe.limits import Limits
+from ._safe.policy import Policy
 from .errors import (
     LimitExceededError,
     MalformedPickleError,

@@ -11,7 +11,8 @@ directly: their instances never escape, so nothing can be assigned on them.
 
 from __future__ import annotations
 
-from . import _pickler, _unpickler
+from ._dump import pickler as _pickler
+from ._load import unpickler as _unpickler
 
 __all__ = ["Pickler", "Unpickler"]
 

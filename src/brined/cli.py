@@ -19,7 +19,7 @@ from typing import Any, TextIO
 
 import brined
 
-from ._opcodes import PROTO, REDUCE, SHORT_BINUNICODE, STACK_GLOBAL, STOP, TUPLE1
+from ._format.opcodes import PROTO, REDUCE, SHORT_BINUNICODE, STACK_GLOBAL, STOP, TUPLE1
 from .analyze import _cli as _analyze_cli
 from .errors import UnsafeGlobalError
 

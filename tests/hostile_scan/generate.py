@@ -16,7 +16,7 @@ import struct
 import sys
 from pathlib import Path
 
-from brined import _opcodes as op
+from brined._format import opcodes as op
 
 MARKER = "BRINED_CANARY_FIRED"
 CMD = f"touch {MARKER}"

@@ -15,7 +15,7 @@ import sys
 import tomllib
 from typing import Any, TextIO
 
-from .._policy import Policy
+from .._safe.policy import Policy
 from .dis import disassemble
 from .inputs import Input, open_inputs
 from .scan import CLEAN, INVALID, UNSAFE, ScanReport, scan

@@ -33,8 +33,7 @@ import codecs
 import struct
 from typing import Any, BinaryIO, Final
 
-from .._limits import Limits
-from .._opcodes import (
+from .._format.opcodes import (
     BINGET,
     BINPERSID,
     BINPUT,
@@ -53,6 +52,7 @@ from .._opcodes import (
     STOP,
     OpInfo,
 )
+from .._safe.limits import Limits
 from ._args import COUNTED, FIXED, LINES
 
 __all__ = ["Feeder", "INTERESTING", "MemoPlan", "survey_memo"]

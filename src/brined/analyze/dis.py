@@ -19,7 +19,7 @@ import io
 from dataclasses import dataclass, field
 from typing import Any, Final, TextIO
 
-from .._opcodes import BY_CODE, OpInfo
+from .._format.opcodes import BY_CODE, OpInfo
 from ._args import ArgError, Stream, read_arg
 from ._optable import EFFECTS
 

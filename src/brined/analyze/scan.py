@@ -30,10 +30,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Final
 
-from .._limits import Limits
-from .._policy import ALLOWED, DEFAULT_ALLOWED, Policy
-from .._unpickler import Unpickler
-from .._unpickler_ops import py3_name
+from .._load.ops import py3_name
+from .._load.unpickler import Unpickler
+from .._safe.limits import Limits
+from .._safe.policy import ALLOWED, DEFAULT_ALLOWED, Policy
 from ..errors import (
     LimitExceededError,
     UnpicklingError,

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from .._policy import Policy
+from .._safe.policy import Policy
 from ._symbols import (
     BoundedDict,
     BoundedList,

@@ -14,7 +14,7 @@ from _compat_pickle import REVERSE_IMPORT_MAPPING, REVERSE_NAME_MAPPING
 from struct import pack
 from typing import Any, Final
 
-from .errors import PicklingError
+from ..errors import PicklingError
 
 
 class GlobalRef:

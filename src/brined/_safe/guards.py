@@ -26,7 +26,7 @@ import sys
 import types
 from typing import Any, Final
 
-from .errors import MalformedPickleError, UnsafeOperationError
+from ..errors import MalformedPickleError, UnsafeOperationError
 
 __all__ = [
     "CALL_ARGS",

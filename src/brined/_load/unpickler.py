@@ -17,12 +17,12 @@ Design notes (why it looks the way it does):
   pickle calls (REDUCE, BUILD, hooks...) propagate unchanged when ``trusted=True``,
   as the stdlib does, and are wrapped otherwise.
 * Safety: the base `find_class` asks the load `Policy` before importing anything.
-  Untrusted loads also run the opcode guards (``_guards.py``: what may be
-  called, given state or items) and the `Limits` (``_limits.py``); each guard
+  Untrusted loads also run the opcode guards (``_safe/guards.py``: what may be
+  called, given state or items) and the `Limits` (``_safe/limits.py``); each guard
   costs the hot opcodes at most a type test or a check of an empty set.  The
   guard state, error translation and rare opcodes live on the base class
-  `_Machine` (``_unpickler_ops.py``), the input refills on its base `_Input`
-  (``_unpickler_io.py``).
+  `_Machine` (``ops.py``), the input refills on its base `_Input`
+  (``io.py``).
 """
 
 from __future__ import annotations
@@ -37,19 +37,8 @@ from typing import TYPE_CHECKING, Any, Final
 if TYPE_CHECKING:
     from _typeshed import IdentityFunction
 
-from ._build import COMPILED
-from ._guards import (
-    CALL_ENCODE,
-    CALL_PLAIN,
-    CALL_SCALAR,
-    SHORT_TEXT,
-    add_items,
-    build,
-    check_newobj,
-    extend,
-)
-from ._limits import DEFAULT_LIMITS, Limits
-from ._opcodes import (
+from .._build import COMPILED
+from .._format.opcodes import (
     ADDITEMS,
     APPEND,
     APPENDS,
@@ -92,8 +81,25 @@ from ._opcodes import (
     TUPLE2,
     TUPLE3,
 )
-from ._policy import ALLOWED, BLOCKED, Policy, default_policy, is_blocked
-from ._unpickler_io import (
+from .._safe.guards import (
+    CALL_ENCODE,
+    CALL_PLAIN,
+    CALL_SCALAR,
+    SHORT_TEXT,
+    add_items,
+    build,
+    check_newobj,
+    extend,
+)
+from .._safe.limits import DEFAULT_LIMITS, Limits
+from .._safe.policy import ALLOWED, BLOCKED, Policy, default_policy, is_blocked
+from ..errors import (
+    MalformedPickleError,
+    UnpicklingError,
+    UnsafeGlobalError,
+    _MalformedValueError,
+)
+from .io import (
     PEEK_START,
     UNBOUNDED,
     _as_bytes,
@@ -101,13 +107,7 @@ from ._unpickler_io import (
     bad_key,
     op_name,
 )
-from ._unpickler_ops import PLAIN_KEYS, RARE, SIZED, _Machine, py3_name
-from .errors import (
-    MalformedPickleError,
-    UnpicklingError,
-    UnsafeGlobalError,
-    _MalformedValueError,
-)
+from .ops import PLAIN_KEYS, RARE, SIZED, _Machine, py3_name
 
 if COMPILED:
     # Compiled, these are plain C calls (see _build.py); the interpreted build

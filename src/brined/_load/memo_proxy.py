@@ -13,7 +13,7 @@ from collections.abc import Iterator, MutableMapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ._unpickler_ops import _Machine
+    from .ops import _Machine
 
 __all__ = ["MemoProxy"]
 

@@ -14,7 +14,7 @@ Rules that govern this module:
   persistent ids, fast mode and protocol 0 in both builds) and `run_levels`
   (typed locals, lists and tuples indexed natively, plain-object NEWOBJ inline;
   the compiled build's common case, writing into librt's native `BytesWriter`
-  and keeping the memo in an `IdMemo` table, `_pickler_memo.py`).  The tests
+  and keeping the memo in an `IdMemo` table, `memo.py`).  The tests
   run both builds, so both are held to the C pickler's bytes.
 * **Frames are committed where C commits them**: at the start of every `save()`
   of an object, when the open frame holds 64 KiB or more.  Payloads of 64 KiB or
@@ -38,7 +38,7 @@ from typing import IO, TYPE_CHECKING, Any, Final
 if TYPE_CHECKING:
     from _typeshed import IdentityFunction
 
-from ._build import COMPILED as _COMPILED
+from .._build import COMPILED as _COMPILED
 
 if _COMPILED:
     # Native writes, compiled to direct C calls; the interpreted build never
@@ -46,22 +46,23 @@ if _COMPILED:
     from librt.strings import BytesWriter
     from mypy_extensions import i64, u8
 
-    from ._pickler_memo import IdMemo
-from ._opcodes import (
+    from .memo import IdMemo
+from .._format.opcodes import (
     BATCHSIZE,
     DEFAULT_PROTOCOL,
     FRAME_SIZE_MIN,
     FRAME_SIZE_TARGET,
     HIGHEST_PROTOCOL,
 )
-from ._pickler_levels import (
+from ..errors import PicklingError
+from .levels import (
     _copyreg_newobj,
     _copyreg_table,
     _drain,
     _write_frame_header,
     run_levels,
 )
-from ._reduce import (
+from .reduce import (
     check_newobj_args,
     check_newobj_ex_args,
     check_reduce_value,
@@ -71,7 +72,6 @@ from ._reduce import (
     find_global,
     global_opcode,
 )
-from .errors import PicklingError
 
 __all__ = ["PickleBuffer", "Pickler", "dump", "dumps"]
 

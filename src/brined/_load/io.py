@@ -24,9 +24,9 @@ from typing import TYPE_CHECKING, Any, Final
 if TYPE_CHECKING:
     from _typeshed import IdentityFunction
 
-from ._limits import Limits
-from ._opcodes import BY_CODE
-from .errors import LimitExceededError, MalformedPickleError, TruncatedPickleError
+from .._format.opcodes import BY_CODE
+from .._safe.limits import Limits
+from ..errors import LimitExceededError, MalformedPickleError, TruncatedPickleError
 
 try:
     from mypy_extensions import mypyc_attr

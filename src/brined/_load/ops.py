@@ -1,7 +1,7 @@
 """The unpickler's slow paths: guard state, error translation, rare opcodes.
 
-`_Machine` (over `_Input`, the input layer in ``_unpickler_io.py``) is the base
-of `Unpickler` (in ``_unpickler.py``, which holds the hot loop).  Everything
+`_Machine` (over `_Input`, the input layer in ``io.py``) is the base
+of `Unpickler` (in ``unpickler.py``, which holds the hot loop).  Everything
 here works on state saved on ``self``: the loop saves its locals before calling
 a rare opcode handler and reloads them after.  Rules that hold in this module:
 
@@ -37,22 +37,7 @@ from typing import TYPE_CHECKING, Any, Final
 if TYPE_CHECKING:
     from _typeshed import IdentityFunction
 
-from ._guards import (
-    CALL_PLAIN,
-    CALL_RECONSTRUCTOR,
-    build,
-    build_untrusted,
-    call_kind,
-    check_args,
-    check_instance,
-    check_newobj,
-    check_reconstructor,
-    hashed_keys,
-    is_real_class,
-)
-from ._limits import check_hashed
-from ._memo_proxy import MemoProxy
-from ._opcodes import (
+from .._format.opcodes import (
     BINBYTES8,
     BINSTRING,
     BINUNICODE8,
@@ -82,15 +67,30 @@ from ._opcodes import (
     STRING,
     UNICODE,
 )
-from ._policy import Policy
-from ._unpickler_io import UNBOUNDED, _Input, op_name, where
-from .errors import (
+from .._safe.guards import (
+    CALL_PLAIN,
+    CALL_RECONSTRUCTOR,
+    build,
+    build_untrusted,
+    call_kind,
+    check_args,
+    check_instance,
+    check_newobj,
+    check_reconstructor,
+    hashed_keys,
+    is_real_class,
+)
+from .._safe.limits import check_hashed
+from .._safe.policy import Policy
+from ..errors import (
     LimitExceededError,
     MalformedPickleError,
     UnpicklingError,
     UnsafeOperationError,
     _MalformedValueError,
 )
+from .io import UNBOUNDED, _Input, op_name, where
+from .memo_proxy import MemoProxy
 
 try:
     from mypy_extensions import mypyc_attr

@@ -20,10 +20,10 @@ from pickle import PickleBuffer
 from types import FunctionType
 from typing import TYPE_CHECKING, Any, Final
 
-from ._build import COMPILED
-from ._opcodes import BATCHSIZE, FRAME_SIZE_TARGET
-from ._reduce import ext_opcode, find_global
-from .errors import PicklingError
+from .._build import COMPILED
+from .._format.opcodes import BATCHSIZE, FRAME_SIZE_TARGET
+from ..errors import PicklingError
+from .reduce import ext_opcode, find_global
 
 if COMPILED:
     # Native writes, compiled to direct C calls; the interpreted build never
@@ -32,8 +32,8 @@ if COMPILED:
     from mypy_extensions import i64, u8
 
 if TYPE_CHECKING:
-    from ._pickler import Pickler, _Entry
-    from ._pickler_memo import IdMemo
+    from .memo import IdMemo
+    from .pickler import Pickler, _Entry
 
 _copyreg_newobj: Final[Any] = getattr(copyreg, "__newobj__")  # noqa: B009
 # Looked up once, as C's _pickle does: copyreg.pickle() adds to this dict.

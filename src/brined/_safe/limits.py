@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields, replace
 from typing import Any, Final
 
-from .errors import LimitExceededError
+from ..errors import LimitExceededError
 
 __all__ = ["DEFAULT_LIMITS", "Limits", "check_hashed"]
 

@@ -30,7 +30,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Final
 
-from .errors import UnsafeGlobalError
+from ..errors import UnsafeGlobalError
 
 __all__ = [
     "ALLOWED",
