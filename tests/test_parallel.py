@@ -111,6 +111,23 @@ def test_pool_map_apply_starmap_imap(pool) -> None:  # type: ignore[no-untyped-d
     assert pool.map_async(lambda x: -x, [1, 2]).get(60) == [-1, -2]
 
 
+def test_pool_map_async_callback_sees_the_flat_list(pool) -> None:  # type: ignore[no-untyped-def]
+    got: list[object] = []
+    result = pool.map_async(lambda x: x + 1, range(7), chunksize=3, callback=got.append)
+    assert result.get(60) == list(range(1, 8))
+    assert result.ready() and result.successful()
+    assert got == [list(range(1, 8))]
+    assert pool.map(lambda x: x, []) == [] and pool.starmap(lambda x: x, []) == []
+
+
+def test_pool_map_error_reaches_error_callback(pool) -> None:  # type: ignore[no-untyped-def]
+    errors: list[BaseException] = []
+    result = pool.map_async(lambda x: 1 // x, [1, 0], error_callback=errors.append)
+    with pytest.raises(ZeroDivisionError):
+        result.get(60)
+    assert isinstance(errors[0], ZeroDivisionError)
+
+
 def test_pool_arguments_travel_by_value(pool) -> None:  # type: ignore[no-untyped-def]
     fns = [make_adder(i) for i in range(3)]
     assert pool.map(lambda f: f(10), fns) == [10, 11, 12]

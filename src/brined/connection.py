@@ -261,6 +261,11 @@ class Connection:
 
     # -- receiving ---------------------------------------------------------
 
+    @staticmethod
+    def _set_timeout(sock: socket.socket, value: float | None) -> None:
+        if sock.gettimeout() != value:  # each change is a system call
+            sock.settimeout(value)
+
     def _read_exact(
         self, sock: socket.socket, view: memoryview, deadline: float | None
     ) -> None:
@@ -281,28 +286,22 @@ class Connection:
         """Read one length prefix: EOFError at a clean end of stream.
 
         Returns the size and the deadline for the rest of the message."""
-        first = bytearray(1)
+        header = bytearray(4)
+        view = memoryview(header)
+        self._set_timeout(sock, self.idle_timeout)
         try:
-            sock.settimeout(self.idle_timeout)
-            if sock.recv_into(first) == 0:
-                raise EOFError
+            got = sock.recv_into(view)
         except TimeoutError:
             raise self._refuse(
                 f"idle for more than {self.idle_timeout} s",
                 WireTimeoutError("no message within the idle timeout"),
             ) from None
-        finally:
-            if self._sock is not None:
-                sock.settimeout(None)
-        return self._recv_size_rest(sock, first, limit)
-
-    def _recv_size_rest(
-        self, sock: socket.socket, first: bytearray, limit: int
-    ) -> tuple[int, float | None]:
+        if got == 0:
+            raise EOFError
         deadline = None if self.timeout is None else time.monotonic() + self.timeout
-        rest = bytearray(3)
-        self._read_exact(sock, memoryview(rest), deadline)
-        (size,) = _HEADER.unpack(bytes(first) + rest)
+        if got < 4:
+            self._read_exact(sock, view[got:], deadline)
+        (size,) = _HEADER.unpack(header)
         if size == -1:
             long = bytearray(8)
             self._read_exact(sock, memoryview(long), deadline)
@@ -349,7 +348,7 @@ class Connection:
             raise self._refuse(f"connection error: {exc}", exc) from None
         finally:
             if self._sock is not None:
-                sock.settimeout(None)
+                self._set_timeout(sock, None)
 
     def recv_bytes(self, maxlength: int | None = None) -> bytes:
         """Receive one message's bytes.

@@ -165,9 +165,14 @@ _loaded: dict[bytes, Callable[..., Any]] = {}
 _LOADED_MAX = 64
 
 
-def load_function(
-    data: bytes, returning: bool, threshold: int | None
-) -> Callable[..., Any]:
+# How a worker applies a shipped function (see `Function`).
+BARE = "bare"  # the worker gets the function itself
+RETURNING = "returning"  # fn(*args): the result goes back by value
+CHUNK = "chunk"  # [fn(x) for x in chunk], back by value as one list
+STARCHUNK = "starchunk"  # [fn(*x) for x in chunk], back by value as one list
+
+
+def load_function(data: bytes, mode: str, threshold: int | None) -> Callable[..., Any]:
     """Load a by-value function once per worker (keyed by its bytes)."""
     fn = _loaded.get(data)
     if fn is None:
@@ -175,7 +180,11 @@ def load_function(
         if len(_loaded) >= _LOADED_MAX:
             _loaded.clear()
         _loaded[data] = fn
-    return _Returning(fn, threshold) if returning else fn
+    if mode == BARE:
+        return fn
+    if mode == RETURNING:
+        return _Returning(fn, threshold)
+    return _Chunk(fn, mode == STARCHUNK, threshold)
 
 
 class _Returning:
@@ -194,22 +203,41 @@ class _Returning:
         return ByValue(result, self.threshold)
 
 
-class Function:
-    """A function pickled by value once, loaded once per worker.
-
-    With `returning` the worker's copy sends its results back by value (buffers
-    of `threshold` bytes or more through shared memory); without it the worker
-    gets the bare function.
-    """
-
-    __slots__ = ("data", "returning", "threshold")
+class _Chunk:
+    """Apply a function to a chunk of items; the results go back as one list."""
 
     def __init__(
-        self, fn: Callable[..., Any], returning: bool, threshold: int | None
+        self, fn: Callable[..., Any], star: bool, threshold: int | None
+    ) -> None:
+        self.fn = fn
+        self.star = star
+        self.threshold = threshold
+
+    def __call__(self, chunk: list[Any]) -> ByValue:
+        fn = self.fn
+        try:
+            if self.star:
+                results = [fn(*args) for args in chunk]
+            else:
+                results = [fn(item) for item in chunk]
+        except BaseException as exc:
+            _ship_exception(exc)
+            raise
+        return ByValue(results, self.threshold)
+
+
+class Function:
+    """A function pickled by value once, loaded once per worker, applied as
+    `mode` says (`BARE`, `RETURNING`, `CHUNK`, `STARCHUNK`)."""
+
+    __slots__ = ("data", "mode", "threshold")
+
+    def __init__(
+        self, fn: Callable[..., Any], mode: str, threshold: int | None
     ) -> None:
         self.data = cloud.dumps(fn, protocol=_PROTOCOL)
-        self.returning = returning
+        self.mode = mode
         self.threshold = threshold
 
     def __reduce__(self) -> tuple[Callable[..., Any], tuple[Any, ...]]:
-        return load_function, (self.data, self.returning, self.threshold)
+        return load_function, (self.data, self.mode, self.threshold)

@@ -16,7 +16,17 @@ from concurrent.futures import Future
 from multiprocessing import resource_tracker
 from typing import Any
 
-from ._payload import DEFAULT_SHM_THRESHOLD, ByValue, Function, call, discard
+from ._payload import (
+    BARE,
+    CHUNK,
+    DEFAULT_SHM_THRESHOLD,
+    RETURNING,
+    STARCHUNK,
+    ByValue,
+    Function,
+    call,
+    discard,
+)
 from ._payload import shm_available as _shm_available
 
 
@@ -109,7 +119,7 @@ class ProcessPoolExecutor(concurrent.futures.ProcessPoolExecutor):
         chunksize: int = 1,
     ) -> Iterator[Any]:
         # Pickle the function once, not once per task; each worker loads it once.
-        shipped: Any = Function(fn, False, None)
+        shipped: Any = Function(fn, BARE, None)
         return super().map(shipped, *iterables, timeout=timeout, chunksize=chunksize)
 
 
@@ -134,15 +144,45 @@ class Pool(multiprocessing.pool.Pool):
         init, args = _initializer(initializer, initargs)
         super().__init__(processes, init, args, maxtasksperchild, _raw_context(context))
 
-    def _fn(self, func: Callable[..., Any]) -> Any:
-        return Function(func, True, self._shm_threshold)
+    def _fn(self, func: Callable[..., Any], mode: str = RETURNING) -> Any:
+        return Function(func, mode, self._shm_threshold)
 
     def _items(self, iterable: Iterable[Any]) -> Iterator[Any]:
         threshold = self._shm_threshold
         return (ByValue(item, threshold) for item in iterable)
 
-    def _items_list(self, iterable: Iterable[Any]) -> list[Any]:
-        return list(self._items(iterable))
+    def _chunked(
+        self,
+        func: Callable[..., Any],
+        iterable: Iterable[Any],
+        chunksize: int | None,
+        star: bool,
+        callback: Callable[[Any], object] | None,
+        error_callback: Callable[[BaseException], object] | None,
+    ) -> _FlatResult:
+        # One by-value pickle per chunk, not per item: chunks are made here
+        # (as the stdlib makes them) and each is one task.
+        items = list(iterable)
+        if chunksize is None:
+            # The stdlib's own rule; _pool is its list of worker processes.
+            workers = len(self._pool)  # type: ignore[attr-defined]
+            chunksize, extra = divmod(len(items), workers * 4)
+            if extra:
+                chunksize += 1
+        chunksize = max(chunksize, 1)
+        threshold = self._shm_threshold
+        chunks = [
+            ByValue(items[i : i + chunksize], threshold)
+            for i in range(0, len(items), chunksize)
+        ]
+        inner = super().map_async(
+            self._fn(func, STARCHUNK if star else CHUNK),
+            chunks,
+            1,
+            None if callback is None else _Flatten(callback),
+            error_callback,
+        )
+        return _FlatResult(inner)
 
     def apply_async(  # type: ignore[override]
         self,
@@ -163,23 +203,17 @@ class Pool(multiprocessing.pool.Pool):
         iterable: Iterable[Any],
         chunksize: int | None = None,
     ) -> list[Any]:
-        return super().map(self._fn(func), self._items_list(iterable), chunksize)
+        return self._chunked(func, iterable, chunksize, False, None, None).get()
 
-    def map_async(
+    def map_async(  # type: ignore[override]
         self,
         func: Callable[..., Any],
         iterable: Iterable[Any],
         chunksize: int | None = None,
         callback: Callable[[Any], object] | None = None,
         error_callback: Callable[[BaseException], object] | None = None,
-    ) -> multiprocessing.pool.MapResult[Any]:
-        return super().map_async(
-            self._fn(func),
-            self._items_list(iterable),
-            chunksize,
-            callback,
-            error_callback,
-        )
+    ) -> _FlatResult:
+        return self._chunked(func, iterable, chunksize, False, callback, error_callback)
 
     def starmap(
         self,
@@ -187,25 +221,17 @@ class Pool(multiprocessing.pool.Pool):
         iterable: Iterable[Iterable[Any]],
         chunksize: int | None = None,
     ) -> list[Any]:
-        return self.starmap_async(func, iterable, chunksize).get()
+        return self._chunked(func, iterable, chunksize, True, None, None).get()
 
-    def starmap_async(
+    def starmap_async(  # type: ignore[override]
         self,
         func: Callable[..., Any],
         iterable: Iterable[Iterable[Any]],
         chunksize: int | None = None,
         callback: Callable[[Any], object] | None = None,
         error_callback: Callable[[BaseException], object] | None = None,
-    ) -> multiprocessing.pool.ApplyResult[list[Any]]:
-        # Each item is a tuple of arguments: it travels by value as one object
-        # and arrives as the tuple that starmap spreads.
-        return super().starmap_async(
-            self._fn(func),
-            self._items_list(tuple(args) for args in iterable),
-            chunksize,
-            callback,
-            error_callback,
-        )
+    ) -> _FlatResult:
+        return self._chunked(func, iterable, chunksize, True, callback, error_callback)
 
     def imap(  # type: ignore[override]
         self, func: Callable[..., Any], iterable: Iterable[Any], chunksize: int = 1
@@ -216,6 +242,40 @@ class Pool(multiprocessing.pool.Pool):
         self, func: Callable[..., Any], iterable: Iterable[Any], chunksize: int = 1
     ) -> multiprocessing.pool.IMapIterator[Any]:
         return super().imap_unordered(self._fn(func), self._items(iterable), chunksize)
+
+
+def _flatten(chunks: list[list[Any]]) -> list[Any]:
+    return [item for chunk in chunks for item in chunk]
+
+
+class _Flatten:
+    """A map callback given the flat list, not the per-chunk lists."""
+
+    def __init__(self, callback: Callable[[Any], object]) -> None:
+        self.callback = callback
+
+    def __call__(self, chunks: list[list[Any]]) -> None:
+        self.callback(_flatten(chunks))
+
+
+class _FlatResult:
+    """What `Pool.map_async` returns: the stdlib's `MapResult` interface
+    (`get`, `wait`, `ready`, `successful`) over the per-chunk results."""
+
+    def __init__(self, inner: multiprocessing.pool.MapResult[Any]) -> None:
+        self._inner = inner
+
+    def get(self, timeout: float | None = None) -> list[Any]:
+        return _flatten(self._inner.get(timeout))
+
+    def wait(self, timeout: float | None = None) -> None:
+        self._inner.wait(timeout)
+
+    def ready(self) -> bool:
+        return self._inner.ready()
+
+    def successful(self) -> bool:
+        return self._inner.successful()
 
 
 class Context:
