@@ -361,6 +361,18 @@ def test_honest_client_loses_nothing_while_hostile_ones_come_and_go(server) -> N
     assert replies == [("echo", {"seq": i, "data": "x" * (i % 50)}) for i in range(200)]
 
 
+def test_shutdown_ends_the_threads_of_idle_clients() -> None:
+    srv = EchoServer(authkey=KEY)
+    idle = _authed(srv.listener.address)
+    idle.send("hello")
+    assert idle.recv() == ("echo", "hello")
+    srv.close()
+    assert not srv.listener._threads
+    with pytest.raises((EOFError, OSError)):
+        idle.recv()
+    idle.close()
+
+
 def test_oversized_prefix_is_refused_before_the_body(caplog) -> None:  # type: ignore[no-untyped-def]
     # No timeout: if the body were awaited this test would hang, not pass.
     with bc.Listener(LOOPBACK, timeout=None, max_message_size=1000) as listener:

@@ -598,6 +598,7 @@ class Listener:
         self._last_accepted: Any = None
         self._stop = threading.Event()
         self._threads: set[threading.Thread] = set()
+        self._conns: set[Connection] = set()
         self._lock = threading.Lock()
 
     @property
@@ -610,15 +611,16 @@ class Listener:
         """The address of the last accepted peer."""
         return self._last_accepted
 
-    def _accept_socket(self) -> socket.socket:
+    def _accept_socket(self) -> tuple[socket.socket, Any]:
         if self._socket is None:
             raise OSError("listener is closed")
-        sock, self._last_accepted = self._socket.accept()
+        sock, address = self._socket.accept()
+        self._last_accepted = address
         if sock.family != socket.AF_UNIX:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        return sock
+        return sock, address
 
-    def _establish(self, sock: socket.socket) -> Connection:
+    def _establish(self, sock: socket.socket, address: Any) -> Connection:
         """TLS and the handshake for one accepted socket; close it on failure."""
         if self._ssl_context is not None:
             try:
@@ -628,7 +630,7 @@ class Listener:
                 sock.close()
                 logger.warning(
                     "closing connection from %s: TLS handshake failed: %s",
-                    _describe(self._last_accepted),
+                    _describe(address),
                     exc,
                 )
                 raise AuthenticationError(f"TLS handshake failed: {exc}") from exc
@@ -642,7 +644,7 @@ class Listener:
         Raises `AuthenticationError` (the connection closed and logged) when
         the peer fails either.
         """
-        return self._establish(self._accept_socket())
+        return self._establish(*self._accept_socket())
 
     def serve_forever(
         self,
@@ -667,15 +669,15 @@ class Listener:
                 if not sel.select(poll_interval):
                     continue
                 try:
-                    sock = self._accept_socket()
+                    sock, address = self._accept_socket()
                 except OSError:
                     if self._stop.is_set() or self._socket is None:
                         break
                     continue
                 thread = threading.Thread(
                     target=self._serve_one,
-                    args=(sock, handler),
-                    name=f"brined-connection-{_describe(self._last_accepted)}",
+                    args=(sock, address, handler),
+                    name=f"brined-connection-{_describe(address)}",
                     daemon=True,
                 )
                 with self._lock:
@@ -683,13 +685,19 @@ class Listener:
                 thread.start()
 
     def _serve_one(
-        self, sock: socket.socket, handler: Callable[[Connection], object]
+        self,
+        sock: socket.socket,
+        address: Any,
+        handler: Callable[[Connection], object],
     ) -> None:
+        conn: Connection | None = None
         try:
             try:
-                conn = self._establish(sock)
+                conn = self._establish(sock, address)
             except (AuthenticationError, OSError):
                 return  # already closed and logged
+            with self._lock:
+                self._conns.add(conn)
             with conn:
                 try:
                     handler(conn)
@@ -703,12 +711,22 @@ class Listener:
         finally:
             with self._lock:
                 self._threads.discard(threading.current_thread())
+                if conn is not None:
+                    self._conns.discard(conn)
 
     def shutdown(self, timeout: float | None = None) -> None:
-        """Stop `serve_forever` and wait up to `timeout` for client threads."""
+        """Stop `serve_forever`, end the clients' connections (a handler
+        blocked in `recv` gets an error) and wait up to `timeout` for their
+        threads."""
         self._stop.set()
         with self._lock:
             threads = list(self._threads)
+            conns = list(self._conns)
+        for conn in conns:
+            sock = conn._sock
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
         for thread in threads:
             thread.join(timeout)
 
