@@ -490,6 +490,50 @@ def test_brined_client_talks_to_a_stdlib_listener_in_a_child(python: str) -> Non
     assert child.returncode == 0
 
 
+KILLED_CHILD = """
+import socket, struct, sys, time
+from multiprocessing.connection import answer_challenge, deliver_challenge, Connection
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+c = Connection(s.detach())
+answer_challenge(c, b"secret key")
+deliver_challenge(c, b"secret key")
+import os
+os.write(c.fileno(), struct.pack("!i", 100000) + b"x" * 1000)
+print("sent", flush=True)
+time.sleep(60)
+"""
+
+
+def test_peer_killed_mid_message_is_logged_and_others_carry_on(caplog) -> None:  # type: ignore[no-untyped-def]
+    # A long message timeout: the connection must end because the peer died.
+    server = EchoServer(authkey=KEY, timeout=60)
+    good = _authed(server.listener.address)
+    child = subprocess.Popen(
+        [sys.executable, "-c", KILLED_CHILD, str(server.listener.address[1])],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        with caplog.at_level(logging.WARNING, "brined.connection"):
+            assert child.stdout is not None
+            assert child.stdout.readline().strip() == "sent"
+            good.send("before")
+            assert good.recv() == ("echo", "before")
+            child.kill()  # SIGKILL in the middle of its message
+            child.wait(10)
+            deadline = time.monotonic() + 10
+            while "middle of a message" not in caplog.text:
+                assert time.monotonic() < deadline
+                time.sleep(0.02)
+        good.send("after")
+        assert good.recv() == ("echo", "after")
+    finally:
+        child.kill()
+        good.close()
+        server.close()
+    assert server.received == ["before", "after"]
+
+
 # -- TLS ------------------------------------------------------------------------
 
 
