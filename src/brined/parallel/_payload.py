@@ -147,7 +147,21 @@ def _ship_exception(exc: BaseException) -> None:
         exc.__reduce_ex__ = _ReduceTo(data)  # type: ignore[method-assign]
 
 
-def call(task: Any, threshold: int | None) -> ByValue:
+# Results of these exact types pickle the same by value as by the stdlib, so
+# they skip the by-value round (a large share of a tiny task's cost).
+_PLAIN: frozenset[type] = frozenset({int, float, complex, bool, str, type(None)})
+
+
+def _returned(result: Any, threshold: int | None) -> Any:
+    kind = type(result)
+    if kind in _PLAIN:
+        return result
+    if (kind is list or kind is tuple) and all(type(x) in _PLAIN for x in result):
+        return result
+    return ByValue(result, threshold)
+
+
+def call(task: Any, threshold: int | None) -> Any:
     """Run one task, ``(fn, args, kwargs)``, in a worker; the result goes back by
     value."""
     fn, args, kwargs = task
@@ -156,7 +170,7 @@ def call(task: Any, threshold: int | None) -> ByValue:
     except BaseException as exc:
         _ship_exception(exc)
         raise
-    return ByValue(result, threshold)
+    return _returned(result, threshold)
 
 
 # -- functions shipped once per map ---------------------------------------------
@@ -194,13 +208,13 @@ class _Returning:
         self.fn = fn
         self.threshold = threshold
 
-    def __call__(self, *args: Any, **kwargs: Any) -> ByValue:
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
         try:
             result = self.fn(*args, **kwargs)
         except BaseException as exc:
             _ship_exception(exc)
             raise
-        return ByValue(result, self.threshold)
+        return _returned(result, self.threshold)
 
 
 class _Chunk:
@@ -213,7 +227,7 @@ class _Chunk:
         self.star = star
         self.threshold = threshold
 
-    def __call__(self, chunk: list[Any]) -> ByValue:
+    def __call__(self, chunk: list[Any]) -> Any:
         fn = self.fn
         try:
             if self.star:
@@ -223,7 +237,7 @@ class _Chunk:
         except BaseException as exc:
             _ship_exception(exc)
             raise
-        return ByValue(results, self.threshold)
+        return _returned(results, self.threshold)
 
 
 class Function:
