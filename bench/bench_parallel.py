@@ -12,6 +12,8 @@ Side by side in one run (each number is the median of interleaved rounds):
   it).  Each variant runs in a fresh process; reported: wall time and the peak
   RSS growth of the parent and of the worker, in units of the array's size
   (a measure of how many copies were alive at once).
+* threshold: one array round trip through shared memory vs the pipe, by size
+  (where DEFAULT_SHM_THRESHOLD comes from).
 * wire: round trips/s of a small message and MB/s of 1 MiB messages through
   brined.connection (trusted and safe) and multiprocessing.connection, with
   the server in a child process.
@@ -199,6 +201,40 @@ def bench_array(quick: bool) -> None:
         )
 
 
+def bench_threshold(quick: bool) -> None:
+    """Where shared memory starts to pay: one array to a worker and back."""
+    import numpy as np
+
+    import brined.parallel
+
+    ctx = multiprocessing.get_context("fork")
+    shm = brined.parallel.ProcessPoolExecutor(1, mp_context=ctx, shm_threshold=0)
+    pipe = brined.parallel.ProcessPoolExecutor(1, mp_context=ctx, shm_threshold=None)
+    print("\n## shared memory or the pipe, by array size (one round trip)\n")
+    print("| array | shared memory | pipe | shm / pipe |")
+    print("|---:|---:|---:|---:|")
+    for size in (16 << 10, 64 << 10, 256 << 10, 1 << 20, 4 << 20):
+        a = np.ones(size // 8)
+        fns = {}
+        for name, ex in (("shm", shm), ("pipe", pipe)):
+            ex.submit(identity, a).result()
+
+            def run(ex: Any = ex, a: Any = a) -> float:
+                t = time.perf_counter()
+                for _ in range(10):
+                    ex.submit(identity, a).result()
+                return (time.perf_counter() - t) / 10
+
+            fns[name] = run
+        t = rounds(fns, 3 if quick else 5)
+        print(
+            f"| {size >> 10} KiB | {t['shm'] * 1e3:.2f} ms | {t['pipe'] * 1e3:.2f} ms "
+            f"| {t['shm'] / t['pipe']:.2f} |"
+        )
+    shm.shutdown()
+    pipe.shutdown()
+
+
 # -- the wire -------------------------------------------------------------------------
 
 
@@ -357,7 +393,7 @@ def bench_dask(quick: bool) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--only", default="pools,array,wire,dask")
+    parser.add_argument("--only", default="pools,array,threshold,wire,dask")
     parser.add_argument("--array-variant")
     parser.add_argument("--mb", type=int, default=200)
     args = parser.parse_args()
@@ -370,6 +406,8 @@ def main() -> None:
         bench_pools(args.quick)
     if "array" in parts:
         bench_array(args.quick)
+    if "threshold" in parts:
+        bench_threshold(args.quick)
     if "wire" in parts:
         bench_wire(args.quick)
     if "dask" in parts:

@@ -32,8 +32,9 @@ try:  # POSIX shared memory; elsewhere everything goes through the pipe
 except ImportError:  # pragma: no cover - Windows
     _posixshmem = None
 
-# Buffers at least this large go through shared memory (see bench/bench_parallel.py).
-DEFAULT_SHM_THRESHOLD = 1 << 20
+# Buffers at least this large go through shared memory: below about 128 KiB the
+# segment's set-up costs more than the pipe (bench/bench_parallel.py, "threshold").
+DEFAULT_SHM_THRESHOLD = 256 * 1024
 _PROTOCOL = 5
 
 # A segment: (name, size).  A payload: pickle bytes and its out-of-band segments.
