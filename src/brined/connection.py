@@ -211,7 +211,8 @@ class Connection:
         self.close()
 
     def __del__(self) -> None:
-        self.close()
+        if getattr(self, "_sock", None) is not None:
+            self.close()
 
     def __repr__(self) -> str:
         state = "closed" if self._sock is None else "open"
