@@ -32,8 +32,9 @@ try:  # POSIX shared memory; elsewhere everything goes through the pipe
 except ImportError:  # pragma: no cover - Windows
     _posixshmem = None
 
-# Buffers at least this large go through shared memory: below about 128 KiB the
-# segment's set-up costs more than the pipe (bench/bench_parallel.py, "threshold").
+# Buffers at least this large go through shared memory.  The two break even near
+# 256 KiB; below, a segment's set-up costs more than the pipe; at 1 MiB shared
+# memory is 2-3x faster (bench/bench_parallel.py, "threshold").
 DEFAULT_SHM_THRESHOLD = 256 * 1024
 _PROTOCOL = 5
 
