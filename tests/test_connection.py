@@ -433,6 +433,23 @@ def test_unix_socket_family() -> None:
             assert c.recv() == "hi"
         t.join(10)
     assert not os.path.exists(listener.address)
+    assert not os.path.exists(os.path.dirname(listener.address))
+
+
+def test_listener_allow_reaches_its_connections() -> None:
+    with bc.Listener(LOOPBACK, allow=[Point]) as listener:
+        client = mpc.Client(listener.address)
+        with listener.accept() as conn, client:
+            client.send(Point(7))
+            assert conn.recv().x == 7
+            client.send(Boom(Path("/nonexistent/brined-should-not-run")))
+            with pytest.raises(brined.UnsafeGlobalError):
+                conn.recv()
+
+
+def test_client_checks_the_authkey_type_before_connecting() -> None:
+    with pytest.raises(TypeError):
+        bc.Client(("127.0.0.1", 9), authkey="not bytes")  # type: ignore[arg-type]
 
 
 # -- real processes, other interpreters ---------------------------------------

@@ -568,6 +568,7 @@ class Listener:
     ) -> None:
         family = family or (address and address_type(address)) or "AF_UNIX"
         sock_family = _family(family)
+        made_up = not address and family == "AF_UNIX"
         address = address or _arbitrary_address(family)
         _check_authkey(authkey)
         self._authkey = authkey
@@ -596,6 +597,7 @@ class Listener:
         self._address = sock.getsockname()
         if sock_family == socket.AF_UNIX and not str(address).startswith("\0"):
             self._unlink = str(address)
+        self._tempdir = os.path.dirname(address) if made_up else None
         self._last_accepted: Any = None
         self._stop = threading.Event()
         self._threads: set[threading.Thread] = set()
@@ -741,6 +743,9 @@ class Listener:
             if self._unlink is not None:
                 with contextlib.suppress(OSError):
                     os.unlink(self._unlink)
+            if self._tempdir is not None:
+                with contextlib.suppress(OSError):
+                    os.rmdir(self._tempdir)
 
     def __enter__(self) -> Listener:
         return self
@@ -777,6 +782,7 @@ def Client(  # noqa: N802 -- the stdlib's name for this factory
     client-side `ssl.SSLContext`) wraps the socket, checking the server's
     certificate against `server_hostname` (default: the address's host).
     """
+    _check_authkey(authkey)
     family = family or address_type(address)
     sock = socket.socket(_family(family))
     try:
@@ -791,7 +797,6 @@ def Client(  # noqa: N802 -- the stdlib's name for this factory
     except BaseException:
         sock.close()
         raise
-    _check_authkey(authkey)
     conn = Connection(
         sock,
         allow=allow,
