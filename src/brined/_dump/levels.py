@@ -5,17 +5,16 @@ fast mode) to `run_levels` when the pickler runs compiled: the same save order
 and the same bytes as `Pickler._run_entries`, the interpreted build's driver,
 in the shape mypyc compiles best: typed locals, lists and tuples indexed
 natively, every opcode written into librt's `BytesWriter` with direct C calls,
-the memo kept in an `IdMemo` table (`_pickler_memo.py`).  The savers it calls
+the memo kept in an `IdMemo` table (`memo.py`).  The savers it calls
 (`Pickler._save_compound`, `_save_long`, ...) still write to the pickler's
 bytearray, drained into the writer after each call.
 
 Nothing here runs in the interpreted build; the module is imported by both so
-that `_pickler` has one set of imports, and it imports librt only compiled.
+that the pickler has one set of imports; it imports librt only compiled.
 """
 
 from __future__ import annotations
 
-import copyreg
 from pickle import PickleBuffer
 from types import FunctionType
 from typing import TYPE_CHECKING, Any, Final
@@ -23,7 +22,9 @@ from typing import TYPE_CHECKING, Any, Final
 from .._build import COMPILED
 from .._format.opcodes import BATCHSIZE, FRAME_SIZE_TARGET
 from ..errors import PicklingError
+from .base import _copyreg_newobj, _copyreg_table, _drain, _Entry
 from .reduce import ext_opcode, find_global
+from .savers import Savers
 
 if COMPILED:
     # Native writes, compiled to direct C calls; the interpreted build never
@@ -33,11 +34,6 @@ if COMPILED:
 
 if TYPE_CHECKING:
     from .memo import IdMemo
-    from .pickler import Pickler, _Entry
-
-_copyreg_newobj: Final[Any] = getattr(copyreg, "__newobj__")  # noqa: B009
-# Looked up once, as C's _pickle does: copyreg.pickle() adds to this dict.
-_copyreg_table: Final = copyreg.dispatch_table
 
 # The kinds of level `run_levels` drives (see there).
 _K_SEQ: Final = 0  # lst[i:end] then the closer (bytes)
@@ -54,27 +50,6 @@ _SINGLETON_TYPES: Final = (type(None), type(...), type(NotImplemented))
 _DONE: Final = object()  # the end of a _K_ITER level
 
 
-def _drain(w: BytesWriter, buf: bytearray) -> None:
-    """Move what the helpers wrote to `buf` onto the end of `w`.
-
-    With a writer (`run_levels`), the helpers still write to the pickler's
-    bytearray; what they write always follows everything in the writer, so
-    whatever reads or extends the writer drains the bytearray first."""
-    if buf:
-        w.write(buf)
-        buf.clear()
-
-
-def _write_frame_header(w: BytesWriter, start: i64, size: i64) -> None:
-    """FRAME and its 8-byte little-endian size, over the placeholder at
-    `start` (native arithmetic: no int objects)."""
-    w[start] = 0x95  # FRAME
-    k: i64 = 0
-    while k < 8:
-        w[start + 1 + k] = u8((size >> (8 * k)) & 0xFF)
-        k += 1
-
-
 def _write_u32(w: BytesWriter, n: int) -> None:
     """Write 0 <= n < 2**32 as 4 bytes, little-endian (librt's writers of
     unsigned ints are not compiled natively by this mypyc: same bits, signed)."""
@@ -82,7 +57,7 @@ def _write_u32(w: BytesWriter, n: int) -> None:
 
 
 def _write_sized(
-    p: Pickler,
+    p: Savers,
     w: BytesWriter,
     data: bytes,
     short_ok: bool,
@@ -135,8 +110,7 @@ def _write_put(w: BytesWriter, idx: int, memoize_op: bool) -> None:
         raise PicklingError("memo id too large for LONG_BINPUT")
 
 
-
-def run_levels(p: Pickler, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
+def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
     """Save `obj` without recursion (the compiled build's driver).
 
     The object being saved is a *level*: what it still has to save and how
@@ -185,9 +159,7 @@ def run_levels(p: Pickler, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
     # a _K_NEWOBJ level, when no hook could intervene; those reduced to a
     # plain call (no items, no state setter) a _K_REDUCE level.
     plain_reduce = (
-        proto >= 2
-        and p._reducer_override is None
-        and p._own_dispatch_table is None
+        proto >= 2 and p._reducer_override is None and p._own_dispatch_table is None
     )
     copyreg_table = _copyreg_table
     while True:
@@ -266,9 +238,7 @@ def run_levels(p: Pickler, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                 w.append(op)
                 if op == 0x75:  # SETITEMS
                     if len(owner) != len(lst):
-                        raise RuntimeError(
-                            "dictionary changed size during iteration"
-                        )
+                        raise RuntimeError("dictionary changed size during iteration")
                     if end < 2 * len(lst):
                         w.append(0x28)  # MARK: the next batch
                         end = min(end + 2 * BATCHSIZE, 2 * len(lst))
@@ -448,11 +418,7 @@ def run_levels(p: Pickler, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
             and (
                 t is FunctionType
                 or (t is type and item not in _SINGLETON_TYPES)
-                or (
-                    t is not type
-                    and t not in copyreg_table
-                    and issubclass(t, type)
-                )
+                or (t is not type and t not in copyreg_table and issubclass(t, type))
             )
         ):
             # A class or function by name (protocols 4 and 5), as
@@ -483,11 +449,7 @@ def run_levels(p: Pickler, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
             reduce_ex = getattr(item, "__reduce_ex__", None)
             if reduce_ex is not None:
                 rv = reduce_ex(proto)
-                if (
-                    type(rv) is tuple
-                    and 2 <= len(rv) <= 5
-                    and rv[0] is _copyreg_newobj
-                ):
+                if type(rv) is tuple and 2 <= len(rv) <= 5 and rv[0] is _copyreg_newobj:
                     rvt: tuple[Any, ...] = rv
                     args = rvt[1]
                     if (
@@ -541,4 +503,3 @@ def run_levels(p: Pickler, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
             kind = _K_ITER
             owner = entry[0]
             closer = entry[1]
-

@@ -37,9 +37,7 @@ class GlobalRef:
 
 
 # Looked up once, as `_pickle.c` does: copyreg.add_extension() adds to this dict.
-_extension_registry: Final[dict[tuple[str, str], int]] = (
-    copyreg._extension_registry  # type: ignore[attr-defined]
-)
+_extension_registry: Final[dict[tuple[str, str], int]] = copyreg._extension_registry  # type: ignore[attr-defined]
 
 
 def getattribute(obj: Any, dotted: list[str]) -> tuple[Any, Any]:
