@@ -141,7 +141,13 @@ class PicklerBase:
         *,
         fix_imports: bool = True,
         buffer_callback: Callable[[PickleBuffer], Any] | None = None,
+        deterministic: bool = False,
+        on_error: str = "raise",
     ) -> None:
+        if on_error not in ("raise", "placeholder"):
+            raise ValueError(
+                f"on_error must be 'raise' or 'placeholder', not {on_error!r}"
+            )
         if protocol is None:
             protocol = DEFAULT_PROTOCOL
         elif type(protocol) is not int:
@@ -176,6 +182,19 @@ class PicklerBase:
         self._pers_func: Callable[[Any], Any] | None = None
         self._reducer_override: Callable[[Any], Any] | None = None
         self._own_dispatch_table: Any = None
+        # deterministic=True: the bytes depend only on the value (`canonical`).
+        self._det = bool(deterministic)
+        # Atoms met so far, by value (deterministic dumps): equal ones share.
+        self._canon: dict[Any, Any] = {}
+        # on_error="placeholder": what could not be pickled is replaced by an
+        # `Unpicklable` (`replace`); `replaced` lists them, `_replaced_errors`
+        # holds the objects and exceptions (for `brined.explain`).
+        self._placeholder = on_error == "placeholder"
+        self.replaced: list[Any] = []
+        self._replaced_errors: list[tuple[Any, BaseException]] = []
+        self._user_override: Callable[[Any], Any] | None = None
+        # The objects being saved, root first, while `_run_entries` runs.
+        self._owners: list[Any] | None = None
         # The output buffers are made by each dump (`_init_output`), not here:
         # `dumps` makes a pickler per call.
 

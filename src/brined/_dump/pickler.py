@@ -51,7 +51,10 @@ from .base import (
     _pack_binint2,
     mypyc_attr,
 )
+from .canonical import canonical_atom, set_element_dumps
 from .levels import run_levels
+from .paths import annotate
+from .replace import reduce_or_replace, warn_replaced
 from .savers import Savers
 
 __all__ = ["PickleBuffer", "Pickler", "dump", "dumps"]
@@ -85,13 +88,23 @@ class Pickler(Savers):
         self._w = None
 
     def _dump(self, obj: Any) -> None:
+        if self._placeholder:
+            self.replaced = []
+            self._replaced_errors = []
         self._start_hooks()
         self._dumping = True
         try:
             self._init_output()
             proto = self.proto
             w: BytesWriter | None = None
-            if _COMPILED and self._pers_func is None and not self.fast and self.bin:
+            if (
+                _COMPILED
+                and self._pers_func is None
+                and not self.fast
+                and self.bin
+                and not self._det
+                and not self._placeholder
+            ):
                 # `run_levels` applies: the output goes to a native writer,
                 # the memo to a native table.
                 w = BytesWriter()
@@ -144,6 +157,9 @@ class Pickler(Savers):
             self._pers_func = None
             self._reducer_override = None
             self._own_dispatch_table = None
+            if self._placeholder:
+                self._user_override = None
+                self._reducer_override = self._reduce_or_replace
             return
         pid = getattr(self, "persistent_id", None)
         # The base method means "no hook".  Ask the class, not the bound method:
@@ -156,12 +172,20 @@ class Pickler(Savers):
         self._pers_func = pid
         self._reducer_override = getattr(self, "reducer_override", None)
         self._own_dispatch_table = getattr(self, "dispatch_table", None)
+        if self._placeholder:
+            self._user_override = self._reducer_override
+            self._reducer_override = self._reduce_or_replace
 
     def _stop_hooks(self) -> None:
         # Bound methods of self stored on self would keep the pickler alive.
         self._pers_func = None
         self._reducer_override = None
         self._own_dispatch_table = None
+        self._user_override = None
+
+    def _reduce_or_replace(self, obj: Any) -> Any:
+        """The `reducer_override` of best-effort dumps (`replace`)."""
+        return reduce_or_replace(self, obj)
 
     def _run(self, obj: Any) -> None:
         """Save `obj` without recursion: with `run_levels` when `_dump` gave it
@@ -186,27 +210,77 @@ class Pickler(Savers):
         Interpreted, ``for item in iterator`` is the cheapest loop there is;
         compiled, `run_levels` indexes typed lists and tuples instead.
         """
-        entry = self._save(obj, True)
-        if entry is None:
-            return
-        stack: list[_Entry] = [entry]
-        fast = self.fast
-        active: list[int] = [id(obj)] if fast else []
-        simple = self._pers_func is None and not fast and self.bin
-        bytes_ok = self.proto >= 3
-        buf = self._buf
-        memo = self._memo
-        short_str = self.proto >= 4
-        while stack:
-            top = stack[-1]
-            for item in top[0]:
-                if len(buf) >= self._frame_limit:
-                    self._commit_frame()
-                if simple:
-                    # The atoms and memo hits of protocols 1-5, inline; the
-                    # order of checks is still _pickle.c's.
-                    t = type(item)
-                    if t is str:
+        # The object of every entry on the stack, root first: kept for the
+        # error path (`paths`) and best-effort dumps, which read it from
+        # `_owners` while a dump runs.
+        owners: list[Any] = [obj]
+        self._owners = owners
+        item: Any = obj
+        try:
+            entry = self._save(obj, True)
+            if entry is None:
+                return
+            stack: list[_Entry] = [entry]
+            fast = self.fast
+            active: list[int] = [id(obj)] if fast else []
+            # Deterministic dumps canonicalize atoms in `_save`.
+            simple = self._pers_func is None and not fast and self.bin and not self._det
+            bytes_ok = self.proto >= 3
+            buf = self._buf
+            memo = self._memo
+            short_str = self.proto >= 4
+            while stack:
+                top = stack[-1]
+                for item in top[0]:
+                    if len(buf) >= self._frame_limit:
+                        self._commit_frame()
+                    if simple:
+                        # The atoms and memo hits of protocols 1-5, inline; the
+                        # order of checks is still _pickle.c's.
+                        t = type(item)
+                        if t is str:
+                            x = memo.get(id(item))
+                            if x is not None:
+                                if x[0] < 256:
+                                    buf += _BINGET[x[0]]
+                                else:
+                                    self._write_get(x[0])
+                                continue
+                            if short_str:
+                                text: str = item  # typed: compiled, encode is native
+                                try:
+                                    data = text.encode("utf-8")
+                                except UnicodeEncodeError:
+                                    data = text.encode("utf-8", "surrogatepass")
+                                n = len(data)
+                                if n <= 0xFF:
+                                    buf += _SHORT_BINUNICODE[n]
+                                    buf += data
+                                    memo[id(item)] = (len(memo), item)
+                                    buf += b"\x94"  # MEMOIZE
+                                    continue
+                            self._save_str(item)
+                            continue
+                        if t is int:
+                            v: int = item  # typed: compiled, comparisons are native
+                            if 0 <= v <= 0xFF:
+                                buf += _BININT1[v]
+                            elif 0 <= v <= 0xFFFF:
+                                buf += _pack_binint2(0x4D, v)  # BININT2
+                            elif -0x80000000 <= v <= 0x7FFFFFFF:
+                                buf += _pack_binint(0x4A, v)  # BININT
+                            else:
+                                self._save_long(v)
+                            continue
+                        if t is float:
+                            buf += _pack_binfloat(0x47, item)  # BINFLOAT
+                            continue
+                        if item is None:
+                            buf += b"\x4e"  # NONE
+                            continue
+                        if t is bool:
+                            self._save_atom(item)
+                            continue
                         x = memo.get(id(item))
                         if x is not None:
                             if x[0] < 256:
@@ -214,79 +288,48 @@ class Pickler(Savers):
                             else:
                                 self._write_get(x[0])
                             continue
-                        if short_str:
-                            text: str = item  # typed: compiled, encode is native
-                            try:
-                                data = text.encode("utf-8")
-                            except UnicodeEncodeError:
-                                data = text.encode("utf-8", "surrogatepass")
-                            n = len(data)
-                            if n <= 0xFF:
-                                buf += _SHORT_BINUNICODE[n]
-                                buf += data
-                                memo[id(item)] = (len(memo), item)
-                                buf += b"\x94"  # MEMOIZE
-                                continue
-                        self._save_str(item)
-                        continue
-                    if t is int:
-                        v: int = item  # typed: compiled, comparisons are native
-                        if 0 <= v <= 0xFF:
-                            buf += _BININT1[v]
-                        elif 0 <= v <= 0xFFFF:
-                            buf += _pack_binint2(0x4D, v)  # BININT2
-                        elif -0x80000000 <= v <= 0x7FFFFFFF:
-                            buf += _pack_binint(0x4A, v)  # BININT
-                        else:
-                            self._save_long(v)
-                        continue
-                    if t is float:
-                        buf += _pack_binfloat(0x47, item)  # BINFLOAT
-                        continue
-                    if item is None:
-                        buf += b"\x4e"  # NONE
-                        continue
-                    if t is bool:
-                        self._save_atom(item)
-                        continue
-                    x = memo.get(id(item))
-                    if x is not None:
-                        if x[0] < 256:
-                            buf += _BINGET[x[0]]
-                        else:
-                            self._write_get(x[0])
-                        continue
-                    if t is bytes and bytes_ok:
-                        self._save_bytes_data(item, item)
-                        continue
-                    entry = self._save_compound(item)
-                elif type(item) is _NoPersistentId:
-                    entry = self._save(item.obj, False)
-                else:
-                    entry = self._save(item, True)
-                if entry is not None:
-                    if fast:
-                        if id(item) in active:
-                            raise ValueError(
-                                "fast mode: can't pickle cyclic objects including "
-                                f"object type {type(item).__name__} at {id(item):#x}"
-                            )
-                        active.append(id(item))
-                    stack.append(entry)
-                    break
-            else:
-                stack.pop()
-                closer = top[1]
-                if isinstance(closer, bytes):
-                    buf += closer
-                else:
-                    # A closer may hand back what the object still has to save.
-                    entry = closer()
+                        if t is bytes and bytes_ok:
+                            self._save_bytes_data(item, item)
+                            continue
+                        entry = self._save_compound(item)
+                    elif type(item) is _NoPersistentId:
+                        entry = self._save(item.obj, False)
+                    else:
+                        entry = self._save(item, True)
                     if entry is not None:
+                        if fast:
+                            if id(item) in active:
+                                raise ValueError(
+                                    "fast mode: can't pickle cyclic objects "
+                                    f"including object type {type(item).__name__} "
+                                    f"at {id(item):#x}"
+                                )
+                            active.append(id(item))
                         stack.append(entry)
-                        continue
-                if fast:
-                    active.pop()
+                        owners.append(item)
+                        break
+                else:
+                    stack.pop()
+                    closer = top[1]
+                    if isinstance(closer, bytes):
+                        buf += closer
+                    else:
+                        # A closer may hand back what the object still has to save.
+                        entry = closer()
+                        if entry is not None:
+                            stack.append(entry)
+                            continue
+                    owners.pop()
+                    if fast:
+                        active.pop()
+        except Exception as exc:
+            chain = list(owners)
+            if item is not chain[-1]:
+                chain.append(item)
+            annotate(exc, chain)
+            raise
+        finally:
+            self._owners = None
 
     # -- save: one object ----------------------------------------------------
 
@@ -296,6 +339,8 @@ class Pickler(Savers):
         drive to finish it, or None when it is written whole."""
         if len(self._buf) >= self._frame_limit:
             self._commit_frame()
+        if self._det:
+            obj = canonical_atom(self._canon, obj)
         if check_pid and self._pers_func is not None:
             pid = self._pers_func(obj)
             if pid is not None:
@@ -315,11 +360,24 @@ def dump(
     *,
     fix_imports: bool = True,
     buffer_callback: Callable[[PickleBuffer], Any] | None = None,
+    deterministic: bool = False,
+    on_error: str = "raise",
 ) -> None:
-    """Write the pickle of `obj` to the binary file `file` (like `pickle.dump`)."""
-    Pickler(
-        file, protocol, fix_imports=fix_imports, buffer_callback=buffer_callback
-    ).dump(obj)
+    """Write the pickle of `obj` to the binary file `file` (like `pickle.dump`).
+
+    `deterministic` and `on_error` are as for `dumps`.
+    """
+    pickler = Pickler(
+        file,
+        protocol,
+        fix_imports=fix_imports,
+        buffer_callback=buffer_callback,
+        deterministic=deterministic,
+        on_error=on_error,
+    )
+    pickler.dump(obj)
+    if pickler.replaced:
+        warn_replaced(pickler.replaced)
 
 
 def dumps(
@@ -328,14 +386,34 @@ def dumps(
     *,
     fix_imports: bool = True,
     buffer_callback: Callable[[PickleBuffer], Any] | None = None,
+    deterministic: bool = False,
+    on_error: str = "raise",
 ) -> bytes:
     """Return the pickle of `obj` as bytes (like `pickle.dumps`).
 
     The bytes equal those of CPython's C pickler for the same object and protocol.
+    With `deterministic`, they depend only on the value of `obj` (set elements in
+    a canonical order, equal strings, bytes and tuples of atoms shared; see
+    docs/determinism.md); such a pickle still loads with `pickle.loads`.
+    ``on_error="placeholder"`` replaces each object that cannot be pickled by a
+    `brined.Unpicklable` (its path, type and the reason) and warns with
+    `brined.errors.PlaceholderWarning` listing them; the default, ``"raise"``,
+    raises the error, with the path of the culprit in ``exc.path`` and notes.
     """
     pickler = Pickler(
-        _BYTES_SINK, protocol, fix_imports=fix_imports, buffer_callback=buffer_callback
+        _BYTES_SINK,
+        protocol,
+        fix_imports=fix_imports,
+        buffer_callback=buffer_callback,
+        deterministic=deterministic,
+        on_error=on_error,
     )
     pickler._collecting = True
     pickler._dump(obj)
+    if pickler.replaced:
+        warn_replaced(pickler.replaced)
     return pickler._getvalue()
+
+
+# Deterministic dumps order set elements by their own pickles.
+set_element_dumps(dumps)

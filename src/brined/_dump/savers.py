@@ -32,6 +32,7 @@ from .base import (
     _steps,
     mypyc_attr,
 )
+from .canonical import canonical_order
 from .reduce import encode_long, escape_text
 from .save_reduce import ReduceSaver
 
@@ -311,8 +312,10 @@ class Savers(ReduceSaver):
                 return
 
     def _save_set(self, obj: set[Any]) -> _Entry | None:
+        # Deterministic dumps: the elements in a canonical order.
+        elems: Any = canonical_order(self, obj) if self._det else obj
         if self.proto < 4:
-            return self._save_reduce(set, (list(obj),), obj=obj)
+            return self._save_reduce(set, (list(elems),), obj=obj)
         buf = self._buf
         buf += b"\x8f"  # EMPTY_SET
         self._memoize(obj)
@@ -321,14 +324,14 @@ class Savers(ReduceSaver):
             return None
         if size < BATCHSIZE:
             buf += b"\x28"  # MARK
-            return (iter(obj), b"\x90")  # ADDITEMS
-        return (self._set_batches(obj), b"")
+            return (iter(elems), b"\x90")  # ADDITEMS
+        return (self._set_batches(obj, elems), b"")
 
-    def _set_batches(self, obj: set[Any]) -> Iterator[Any]:
+    def _set_batches(self, obj: set[Any], elems: Any) -> Iterator[Any]:
         """Like `_dict_batches`, with ADDITEMS."""
         buf = self._buf
         size = len(obj)
-        it = iter(obj)
+        it = iter(elems)
         while True:
             buf += b"\x28"  # MARK
             batch = list(islice(it, BATCHSIZE))
@@ -340,10 +343,11 @@ class Savers(ReduceSaver):
                 return
 
     def _save_frozenset(self, obj: frozenset[Any]) -> _Entry | None:
+        elems: Any = canonical_order(self, obj) if self._det else obj
         if self.proto < 4:
-            return self._save_reduce(frozenset, (list(obj),), obj=obj)
+            return self._save_reduce(frozenset, (list(elems),), obj=obj)
         self._buf += b"\x28"  # MARK
-        return (iter(obj), partial(self._end_frozenset, obj))
+        return (iter(elems), partial(self._end_frozenset, obj))
 
     def _end_frozenset(self, obj: frozenset[Any]) -> None:
         idx = self._memo_find(obj)
