@@ -85,10 +85,23 @@ def _step(parent: Any, child: Any, attrs: bool) -> tuple[str, str, bool]:
                 )
     if child is type(parent):
         return (".__class__", f"when serializing {pname} class", False)
-    return (
-        ".__reduce_ex__()",
-        f"when serializing {pname} reconstructor arguments or state",
-        False,
+    if type(child) is dict and _own_getstate(parent):
+        return (".__getstate__()", f"when serializing {pname} state", False)
+    if type(child) is tuple:
+        # The arguments of its reconstructor (``__reduce_ex__(5)[1]``).
+        return (
+            ".__reduce_ex__(5)[1]",
+            f"when serializing {pname} reconstructor arguments",
+            False,
+        )
+    return (".__reduce_ex__(5)", f"when serializing {pname} reduce value", False)
+
+
+def _own_getstate(obj: Any) -> bool:
+    """Whether `obj`'s class defines its own ``__getstate__``."""
+    getstate = getattr(type(obj), "__getstate__", None)
+    return getstate is not None and getstate is not getattr(
+        object, "__getstate__", None
     )
 
 
