@@ -12,6 +12,7 @@ dumps and `brined.explain`.
 
 from __future__ import annotations
 
+import copyreg
 import warnings
 from types import BuiltinFunctionType, FunctionType
 from typing import Any
@@ -29,6 +30,7 @@ from .reduce import (
 
 __all__ = ["reduce_or_replace", "warn_replaced"]
 
+_copyreg_reconstructor: Any = getattr(copyreg, "_reconstructor")  # noqa: B009
 _SINGLETON_TYPES = (type(None), type(...), type(NotImplemented))
 # Warnings list this many paths; `Pickler.replaced` has them all.
 _MAX_WARNED = 10
@@ -40,8 +42,20 @@ def _by_name(obj: Any, proto: int) -> None:
         find_global(obj, None, proto)
 
 
-def _check(obj: Any, rv: Any, proto: int) -> None:
+def _global_ok(p: Any, obj: Any) -> None:
+    """Raise what the pickler would raise saving the class or function `obj`
+    (unless the user's override saves it its own way)."""
+    if not isinstance(obj, (FunctionType, BuiltinFunctionType, type)):
+        return
+    user = p._user_override
+    if user is not None and user(obj) is not NotImplemented:
+        return
+    _by_name(obj, p.proto)
+
+
+def _check(p: Any, obj: Any, rv: Any) -> None:
     """Raise what the pickler would raise saving the reduce value `rv`."""
+    proto = p.proto
     if isinstance(rv, str):
         find_global(obj, rv, proto)
         return
@@ -53,9 +67,11 @@ def _check(obj: Any, rv: Any, proto: int) -> None:
         func = check_newobj_args(args, obj)
     elif proto >= 2 and name == "__newobj_ex__":
         func = check_newobj_ex_args(args)[0]
+    elif func is _copyreg_reconstructor and args:
+        # Protocols 0-1: copyreg._reconstructor(cls, base, state).
+        _global_ok(p, args[0])
     # The callable is saved by name: a placeholder cannot stand in for it.
-    if isinstance(func, (FunctionType, BuiltinFunctionType, type)):
-        _by_name(func, proto)
+    _global_ok(p, func)
 
 
 def _reduce(p: Any, obj: Any) -> Any:
@@ -64,7 +80,7 @@ def _reduce(p: Any, obj: Any) -> Any:
     if user is not None:
         rv = user(obj)
         if rv is not NotImplemented:
-            _check(obj, rv, proto)
+            _check(p, obj, rv)
             return rv
     t = type(obj)
     if t is type or t is FunctionType:
@@ -93,7 +109,7 @@ def _reduce(p: Any, obj: Any) -> Any:
             if reduce is None:
                 raise PicklingError(f"can't pickle {t.__name__!r} object: {obj!r}")
             rv = reduce()
-    _check(obj, rv, proto)
+    _check(p, obj, rv)
     return rv
 
 
