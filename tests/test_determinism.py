@@ -43,9 +43,11 @@ hashables = st.recursive(
 )
 values = st.recursive(
     hashables | st.sets(hashables, max_size=6),
-    lambda inner: st.lists(inner, max_size=4)
-    | st.dictionaries(st.text(max_size=4) | st.integers(), inner, max_size=4)
-    | st.tuples(inner, inner),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(st.text(max_size=4) | st.integers(), inner, max_size=4)
+        | st.tuples(inner, inner)
+    ),
     max_leaves=24,
 )
 
