@@ -9,6 +9,7 @@ from __future__ import annotations
 from ._api import Pickler, Unpickler
 from ._dump import pickler as _pickler
 from ._dump.pickler import PickleBuffer, dump, dumps
+from ._dump.placeholder import Unpicklable
 from ._format.opcodes import DEFAULT_PROTOCOL, HIGHEST_PROTOCOL
 from ._load.unpickler import load, loads
 from ._safe.limits import Limits
@@ -18,6 +19,7 @@ from .errors import (
     MalformedPickleError,
     PickleError,
     PicklingError,
+    PlaceholderWarning,
     TruncatedPickleError,
     UnpicklingError,
     UnsafeGlobalError,
@@ -41,14 +43,35 @@ __all__ = [
     "PickleError",
     "Pickler",
     "PicklingError",
+    "PlaceholderWarning",
     "Policy",
     "TruncatedPickleError",
     "Unpickler",
     "UnpicklingError",
+    "Unpicklable",
     "UnsafeGlobalError",
     "UnsafeOperationError",
     "dump",
     "dumps",
+    "explain",
+    "hash",
     "load",
     "loads",
 ]
+
+# Feature functions, imported on first use (`import brined` stays light).
+_LAZY = {
+    "explain": ("brined.diagnostics", "explain"),
+    "hash": ("brined.hashing", "hash"),
+}
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY:
+        from importlib import import_module
+
+        module, attr = _LAZY[name]
+        value = getattr(import_module(module), attr)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
