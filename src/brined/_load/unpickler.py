@@ -226,7 +226,9 @@ class Unpickler(_Resolver):
         trusted = self._trusted
         self._start_load()
         limits = self._limits
-        max_depth = UNBOUNDED if trusted else limits.max_depth
+        max_depth = UNBOUNDED
+        if not trusted and limits.max_depth is not None:
+            max_depth = limits.max_depth
         max_memo_index = UNBOUNDED if trusted else limits.max_memo_index
         # Exact lists/dicts/sets this load did not create: nearly always empty,
         # so the item opcodes' fast paths only pay a truthiness test.  A
