@@ -303,12 +303,10 @@ class _Guarded(_Input):
         if kind is None:
             raise self._refuse_callee(func, opname)
         if type(args) is not tuple:
-            if type(args) is list:
-                args = tuple(args)
-            else:
-                raise MalformedPickleError(
-                    f"{opname} arguments must be a tuple, not {type(args).__name__}"
-                )
+            # As C: a call's arguments are a tuple (INST and OBJ pass one).
+            raise MalformedPickleError(
+                f"{opname} arguments must be a tuple, not {type(args).__name__}"
+            )
         size = 0
         for arg in args:
             if type(arg) in SIZED:

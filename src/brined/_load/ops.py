@@ -343,6 +343,9 @@ class _Machine(_Guarded):
         self._stack.append(value)
 
     def _op_inst(self) -> None:
+        if not self._metastack:
+            # As C: the MARK is looked for before the name is read or resolved.
+            raise MalformedPickleError("could not find MARK")
         module = self._readline().decode("ascii")
         name = self._readline().decode("ascii")
         cls = self._find(module, name)

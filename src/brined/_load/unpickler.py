@@ -400,6 +400,9 @@ class Unpickler(_Resolver):
                         items = stack
                         stack = metastack.pop()
                         target = stack[-1]
+                        if not items:
+                            # As C: no items, so the target is never looked at.
+                            continue
                         if not trusted:
                             if not plain_keys.issuperset(map(type, items)):
                                 self._check_keys(target, items, pos)
@@ -481,6 +484,9 @@ class Unpickler(_Resolver):
                     n = len(items)
                     if n & 1:
                         raise MalformedPickleError("odd number of items for SETITEMS")
+                    if n == 0:
+                        # As C: no items, so the target is never looked at.
+                        continue
                     if COMPILED:
                         # Compiled, a loop over the items is native code:
                         # no slices, no zip.
@@ -525,7 +531,8 @@ class Unpickler(_Resolver):
                     target = stack[-1]
                     if type(target) is list and not (foreign and id(target) in foreign):
                         target.extend(items)
-                    else:
+                    elif items:
+                        # (As C: no items, so the target is never looked at.)
                         if not trusted:
                             self._guard_target(target, "APPENDS")
                         calling = True
@@ -659,6 +666,11 @@ class Unpickler(_Resolver):
                             )
                         ):
                             self._guard_call(func, args, None, "REDUCE", pos)
+                    if type(args) is not tuple and not isinstance(args, tuple):
+                        raise MalformedPickleError(
+                            "REDUCE arguments must be a tuple, not "
+                            f"{type(args).__name__}"
+                        )
                     calling = True
                     value = func(*args)
                     calling = False
