@@ -366,10 +366,15 @@ def build(inst: Any, state: Any) -> None:
     if setstate is not None:
         setstate(state)
         return
+    # As the C unpickler: a state other than None must be a dict (even an
+    # empty one needs the instance's __dict__), and so must the slot state of
+    # a 2-tuple.
     slotstate = None
+    has_slots = False
     if isinstance(state, tuple) and len(state) == 2:
         state, slotstate = state
-    if state:
+        has_slots = True
+    if state is not None:
         if not isinstance(state, dict):
             raise MalformedPickleError("state is not a dictionary")
         inst_dict = inst.__dict__
@@ -378,7 +383,7 @@ def build(inst: Any, state: Any) -> None:
                 inst_dict[_intern(key)] = value
             else:
                 inst_dict[key] = value
-    if slotstate:
+    if has_slots:
         if not isinstance(slotstate, dict):
             raise MalformedPickleError("slot state is not a dictionary")
         for key, value in slotstate.items():
@@ -431,9 +436,11 @@ def build_untrusted(inst: Any, state: Any) -> None:
         setstate(inst, state)
         return
     slotstate = None
+    has_slots = False
     if isinstance(state, tuple) and len(state) == 2:
         state, slotstate = state
-    if state:
+        has_slots = True
+    if state is not None:
         if type(state) is not dict:
             raise MalformedPickleError("state is not a dictionary")
         _state_keys(state, "state")
@@ -448,7 +455,7 @@ def build_untrusted(inst: Any, state: Any) -> None:
             raise _refuse("BUILD target's __dict__ is not a dict", "build-target")
         for key, value in state.items():
             inst_dict[_intern(key)] = value
-    if slotstate:
+    if has_slots:
         if type(slotstate) is not dict:
             raise MalformedPickleError("slot state is not a dictionary")
         _state_keys(slotstate, "slot state")
