@@ -92,7 +92,13 @@ from .._safe.guards import (
     extend,
 )
 from .._safe.limits import DEFAULT_LIMITS, Limits
-from .._safe.policy import ALLOWED, BLOCKED, Policy, default_policy, is_blocked
+from .._safe.policy import (
+    ALLOWED,
+    BLOCKED,
+    Policy,
+    default_policy,
+    is_blocked_object,
+)
 from ..errors import (
     MalformedPickleError,
     UnpicklingError,
@@ -295,11 +301,7 @@ class Unpickler(_Machine):
         # The name passed the policy, but an allowed module can re-export a
         # blocked object (``from os import system``) or a module: check what the
         # name actually resolved to.
-        if type(obj) is _ModuleType:
-            raise self._refusal(module, name, BLOCKED, written)
-        mod = getattr(obj, "__module__", None)
-        qual = getattr(obj, "__qualname__", None)
-        if isinstance(mod, str) and isinstance(qual, str) and is_blocked(mod, qual):
+        if is_blocked_object(obj):
             raise self._refusal(module, name, BLOCKED, written)
 
     # -- the loop --------------------------------------------------------------
