@@ -30,6 +30,16 @@ __version__ = "0.1.0"
 # engine modules are then extension modules, not .py files.
 COMPILED: bool = (_pickler.__file__ or "").endswith((".so", ".pyd"))
 
+
+def __getattr__(name: str) -> object:
+    # Features load on first use, so ``import brined`` stays small and fast.
+    if name == "profiles":
+        import importlib
+
+        return importlib.import_module(".profiles", __name__)
+    raise AttributeError(f"module 'brined' has no attribute {name!r}")
+
+
 __all__ = [
     "COMPILED",
     "DEFAULT_PROTOCOL",
@@ -51,4 +61,5 @@ __all__ = [
     "dumps",
     "load",
     "loads",
+    "profiles",
 ]
