@@ -32,6 +32,7 @@ import time
 import types
 import urllib.parse
 import uuid
+import warnings
 import zoneinfo
 from pathlib import Path
 from typing import Any
@@ -558,10 +559,24 @@ def test_every_enum_in_a_system_module_is_in_the_data_table() -> None:
     for module in sorted(SYSTEM_MODULES):
         if module.startswith(("numpy", "torch", "joblib", "dill", "cloudpickle")):
             continue
-        if module in ("idlelib", "tkinter", "turtle", "pip", "setuptools"):
+        # GUI, REPL and installer modules do things when imported.
+        if module in (
+            "idlelib",
+            "tkinter",
+            "turtle",
+            "pip",
+            "setuptools",
+            "readline",
+            "_pyrepl",
+            "rlcompleter",
+            "ensurepip",
+            "distutils",
+        ):
             continue
         try:
-            mod = importlib.import_module(module)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # deprecated modules
+                mod = importlib.import_module(module)
         except Exception:
             continue
         for attr, obj in vars(mod).items():
