@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Final
 if TYPE_CHECKING:
     from _typeshed import IdentityFunction
 
-from .._safe.policy import ALLOWED, BLOCKED, default_policy, is_blocked
+from .._safe.policy import ALLOWED, BLOCKED, default_policy, is_blocked_object
 from ..errors import UnsafeGlobalError
 from .io import op_name
 from .names import py3_name
@@ -94,9 +94,5 @@ class _Resolver(_Machine):
         # The name passed the policy, but an allowed module can re-export a
         # blocked object (``from os import system``) or a module: check what the
         # name actually resolved to.
-        if type(obj) is _ModuleType:
-            raise self._refusal(module, name, BLOCKED, written)
-        mod = getattr(obj, "__module__", None)
-        qual = getattr(obj, "__qualname__", None)
-        if isinstance(mod, str) and isinstance(qual, str) and is_blocked(mod, qual):
+        if is_blocked_object(obj):
             raise self._refusal(module, name, BLOCKED, written)

@@ -22,6 +22,8 @@ from __future__ import annotations
 import _codecs
 import collections
 import copyreg
+import functools
+import re
 import sys
 import types
 from typing import Any, Final
@@ -146,6 +148,13 @@ _SCALAR_CALLEES: Final = frozenset(
     [("decimal", "Decimal"), ("builtins", "float"), ("builtins", "complex")]
 )
 _HASHED_BUILDERS: Final = (set, frozenset)
+# re._compile's flags a pickle may pass: not re.DEBUG, which prints the parsed
+# pattern to stdout while compiling.
+_RE_FLAGS: Final = int(
+    re.IGNORECASE | re.LOCALE | re.MULTILINE | re.DOTALL | re.UNICODE | re.VERBOSE
+) | int(re.ASCII)
+_re_compile: Final = re._compile  # type: ignore[attr-defined]
+_partial: Final = functools.partial
 _MAPPING_BUILDERS: Final = (dict,)
 
 
@@ -220,7 +229,9 @@ def check_args(
                 "call-args",
             )
     if not isinstance(func, type):
-        if _name(func).endswith("multiarray._reconstruct"):
+        if func is _re_compile:
+            _check_re_compile(args, kwargs)
+        elif _name(func).endswith("multiarray._reconstruct"):
             _check_numpy_reconstruct(args)
         return
     if issubclass(func, _CONTAINER_TYPES):
@@ -265,6 +276,41 @@ def check_args(
                     "stdlib writes 'numerator/denominator'",
                     "call-args",
                 )
+
+
+def _check_re_compile(args: tuple[Any, ...], kwargs: dict[str, Any] | None) -> None:
+    # re._compile(pattern, flags), as Pattern.__reduce__ writes it.  Compiling
+    # costs CPU in proportion to the pattern, which the input holds; the cache
+    # in re makes a repeated pattern free.
+    if (
+        not kwargs
+        and len(args) == 2
+        and type(args[0]) in (str, bytes)
+        and type(args[1]) is int
+        and not args[1] & ~_RE_FLAGS
+    ):
+        return
+    raise _refuse(
+        "re._compile is only allowed as _compile(str or bytes, flags) without "
+        "re.DEBUG, the form Pattern.__reduce__ writes",
+        "call-args",
+    )
+
+
+def _check_partial_state(state: Any) -> None:
+    # functools.partial.__setstate__ checks the shape itself; its fourth item
+    # becomes the instance __dict__, which gets BUILD's key rules.
+    if type(state) is tuple and len(state) == 4:
+        extra = state[3]
+        if extra is None:
+            return
+        if type(extra) is dict:
+            _state_keys(extra, "partial state")
+            return
+    raise _refuse(
+        "functools.partial state must be (func, args, kwds, dict or None)",
+        "build-state",
+    )
 
 
 def _check_numpy_reconstruct(args: tuple[Any, ...]) -> None:
@@ -433,6 +479,8 @@ def build_untrusted(inst: Any, state: Any) -> None:
     if setstate is not None:
         if _is_ndarray(type(inst)):
             _check_ndarray_state(state)
+        elif isinstance(inst, _partial):
+            _check_partial_state(state)
         setstate(inst, state)
         return
     slotstate = None
