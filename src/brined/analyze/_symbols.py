@@ -141,15 +141,15 @@ class ElidedBytearray(bytearray):
 
 
 class OutOfBandBuffer(bytes):
-    """The `index`-th out-of-band buffer: no data, unhashable (as PickleBuffer)."""
+    """The `ordinal`-th out-of-band buffer: no data, unhashable (as PickleBuffer)."""
 
-    index: int = 0
+    ordinal: int = 0
     # Unhashable as the PickleBuffers a buffer_callback hands out, so that a
     # buffer used as a dict key or set item fails the scan as it fails loads.
     __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
-        return f"<out-of-band buffer #{self.index}>"
+        return f"<out-of-band buffer #{self.ordinal}>"
 
 
 class BoundedList(list[Any]):

@@ -303,7 +303,7 @@ class _Buffers:
 
     def __next__(self) -> OutOfBandBuffer:
         buffer = OutOfBandBuffer()
-        buffer.index = self.report.buffers
+        buffer.ordinal = self.report.buffers
         self.report.buffers += 1
         return buffer
 
