@@ -36,7 +36,7 @@ from typing import Any, BinaryIO, Final
 from .._load.ops import py3_name
 from .._load.unpickler import Unpickler
 from .._safe.limits import Limits
-from .._safe.policy import ALLOWED, DEFAULT_ALLOWED, Policy
+from .._safe.policy import ALLOWED, DEFAULT_ALLOWED, DEFAULT_VALUES, Policy
 from ..errors import (
     LimitExceededError,
     UnpicklingError,
@@ -73,6 +73,9 @@ UNSAFE: Final = "unsafe"
 INVALID: Final = "invalid"
 EXIT_CODES: Final = {CLEAN: 0, UNSAFE: 1, INVALID: 2}
 
+# Names the scan resolves as the loader does (importing them runs nothing
+# from the pickle): the plain-data defaults, and the value-only constants.
+_IMPORTED: Final = DEFAULT_ALLOWED | DEFAULT_VALUES
 _MAX_CALLS: Final = 1000
 _MAX_OPS_PER_SYMBOL: Final = 20
 _REFUSING: Final = (UnsafeGlobalError, UnsafeOperationError, LimitExceededError)
@@ -228,12 +231,13 @@ class ScanUnpickler(Unpickler):
         mod, qual = self._mapped(module, name)
         verdict = self.policy.check(mod, qual)
         key = (mod, qual)
-        if verdict == ALLOWED and key in DEFAULT_ALLOWED:
+        if verdict == ALLOWED and key in _IMPORTED:
             self._use(key, offset, opcode, "allowed", "")
             return super().find_class(module, name)
         if verdict == ALLOWED:
+            status = "allowed" if self.policy.may_call(mod, qual) else "value-only"
             self._use(key, offset, opcode, "allowed-unimported", "allowed by allow=")
-            return make_symbol(f"{mod}.{qual}", "allowed", self, "global")
+            return make_symbol(f"{mod}.{qual}", status, self, "global")
         error = self.policy.refusal(
             mod, qual, verdict, offset=offset, opcode=opcode, written=f"{module}.{name}"
         )
@@ -264,6 +268,13 @@ class ScanUnpickler(Unpickler):
         text = f"{label}({joined})" if how == "call" else f"{label}.{how}({joined})"
         offset, opcode = self.feeder.current()
         self._call(Call(offset, opcode, how, text, cls.sym_status))
+        if cls.sym_status == "value-only" and target is cls:
+            # The loader refuses to call a global allowed only as a value.
+            self.decide(
+                UNSAFE,
+                f"{opcode} would call {cls.sym_label}, allowed only as a value",
+                offset,
+            )
         if len(cls.sym_ops) < _MAX_OPS_PER_SYMBOL and how not in ("call", "__new__"):
             cls.sym_ops.append(text)
         if how in ("call", "__new__"):
