@@ -6,8 +6,10 @@ C pickler, no nesting-depth limit, and loading that is safe by default.
 
 from __future__ import annotations
 
+from typing import Any
+
 from ._api import Pickler, Unpickler
-from ._dump import pickler as _pickler
+from ._build import COMPILED
 from ._dump.pickler import PickleBuffer, dump, dumps
 from ._format.opcodes import DEFAULT_PROTOCOL, HIGHEST_PROTOCOL
 from ._load.unpickler import load, loads
@@ -26,9 +28,10 @@ from .errors import (
 
 __version__ = "0.1.0"
 
-# True when this is the mypyc-compiled build (see ARCHITECTURE.md, "Builds"): the
-# engine modules are then extension modules, not .py files.
-COMPILED: bool = (_pickler.__file__ or "").endswith((".so", ".pyd"))
+# Public names of the features (brined/cloud/, cache/, ...), imported on first
+# use so that `import brined` stays fast and needs nothing outside the stdlib:
+# name -> the module that defines it.
+_LAZY: dict[str, str] = {}
 
 __all__ = [
     "COMPILED",
@@ -52,3 +55,18 @@ __all__ = [
     "load",
     "loads",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'brined' has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
