@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from ._api import Pickler, Unpickler
-from ._dump import pickler as _pickler
+from ._build import COMPILED
 from ._dump.pickler import PickleBuffer, dump, dumps
 from ._dump.placeholder import Unpicklable
 from ._format.opcodes import DEFAULT_PROTOCOL, HIGHEST_PROTOCOL
@@ -29,11 +29,6 @@ from .errors import (
 )
 
 __version__ = "0.1.0"
-
-# True when this is the mypyc-compiled build (see ARCHITECTURE.md, "Builds"): the
-# engine modules are then extension modules, not .py files.
-COMPILED: bool = (_pickler.__file__ or "").endswith((".so", ".pyd"))
-
 
 __all__ = [
     "COMPILED",

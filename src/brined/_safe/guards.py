@@ -330,15 +330,16 @@ def hashed_keys(func: Any, args: tuple[Any, ...]) -> list[Any] | None:
         return None
     keys: list[Any] = []
     if issubclass(func, _HASHED_BUILDERS) or issubclass(func, collections.Counter):
-        # Elements: set(list), frozenset(tuple), Counter(list).
+        # Elements: set(list), frozenset(tuple), Counter(list).  Subclasses
+        # too: the constructor iterates them all the same.
         for arg in args:
-            if type(arg) in (list, tuple):
+            if isinstance(arg, (list, tuple)):
                 keys.extend(arg)
         return keys
     if issubclass(func, _MAPPING_BUILDERS):
         # Pairs: dict(list), OrderedDict(list), defaultdict(factory, list).
         for arg in args:
-            if type(arg) in (list, tuple):
+            if isinstance(arg, (list, tuple)):
                 keys.extend(p[0] for p in arg if type(p) in (list, tuple) and p)
         return keys
     return None
@@ -489,7 +490,8 @@ def build_untrusted(inst: Any, state: Any) -> None:
         state, slotstate = state
         has_slots = True
     if state is not None:
-        if type(state) is not dict:
+        # A dict subclass is a dict here, as C's BUILD takes it (PyDict_Check).
+        if not isinstance(state, dict):
             raise MalformedPickleError("state is not a dictionary")
         _state_keys(state, "state")
         try:
@@ -504,7 +506,8 @@ def build_untrusted(inst: Any, state: Any) -> None:
         for key, value in state.items():
             inst_dict[_intern(key)] = value
     if has_slots:
-        if type(slotstate) is not dict:
+        # As C: the second item of a 2-tuple state must be a dict, even None.
+        if not isinstance(slotstate, dict):
             raise MalformedPickleError("slot state is not a dictionary")
         _state_keys(slotstate, "slot state")
         slots = _declared_slots(type(inst))
