@@ -23,6 +23,7 @@ from .._build import COMPILED
 from .._format.opcodes import BATCHSIZE, FRAME_SIZE_TARGET
 from ..errors import PicklingError
 from .base import _copyreg_newobj, _copyreg_table, _drain, _Entry
+from .canonical import canonical_atom, canonical_order
 from .paths import annotate
 from .reduce import ext_opcode, find_global
 from .savers import Savers
@@ -165,6 +166,9 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
         proto >= 2 and p._reducer_override is None and p._own_dispatch_table is None
     )
     copyreg_table = _copyreg_table
+    # Deterministic dumps: atoms by value, set elements ordered (`canonical`).
+    det = p._det
+    canon = p._canon
     try:
         while True:
             # -- the next item of the current level, or its end
@@ -290,6 +294,8 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                 p._commit_frame()
             t = type(item)
             if t is str:
+                if det:
+                    item = canon.setdefault(item, item)
                 key = id(item)
                 idx = mt.find(key)
                 if idx >= 0:
@@ -333,6 +339,9 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                 else:
                     w.write(b"I01\n" if item else b"I00\n")
                 continue
+            if det and (t is tuple or t is bytes):
+                # Equal ones share (see `canonical`).
+                item = canonical_atom(canon, item)
             key = id(item)
             idx = mt.find(key)
             if idx >= 0:
@@ -415,7 +424,7 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                 me = item
                 opened += 1
                 kind = _K_BATCH
-                lst = list(item)
+                lst = canonical_order(p, item) if det else list(item)
                 owner = item
                 i = 0
                 w.append(0x28)  # MARK

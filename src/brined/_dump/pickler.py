@@ -102,7 +102,6 @@ class Pickler(Savers):
                 and self._pers_func is None
                 and not self.fast
                 and self.bin
-                and not self._det
                 and not self._placeholder
             ):
                 # `run_levels` applies: the output goes to a native writer,
@@ -223,8 +222,10 @@ class Pickler(Savers):
             stack: list[_Entry] = [entry]
             fast = self.fast
             active: list[int] = [id(obj)] if fast else []
-            # Deterministic dumps canonicalize atoms in `_save`.
-            simple = self._pers_func is None and not fast and self.bin and not self._det
+            simple = self._pers_func is None and not fast and self.bin
+            # Deterministic dumps: atoms by value (`canonical`).
+            det = self._det
+            canon = self._canon
             bytes_ok = self.proto >= 3
             buf = self._buf
             memo = self._memo
@@ -239,6 +240,8 @@ class Pickler(Savers):
                         # order of checks is still _pickle.c's.
                         t = type(item)
                         if t is str:
+                            if det:
+                                item = canon.setdefault(item, item)
                             x = memo.get(id(item))
                             if x is not None:
                                 if x[0] < 256:
@@ -281,6 +284,9 @@ class Pickler(Savers):
                         if t is bool:
                             self._save_atom(item)
                             continue
+                        if det and (t is tuple or t is bytes):
+                            # Equal ones share (see `canonical`).
+                            item = canonical_atom(canon, item)
                         x = memo.get(id(item))
                         if x is not None:
                             if x[0] < 256:
