@@ -622,3 +622,30 @@ def test_resolved_objects_are_judged_by_what_they_are() -> None:
     assert is_blocked_object(pathlib.Path.write_text)
     assert not is_blocked_object(pathlib.PosixPath)
     assert not is_blocked_object(collections.OrderedDict)
+
+
+# -- scan's verdict is the default load's outcome --------------------------------
+
+
+@pytest.mark.parametrize("label", sorted(ORDINARY))
+def test_scan_calls_ordinary_values_clean(label: str) -> None:
+    from brined.analyze.scan import scan
+
+    for proto in PROTOCOLS:
+        data = pickle.dumps(ORDINARY[label], proto)
+        brined.loads(data)
+        assert scan(data).verdict == "clean", (label, proto)
+
+
+def test_scan_agrees_with_loads_on_system_data_and_gadgets() -> None:
+    from brined.analyze.scan import scan
+
+    for value, name in SYSTEM_DATA[:8]:
+        data = pickle.dumps(value, 4)
+        assert scan(data, allow=[name]).verdict == "clean"
+        assert scan(data).verdict == "unsafe"
+        with pytest.raises(UnsafeGlobalError):
+            brined.loads(data)
+    for module, name in GADGETS[:20]:
+        data = f"c{module}\n{name}\n.".encode()
+        assert scan(data, allow=[f"{module}.*"]).verdict == "unsafe"

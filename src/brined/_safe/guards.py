@@ -442,7 +442,7 @@ def check_instance(inst: Any, opname: str) -> None:
 
 
 def _state_keys(state: dict[Any, Any], what: str) -> None:
-    for key in state:
+    for key in dict.keys(state):
         if type(key) is not str:
             raise _refuse(
                 f"BUILD {what} keys must be str, not {type(key).__name__}",
@@ -468,7 +468,8 @@ def _declared_slots(cls: type) -> set[str]:
 def build_untrusted(inst: Any, state: Any) -> None:
     """BUILD with the guards: `inst` was created by this load (checked by the
     caller); ``__setstate__`` is looked up on the type; keys are str, never
-    dunders; slot state only sets declared slots."""
+    dunders; slot state only sets declared slots.  A state may be a dict
+    subclass, as in C, and is read as a plain dict (``PyDict_Next``)."""
     check_instance(inst, "BUILD")
     setstate = _lookup(type(inst), "__setstate__", None)
     if setstate is not None:
@@ -482,7 +483,7 @@ def build_untrusted(inst: Any, state: Any) -> None:
     if isinstance(state, tuple) and len(state) == 2:
         state, slotstate = state
     if state:
-        if type(state) is not dict:
+        if not isinstance(state, dict):
             raise MalformedPickleError("state is not a dictionary")
         _state_keys(state, "state")
         try:
@@ -494,14 +495,14 @@ def build_untrusted(inst: Any, state: Any) -> None:
             ) from None
         if type(inst_dict) is not dict:
             raise _refuse("BUILD target's __dict__ is not a dict", "build-target")
-        for key, value in state.items():
+        for key, value in dict.items(state):
             inst_dict[_intern(key)] = value
     if slotstate:
-        if type(slotstate) is not dict:
+        if not isinstance(slotstate, dict):
             raise MalformedPickleError("slot state is not a dictionary")
         _state_keys(slotstate, "slot state")
         slots = _declared_slots(type(inst))
-        for key, value in slotstate.items():
+        for key, value in dict.items(slotstate):
             if key not in slots:
                 raise _refuse(
                     f"BUILD slot state names {_short(key)}, which is not a "
