@@ -649,3 +649,30 @@ def test_scan_agrees_with_loads_on_system_data_and_gadgets() -> None:
     for module, name in GADGETS[:20]:
         data = f"c{module}\n{name}\n.".encode()
         assert scan(data, allow=[f"{module}.*"]).verdict == "unsafe"
+
+
+def test_numpy_1x_module_paths_load_too() -> None:
+    np = pytest.importorskip("numpy", reason="numpy is a test extra")
+    arr = np.arange(5, dtype=np.int16)
+    data = pickle.dumps(arr, 2)
+    assert b"numpy._core.multiarray" in data
+    old = data.replace(b"numpy._core.", b"numpy.core.")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        assert np.array_equal(brined.loads(old), arr)
+
+
+def test_import_brined_imports_no_library_or_profile() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, brined; "
+        "print(sorted(m for m in ('numpy', 'pandas', 'brined.profiles', "
+        "'zoneinfo', 'asyncio') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "[]"
+    assert brined.profiles.PANDAS  # loaded on first use
