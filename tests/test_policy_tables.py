@@ -522,18 +522,21 @@ def test_gadget_refused_even_under_its_package_star(module: str, name: str) -> N
     assert policy.check(module, name) == BLOCKED
 
 
-def test_gadget_list_covers_the_hostile_corpus_names() -> None:
-    """Every name a hostile pickle uses is a gadget, default data, or refused."""
-    policy = Policy()
-    for module, name in _hostile_corpus_names():
-        verdict = policy.check(module, name)
-        assert (
-            (module, name) in GADGETS or verdict != BLOCKED or is_blocked(module, name)
-        )
+def test_hostile_corpus_names_stay_refused_under_package_star() -> None:
+    """Every name a hostile pickle uses is default data or refused, and what
+    the default blocks stays blocked when its package is allowed with ``*``."""
+    names = _hostile_corpus_names()
+    assert len(names) > 30
+    default = Policy()
+    for module, name in names:
+        verdict = default.check(module, name)
         if (module, name) in DEFAULT_ALLOWED | DEFAULT_VALUES:
             continue
-        # Anything else a hostile pickle names never becomes allowed by default.
         assert verdict != ALLOWED, (module, name)
+        if verdict == BLOCKED:
+            top = module.split(".")[0]
+            widened = Policy([f"{module}:{name}", f"{top}.*"])
+            assert widened.check(module, name) == BLOCKED, (module, name)
 
 
 def test_blocked_gadget_through_every_opcode_is_refused_with_blocklist_message() -> (
@@ -622,3 +625,57 @@ def test_resolved_objects_are_judged_by_what_they_are() -> None:
     assert is_blocked_object(pathlib.Path.write_text)
     assert not is_blocked_object(pathlib.PosixPath)
     assert not is_blocked_object(collections.OrderedDict)
+
+
+# -- scan's verdict is the default load's outcome --------------------------------
+
+
+@pytest.mark.parametrize("label", sorted(ORDINARY))
+def test_scan_calls_ordinary_values_clean(label: str) -> None:
+    from brined.analyze.scan import scan
+
+    for proto in PROTOCOLS:
+        data = pickle.dumps(ORDINARY[label], proto)
+        brined.loads(data)
+        assert scan(data).verdict == "clean", (label, proto)
+
+
+def test_scan_agrees_with_loads_on_system_data_and_gadgets() -> None:
+    from brined.analyze.scan import scan
+
+    for value, name in SYSTEM_DATA[:8]:
+        data = pickle.dumps(value, 4)
+        assert scan(data, allow=[name]).verdict == "clean"
+        assert scan(data).verdict == "unsafe"
+        with pytest.raises(UnsafeGlobalError):
+            brined.loads(data)
+    for module, name in GADGETS[:20]:
+        data = f"c{module}\n{name}\n.".encode()
+        assert scan(data, allow=[f"{module}.*"]).verdict == "unsafe"
+
+
+def test_numpy_1x_module_paths_load_too() -> None:
+    np = pytest.importorskip("numpy", reason="numpy is a test extra")
+    arr = np.arange(5, dtype=np.int16)
+    data = pickle.dumps(arr, 2)
+    assert b"numpy._core.multiarray" in data
+    old = data.replace(b"numpy._core.", b"numpy.core.")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        assert np.array_equal(brined.loads(old), arr)
+
+
+def test_import_brined_imports_no_library_or_profile() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, brined; "
+        "print(sorted(m for m in ('numpy', 'pandas', 'brined.profiles', "
+        "'zoneinfo', 'asyncio') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "[]"
+    assert brined.profiles.PANDAS  # loaded on first use

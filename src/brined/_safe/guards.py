@@ -448,7 +448,7 @@ def check_instance(inst: Any, opname: str) -> None:
 
 
 def _state_keys(state: dict[Any, Any], what: str) -> None:
-    for key in state:
+    for key in dict.keys(state):
         if type(key) is not str:
             raise _refuse(
                 f"BUILD {what} keys must be str, not {type(key).__name__}",
@@ -474,7 +474,8 @@ def _declared_slots(cls: type) -> set[str]:
 def build_untrusted(inst: Any, state: Any) -> None:
     """BUILD with the guards: `inst` was created by this load (checked by the
     caller); ``__setstate__`` is looked up on the type; keys are str, never
-    dunders; slot state only sets declared slots."""
+    dunders; slot state only sets declared slots.  A state may be a dict
+    subclass, as in C, and is read as a plain dict (``PyDict_Next``)."""
     check_instance(inst, "BUILD")
     setstate = _lookup(type(inst), "__setstate__", None)
     if setstate is not None:
@@ -503,7 +504,7 @@ def build_untrusted(inst: Any, state: Any) -> None:
             ) from None
         if type(inst_dict) is not dict:
             raise _refuse("BUILD target's __dict__ is not a dict", "build-target")
-        for key, value in state.items():
+        for key, value in dict.items(state):
             inst_dict[_intern(key)] = value
     if has_slots:
         # As C: the second item of a 2-tuple state must be a dict, even None.
@@ -511,7 +512,7 @@ def build_untrusted(inst: Any, state: Any) -> None:
             raise MalformedPickleError("slot state is not a dictionary")
         _state_keys(slotstate, "slot state")
         slots = _declared_slots(type(inst))
-        for key, value in slotstate.items():
+        for key, value in dict.items(slotstate):
             if key not in slots:
                 raise _refuse(
                     f"BUILD slot state names {_short(key)}, which is not a "

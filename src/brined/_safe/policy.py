@@ -58,6 +58,7 @@ __all__ = [
     "GROUPS",
     "NOT_ALLOWED",
     "Policy",
+    "advice",
     "default_policy",
     "is_blocked",
     "is_blocked_object",
@@ -127,6 +128,27 @@ def is_blocked_object(obj: object) -> bool:
     return False
 
 
+# Packages whose import alone opens windows, starts installers or prints:
+# never imported to check a name.
+_IMPORT_HAS_EFFECTS: Final = frozenset(
+    [
+        "idlelib",
+        "tkinter",
+        "turtle",
+        "turtledemo",
+        "antigravity",
+        "this",
+        "pip",
+        "ensurepip",
+        "setuptools",
+        "distutils",
+        "venv",
+        "_pyrepl",
+        "readline",
+    ]
+)
+
+
 def _enum_in_system_module(module: str, name: str) -> bool:
     """For an exact allow= entry only: is this blocked name an Enum class?
 
@@ -135,6 +157,8 @@ def _enum_in_system_module(module: str, name: str) -> bool:
     module ``__getattr__`` or descriptor runs.
     """
     if (module, name) in BLOCKED_NAMES or _bad_name(module, name):
+        return False
+    if module.partition(".")[0] in _IMPORT_HAS_EFFECTS:
         return False
     try:
         __import__(module, level=0)
