@@ -383,6 +383,9 @@ SYSTEM_MODULES: Final[frozenset[str]] = frozenset(
 # Python); an Enum not listed is data too, but only when allowed by exact name.
 DATA_IN_SYSTEM_MODULES: Final[frozenset[tuple[str, str]]] = frozenset(
     [
+        # brined's own placeholder for what on_error="placeholder" replaced:
+        # a record of three strings (brined itself is a system module here).
+        ("brined", "Unpicklable"),
         ("http", "HTTPStatus"),
         ("http", "HTTPMethod"),
         ("socket", "AddressFamily"),
