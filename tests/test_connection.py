@@ -27,6 +27,7 @@ from hypothesis import strategies as st
 
 import brined
 from brined import connection as bc
+from brined.connection._conn import _header
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -122,11 +123,9 @@ def test_send_writes_what_the_stdlib_pickler_writes() -> None:
 
 
 def test_header_is_the_stdlib_framing() -> None:
-    assert bc._header(5) == struct.pack("!i", 5)
-    assert bc._header(0x7FFFFFFF) == struct.pack("!i", 0x7FFFFFFF)
-    assert bc._header(0x80000000) == struct.pack("!i", -1) + struct.pack(
-        "!Q", 0x80000000
-    )
+    assert _header(5) == struct.pack("!i", 5)
+    assert _header(0x7FFFFFFF) == struct.pack("!i", 0x7FFFFFFF)
+    assert _header(0x80000000) == struct.pack("!i", -1) + struct.pack("!Q", 0x80000000)
 
 
 def test_long_header_form_is_read_like_the_stdlib() -> None:
