@@ -30,8 +30,29 @@ __version__ = "0.1.0"
 # engine modules are then extension modules, not .py files.
 COMPILED: bool = (_pickler.__file__ or "").endswith((".so", ".pyd"))
 
+# Features, imported on first use so that `import brined` stays small and fast:
+# public name -> the module that defines it.
+_LAZY: dict[str, str] = {
+    "Checkpoint": "brined.checkpoint",
+    "load_session": "brined.checkpoint",
+    "save_session": "brined.checkpoint",
+}
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'brined' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
 __all__ = [
     "COMPILED",
+    "Checkpoint",
     "DEFAULT_PROTOCOL",
     "HIGHEST_PROTOCOL",
     "LimitExceededError",
@@ -50,5 +71,7 @@ __all__ = [
     "dump",
     "dumps",
     "load",
+    "load_session",
     "loads",
+    "save_session",
 ]
