@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import pickle
 import subprocess
 import sys
 import textwrap
-import warnings
+import zlib
+from pathlib import Path
 
 import pytest
 
@@ -228,17 +230,17 @@ def test_bad_generation_would_call_the_canary_if_loaded(tmp_path):
 
 def test_flipped_pickle_byte_is_detected_before_loading(tmp_path):
     ckpt, path = _two_generations(tmp_path)
-    data = bytearray(open(path, "rb").read())
+    data = bytearray(Path(path).read_bytes())
     data[data.index(b"xxxx")] ^= 0x01  # still a loadable pickle: x -> y
-    open(path, "wb").write(bytes(data))
+    Path(path).write_bytes(bytes(data))
     _restore_expecting_skip(ckpt, path)
 
 
 @pytest.mark.parametrize("cut", [1, 20, 200])
 def test_truncated_generation_is_detected(tmp_path, cut):
     ckpt, path = _two_generations(tmp_path)
-    data = open(path, "rb").read()
-    open(path, "wb").write(data[:-cut])
+    data = Path(path).read_bytes()
+    Path(path).write_bytes(data[:-cut])
     _restore_expecting_skip(ckpt, path)
 
 
@@ -257,9 +259,8 @@ def test_generation_swapped_into_a_newer_slot_is_detected(tmp_path):
     ckpt.close()
     g1 = ckpt.generations()[0]
     os.replace(trap, newest)  # the trap now poses as generation 3
-    with open(g1, "rb") as f:
-        os.unlink(g1)
-        open(trap, "wb").write(f.read())  # and generation 1 as generation 2
+    Path(trap).write_bytes(Path(g1).read_bytes())  # generation 1 poses as 2
+    os.unlink(g1)
     CANARY_CALLS.clear()
     with pytest.warns(CheckpointWarning) as caught:
         assert ckpt.restore(default="none") == "none"
@@ -271,7 +272,7 @@ def test_generation_swapped_into_a_newer_slot_is_detected(tmp_path):
 def test_rewritten_digest_without_the_key_fails_the_hmac(tmp_path):
     # An attacker who recomputes SHA-256 and CRC but lacks the key.
     ckpt, path = _two_generations(tmp_path, key=b"k1")
-    data = open(path, "rb").read()
+    data = Path(path).read_bytes()
     info = check_buffer(data)
     body = bytearray(data[: info.pickle_length])
     body[body.index(b"xxxx")] ^= 0x01
@@ -280,12 +281,10 @@ def test_rewritten_digest_without_the_key_fails_the_hmac(tmp_path):
     )
     trailer = bytearray(trailer)
     trailer[11] |= 1  # claim an HMAC is present
-    import zlib
-
     trailer[-12:-8] = zlib.crc32(trailer[:-12]).to_bytes(4, "big")
-    open(path, "wb").write(bytes(body) + bytes(trailer))
+    Path(path).write_bytes(bytes(body) + bytes(trailer))
     with pytest.raises(CorruptCheckpointError, match="HMAC"):
-        check_buffer(open(path, "rb").read(), b"k1")
+        check_buffer(Path(path).read_bytes(), b"k1")
     _restore_expecting_skip(ckpt, path)
 
 
@@ -397,8 +396,6 @@ def test_disk_full_keeps_the_previous_generation_and_no_partial_file(tiny_fs):
     ckpt.save({"step": 1, "blob": b"a" * 300_000})
     with pytest.raises(OSError) as caught:
         ckpt.save({"step": 2, "blob": os.urandom(2_000_000)})
-    import errno
-
     assert caught.value.errno == errno.ENOSPC
     ckpt.close()
     assert sorted(os.listdir(tiny_fs)) == ["state.ckpt.00000001", "state.ckpt.lock"]
