@@ -13,6 +13,14 @@ from ._format import (
     NotACheckpointError,
     TrailerInfo,
 )
+from ._session import (
+    SessionError,
+    SessionReport,
+    SessionWarning,
+    Skipped,
+    load_session,
+    save_session,
+)
 from ._store import Checkpoint, CheckpointLockedError, CheckpointWarning
 
 __all__ = [
@@ -22,7 +30,13 @@ __all__ = [
     "CheckpointWarning",
     "CorruptCheckpointError",
     "NotACheckpointError",
+    "SessionError",
+    "SessionReport",
+    "SessionWarning",
+    "Skipped",
     "TrailerInfo",
+    "load_session",
+    "save_session",
     "verify",
 ]
 
