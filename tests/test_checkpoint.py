@@ -144,6 +144,21 @@ def test_background_save_writes_the_state_as_it_was(tmp_path):
     ckpt.close()
 
 
+def test_progress_true_draws_a_bar_on_stderr(tmp_path, capsys):
+    pytest.importorskip("tqdm", reason="install the 'progress' extra")
+    ckpt = Checkpoint(tmp_path / "s.ckpt", progress=True)
+    ckpt.save({"blob": b"x" * 200_000})
+    ckpt.close()
+    assert "saving s.ckpt.00000001" in capsys.readouterr().err
+
+
+def test_no_progress_bar_when_stderr_is_not_a_terminal(tmp_path, capsys):
+    ckpt = Checkpoint(tmp_path / "s.ckpt")
+    ckpt.save({"blob": b"x" * 200_000})
+    ckpt.close()
+    assert capsys.readouterr().err == ""
+
+
 def test_stale_temporary_file_is_removed_by_the_next_save(tmp_path):
     ckpt = Checkpoint(tmp_path / "s.ckpt")
     ckpt.save({"step": 1})

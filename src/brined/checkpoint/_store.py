@@ -99,7 +99,9 @@ class _Progress:
         except ImportError:
             pass
         else:
-            bar = tqdm(desc=desc, unit="B", unit_scale=True, delay=0.5, leave=False)
+            # Automatic bars wait half a second, so quick saves draw nothing.
+            delay = 0.5 if want is None else 0.0
+            bar = tqdm(desc=desc, unit="B", unit_scale=True, delay=delay, leave=False)
             return _Progress(bar.update, bar.close)
         try:
             from rich.progress import Progress
