@@ -8,11 +8,14 @@ import os
 import pickle
 import subprocess
 import sys
+import tempfile
 import textwrap
 import zlib
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import brined
 from brined.checkpoint import (
@@ -426,3 +429,57 @@ def test_background_disk_full_is_raised_by_wait(tiny_fs):
     ckpt.close()
     assert ckpt.restore() == {"step": 1}
     assert not [n for n in os.listdir(tiny_fs) if n.endswith(".tmp")]
+
+
+def test_numpy_save_makes_no_copy_of_the_array(tmp_path):
+    np = pytest.importorskip("numpy", reason="numpy arrays are the large-state case")
+    import tracemalloc
+
+    arr = np.ones(40 << 20, dtype=np.uint8)  # 40 MiB
+    ckpt = Checkpoint(tmp_path / "s.ckpt", progress=False)
+    tracemalloc.start()
+    try:
+        ckpt.save({"w": arr})
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    ckpt.close()
+    assert peak < 4 << 20, f"save allocated {peak} bytes for a 40 MiB array"
+    assert os.path.getsize(ckpt.generations()[0]) > 40 << 20
+
+
+def test_background_save_finishes_when_the_program_exits(tmp_path):
+    path = tmp_path / "s.ckpt"
+    code = (
+        "import brined, sys\n"
+        "c = brined.Checkpoint(sys.argv[1])\n"
+        "c.save({'step': 5, 'blob': b'z' * 3_000_000}, background=True)\n"
+    )
+    subprocess.run([sys.executable, "-c", code, str(path)], check=True)
+    ckpt = Checkpoint(path)
+    (gen,) = ckpt.generations()
+    assert verify(gen).pickle_length > 3_000_000
+    assert ckpt.restore()["step"] == 5
+
+
+plain_data = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False)
+    | st.text()
+    | st.binary(),
+    lambda inner: st.lists(inner) | st.dictionaries(st.text(), inner),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(states=st.lists(plain_data, min_size=1, max_size=4))
+def test_any_plain_state_roundtrips_and_matches_stdlib_bytes(states):
+    with tempfile.TemporaryDirectory() as folder:
+        ckpt = Checkpoint(os.path.join(folder, "h.ckpt"), keep=2)
+        paths = [ckpt.save(s) for s in states]
+        ckpt.close()
+        assert ckpt.restore() == states[-1]
+        assert _pickle_region(paths[-1]) == pickle.dumps(states[-1], protocol=5)

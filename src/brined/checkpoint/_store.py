@@ -10,6 +10,7 @@ Rules this module keeps (docs/checkpoint.md explains why):
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import datetime
 import hashlib
@@ -20,8 +21,8 @@ import sys
 import threading
 import time
 import warnings
+import weakref
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import brined
@@ -53,6 +54,20 @@ __all__ = [
 # Chunks at least this large are hashed in a helper thread while the main
 # thread writes them: hashlib and file writes both release the GIL.
 _PARALLEL_HASH_MIN = 1 << 20
+
+
+# Checkpoints whose background save failed and nobody has called wait() yet;
+# at exit their errors are printed rather than lost.
+_UNREPORTED: weakref.WeakSet[Checkpoint] = weakref.WeakSet()
+
+
+@atexit.register
+def _report_lost_errors() -> None:
+    for ckpt in list(_UNREPORTED):
+        sys.stderr.write(
+            f"brined: background save of checkpoint {ckpt.path} failed: "
+            f"{ckpt._error!r}\n"
+        )
 
 
 class CheckpointLockedError(CheckpointError):
@@ -126,7 +141,6 @@ class _Sink:
         self.mac = None if key is None else new_mac(key)
         self.length = 0
         self._progress = progress
-        self._pool: ThreadPoolExecutor | None = None
 
     def _digest(self, data: Any) -> None:
         self.sha.update(data)
@@ -136,13 +150,14 @@ class _Sink:
     def write(self, data: Any) -> int:
         n = memoryview(data).nbytes
         if n >= _PARALLEL_HASH_MIN:
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(1, thread_name_prefix="brined-hash")
-            pending: Future[None] = self._pool.submit(self._digest, data)
+            # A plain thread, not an executor: executors refuse work once the
+            # interpreter starts exiting, when a background save may still run.
+            hasher = threading.Thread(target=self._digest, args=(data,))
+            hasher.start()
             try:
                 self._f.write(data)
             finally:
-                pending.result()
+                hasher.join()
         else:
             self._digest(data)
             self._f.write(data)
@@ -150,10 +165,6 @@ class _Sink:
         if self._progress is not None:
             self._progress.update(n)
         return n
-
-    def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown()
 
 
 def _fsync_dir(folder: str) -> None:
@@ -192,10 +203,7 @@ def write_atomic(
     try:
         with open(tmp, "wb") as f:
             sink = _Sink(f, key, bar)
-            try:
-                dump(sink)
-            finally:
-                sink.close()
+            dump(sink)
             if sink.length == 0:
                 raise CheckpointError("the pickler wrote nothing")
             created = time.time_ns()
@@ -425,6 +433,7 @@ class Checkpoint:
             thread.join()
             self._thread = None
         error, self._error = self._error, None
+        _UNREPORTED.discard(self)
         if error is not None:
             raise error
 
@@ -475,6 +484,7 @@ class Checkpoint:
             self._write(path, tmp, lambda f: f.write(data))
         except BaseException as exc:  # re-raised by wait()
             self._error = exc
+            _UNREPORTED.add(self)
 
     def _next_paths(self) -> tuple[str, str]:
         # Temporary files are left only by a save that died; we hold the lock,
