@@ -474,7 +474,7 @@ plain_data = st.recursive(
 )
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(states=st.lists(plain_data, min_size=1, max_size=4))
 def test_any_plain_state_roundtrips_and_matches_stdlib_bytes(states):
     with tempfile.TemporaryDirectory() as folder:
