@@ -322,6 +322,10 @@ class Checkpoint:
     def __repr__(self) -> str:
         return f"Checkpoint({self.path!r}, keep={self.keep})"
 
+    def __del__(self) -> None:
+        if getattr(self, "_lock_fd", None) is not None:
+            os.close(self._lock_fd)  # type: ignore[arg-type]
+
     def __enter__(self) -> Checkpoint:
         return self
 
@@ -360,7 +364,8 @@ class Checkpoint:
         refuses (say, a global outside `allow`) raises that error: it is not
         corruption, and falling back would silently lose progress.
         """
-        self.wait()
+        if self._thread is not None:
+            self._thread.join()  # its error is for wait() and the next save
         for path in reversed(self.generations()):
             try:
                 data, trailer = read_verified(path, self._key)
@@ -459,6 +464,10 @@ class Checkpoint:
             and time.monotonic() - self._last_save < parse_interval(every)
         ):
             return None
+        with self._mutex:  # one save at a time through one object
+            return self._save(state, background)
+
+    def _save(self, state: Any, background: bool) -> str | None:
         self.wait()
         self._lock()
         path, tmp = self._next_paths()
