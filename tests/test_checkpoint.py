@@ -483,3 +483,20 @@ def test_any_plain_state_roundtrips_and_matches_stdlib_bytes(states):
         ckpt.close()
         assert ckpt.restore() == states[-1]
         assert _pickle_region(paths[-1]) == pickle.dumps(states[-1], protocol=5)
+
+
+def test_public_names_are_lazy_exports_of_brined():
+    code = (
+        "import sys, brined\n"
+        "before = 'brined.checkpoint' in sys.modules\n"
+        "from brined.checkpoint import Checkpoint, load_session, save_session\n"
+        "print(before, brined.Checkpoint is Checkpoint,"
+        " brined.save_session is save_session, brined.load_session is load_session,"
+        " {'Checkpoint', 'save_session', 'load_session'} <= set(brined.__all__))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.split() == ["False", "True", "True", "True", "True"]
+    with pytest.raises(AttributeError, match="no attribute 'Nope'"):
+        brined.Nope  # noqa: B018
