@@ -233,3 +233,44 @@ def test_lambda_and_class_go_by_value(tmp_path):
     )
     assert out.split() == ["8", "__main__"]
     assert Path(path).exists()
+
+
+def test_function_using_a_skipped_global_is_kept(tmp_path):
+    path = str(tmp_path / "db.session")
+    out = _python(
+        """
+        import sqlite3, sys, warnings, brined
+        conn = sqlite3.connect(":memory:")
+        def query(q):
+            return conn.execute(q).fetchall()
+        held = [conn, 5]
+        warnings.simplefilter("ignore")
+        r = brined.save_session(sys.argv[1])
+        print(*sorted(s.name for s in r.skipped))
+        """,
+        path,
+    )
+    assert out.split() == ["conn"]
+    out = _python(
+        """
+        import sqlite3, sys, brined
+        brined.load_session(sys.argv[1])
+        print("conn" in globals(), held)
+        conn = sqlite3.connect(":memory:")  # the program recreates it
+        print(query("select 40 + 2"))
+        """,
+        path,
+    )
+    assert out.splitlines() == [
+        "False [<skipped by save_session: conn>, 5]",
+        "[(42,)]",
+    ]
+
+
+def test_aliased_unpicklable_global_is_skipped_under_both_names(tmp_path):
+    lock = threading.Lock()
+    mod = _module("sess_alias", a=lock, b=lock, c=1)
+    with pytest.warns(SessionWarning):
+        report = save_session(tmp_path / "a.session", mod)
+    assert sorted(s.name for s in report.skipped) == ["a", "b"]
+    assert report.saved == ["c"]

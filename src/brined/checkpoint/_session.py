@@ -9,6 +9,7 @@ reported, never allowed to lose the rest.  The file is a checkpoint generation
 from __future__ import annotations
 
 import importlib
+import io
 import os
 import re
 import sys
@@ -29,6 +30,7 @@ __all__ = [
     "SessionReport",
     "SessionWarning",
     "Skipped",
+    "SkippedGlobal",
     "load_session",
     "save_session",
 ]
@@ -97,6 +99,46 @@ class SessionError(CheckpointError):
         super().__init__(f"cannot pickle {names}:\n{report}")
 
 
+class SkippedGlobal:
+    """Stands in, after `load_session`, for a global that was skipped at save
+    time wherever another saved object referred to it (a list holding a lock
+    that is also a global, say).  Functions defined in the module do not see
+    it: they are re-bound to the module, where the name is simply unset until
+    the program recreates it."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"<skipped by save_session: {self.name}>"
+
+    def __reduce__(self) -> tuple[type[SkippedGlobal], tuple[str]]:
+        return SkippedGlobal, (self.name,)
+
+
+_PID_TAG = "brined.session.skipped"
+
+
+def _pickler_class(cloud: Any) -> type:
+    """brined.cloud's Pickler, writing the given globals as persistent ids."""
+
+    class SessionPickler(cloud.Pickler):  # type: ignore[misc]
+        stand_ins: dict[int, str] = {}
+
+        def persistent_id(self, obj: Any) -> Any:
+            name = self.stand_ins.get(id(obj))
+            return None if name is None else (_PID_TAG, name)
+
+    return SessionPickler
+
+
+class _SessionUnpickler(brined.Unpickler):
+    def persistent_load(self, pid: Any) -> Any:
+        if isinstance(pid, tuple) and len(pid) == 2 and pid[0] == _PID_TAG:
+            return SkippedGlobal(str(pid[1]))
+        raise brined.UnpicklingError(f"unknown persistent id {pid!r} in a session")
+
+
 class _NullSink:
     """A file that discards: pickling a value only to see if it fails."""
 
@@ -160,7 +202,19 @@ def _find_path(name: str, value: Any, fails: Callable[[Any], bool]) -> tuple[str
     return path, current
 
 
-def _diagnose(name: str, value: Any, exc: BaseException, cloud: Any) -> Skipped:
+def _dumps_null(pickler: type, value: Any, stand_ins: dict[int, str]) -> None:
+    p = pickler(_NullSink(), _PROTOCOL)
+    p.stand_ins = stand_ins
+    p.dump(value)
+
+
+def _diagnose(
+    name: str,
+    value: Any,
+    exc: BaseException,
+    pickler: type,
+    stand_ins: dict[int, str],
+) -> Skipped:
     problems = _deps.explain(value)
     if problems:
         first = problems[0]
@@ -176,7 +230,7 @@ def _diagnose(name: str, value: Any, exc: BaseException, cloud: Any) -> Skipped:
 
     def fails(obj: Any) -> bool:
         try:
-            cloud.Pickler(_NullSink(), _PROTOCOL).dump(obj)
+            _dumps_null(pickler, obj, stand_ins)
         except Exception:
             return True
         return False
@@ -192,10 +246,21 @@ def _pickling_error(exc: BaseException) -> bool:
     return not (isinstance(exc, OSError) and exc.errno is not None)
 
 
-def _write(path: str, payload: dict[str, Any], key: bytes | None, cloud: Any) -> None:
+def _write(
+    path: str,
+    payload: dict[str, Any],
+    key: bytes | None,
+    pickler: type,
+    stand_ins: dict[int, str],
+) -> None:
+    def dump(f: Any) -> None:
+        p = pickler(f, _PROTOCOL)
+        p.stand_ins = stand_ins
+        p.dump(payload)
+
     write_atomic(
         path,
-        lambda f: cloud.Pickler(f, _PROTOCOL).dump(payload),
+        dump,
         kind="session",
         protocol=_PROTOCOL,
         key=key,
@@ -234,19 +299,24 @@ def save_session(
         "skipped": [],
     }
     secret = _as_key(key)
+    pickler = _pickler_class(cloud)
     try:
         if strict:
             raise _TryEach
-        _write(path, payload, secret, cloud)
+        _write(path, payload, secret, pickler, {})
     except Exception as exc:
         if not (isinstance(exc, _TryEach) or _pickling_error(exc)):
             raise
+        # Each global alone, the other globals standing in as persistent ids:
+        # a function that merely refers to a skipped global is still saved.
+        others = {id(v): n for n, v in values.items()}
         good: dict[str, Any] = {}
         for name, value in values.items():
+            alone = {k: n for k, n in others.items() if k != id(value)}
             try:
-                cloud.Pickler(_NullSink(), _PROTOCOL).dump(value)
+                _dumps_null(pickler, value, alone)
             except Exception as err:
-                report.skipped.append(_diagnose(name, value, err, cloud))
+                report.skipped.append(_diagnose(name, value, err, pickler, alone))
             else:
                 good[name] = value
         if strict and report.skipped:
@@ -255,7 +325,8 @@ def save_session(
         payload["skipped"] = [
             (s.name, s.type, s.reason, s.path, s.hint) for s in report.skipped
         ]
-        _write(path, payload, secret, cloud)
+        bad = {id(values[s.name]): s.name for s in report.skipped}
+        _write(path, payload, secret, pickler, bad)
     report.saved = sorted(payload["globals"])
     if report.skipped:
         warnings.warn(str(report), SessionWarning, stacklevel=2)
@@ -320,7 +391,7 @@ def load_session(
         raise CheckpointError(
             f"{path}: a {info.info.get('kind')!r} file, not a session"
         )
-    payload = brined.loads(data, trusted=True)
+    payload = _SessionUnpickler(io.BytesIO(data), trusted=True).load()
     if not (
         isinstance(payload, dict)
         and payload.get("format") == PAYLOAD_FORMAT
