@@ -18,6 +18,7 @@ from ._session import (
     SessionReport,
     SessionWarning,
     Skipped,
+    SkippedGlobal,
     load_session,
     save_session,
 )
@@ -34,6 +35,7 @@ __all__ = [
     "SessionReport",
     "SessionWarning",
     "Skipped",
+    "SkippedGlobal",
     "TrailerInfo",
     "load_session",
     "save_session",
