@@ -472,9 +472,7 @@ class Checkpoint:
         self._lock()
         path, tmp = self._next_paths()
         if not background:
-            self._write(
-                path, tmp, lambda f: brined.Pickler(f, self.protocol).dump(state)
-            )
+            self._write(path, tmp, lambda f: brined.dump(state, f, self.protocol))
             return path
         buf = io.BytesIO()
         brined.dump(state, buf, self.protocol)
