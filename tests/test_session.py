@@ -274,3 +274,34 @@ def test_aliased_unpicklable_global_is_skipped_under_both_names(tmp_path):
         report = save_session(tmp_path / "a.session", mod)
     assert sorted(s.name for s in report.skipped) == ["a", "b"]
     assert report.saved == ["c"]
+
+
+def test_importable_module_is_saved_by_value(tmp_path):
+    pkg = tmp_path / "lib"
+    pkg.mkdir()
+    (pkg / "ckmod.py").write_text("def answer():\n    return 1\n")
+    path = str(tmp_path / "mod.session")
+    _python(
+        """
+        import sys, brined
+        sys.path.insert(0, sys.argv[2])
+        import ckmod
+        exec("def answer():\\n    return 2", ckmod.__dict__)  # changed at run time
+        ckmod.state = [1, 2]
+        brined.save_session(sys.argv[1], "ckmod")
+        """,
+        path,
+        str(pkg),
+    )
+    out = _python(
+        """
+        import sys, brined
+        sys.path.insert(0, sys.argv[2])
+        brined.load_session(sys.argv[1])
+        import ckmod
+        print(ckmod.answer(), ckmod.state)
+        """,
+        path,
+        str(pkg),
+    )
+    assert out.strip() == "2 [1, 2]"

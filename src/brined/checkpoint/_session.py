@@ -8,6 +8,7 @@ reported, never allowed to lose the rest.  The file is a checkpoint generation
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import io
 import os
@@ -299,6 +300,42 @@ def save_session(
         "skipped": [],
     }
     secret = _as_key(key)
+    with _by_value(cloud, mod):
+        _save_values(path, payload, report, secret, strict, cloud)
+    report.saved = sorted(payload["globals"])
+    if report.skipped:
+        warnings.warn(str(report), SessionWarning, stacklevel=2)
+    return report
+
+
+@contextlib.contextmanager
+def _by_value(cloud: Any, mod: types.ModuleType) -> Iterator[None]:
+    # An importable module's functions and classes would go by reference;
+    # a session keeps them as they are now, so register the module by value.
+    registered = False
+    if mod.__name__ != "__main__" and sys.modules.get(mod.__name__) is mod:
+        try:
+            if mod.__name__ not in cloud.list_registry_pickle_by_value():
+                cloud.register_pickle_by_value(mod)
+                registered = True
+        except (AttributeError, ValueError):
+            pass  # a cloud without the registry, or a module it refuses
+    try:
+        yield
+    finally:
+        if registered:
+            cloud.unregister_pickle_by_value(mod)
+
+
+def _save_values(
+    path: str,
+    payload: dict[str, Any],
+    report: SessionReport,
+    secret: bytes | None,
+    strict: bool,
+    cloud: Any,
+) -> None:
+    values = payload["globals"]
     pickler = _pickler_class(cloud)
     try:
         if strict:
@@ -327,10 +364,6 @@ def save_session(
         ]
         bad = {id(values[s.name]): s.name for s in report.skipped}
         _write(path, payload, secret, pickler, bad)
-    report.saved = sorted(payload["globals"])
-    if report.skipped:
-        warnings.warn(str(report), SessionWarning, stacklevel=2)
-    return report
 
 
 class _TryEach(Exception):
