@@ -121,3 +121,16 @@ def test_verify_tiny_files_are_not_checkpoints(tmp_path, capsys, size):
     f.write_bytes(b"\x80" * size)
     code, _ = _run(capsys, "verify", str(f))
     assert code == 2
+
+
+def test_verify_names_a_session_and_its_module(tmp_path, capsys):
+    pytest.importorskip("brined.cloud", reason="sessions pickle functions by value")
+    import types
+
+    from brined.checkpoint import save_session
+
+    mod = types.ModuleType("cli_sess")
+    mod.v = 1
+    save_session(tmp_path / "s.session", mod)
+    code, out = _run(capsys, "verify", str(tmp_path / "s.session"))
+    assert code == 0 and "OK: session format 1, module cli_sess" in out

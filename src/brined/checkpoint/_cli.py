@@ -38,6 +38,7 @@ def describe(info: _Info) -> str:
     parts = [
         f"{meta.get('kind', '?')} format {info.version}",
         f"generation {meta['generation']}" if "generation" in meta else "",
+        f"module {meta['module']}" if "module" in meta else "",
         f"pickle {info.pickle_length} bytes",
         f"sha256 {info.sha256.hex()[:16]}... ok",
         mac,
