@@ -38,9 +38,26 @@ __all__ = [
     "PythonVersionMismatchError",
     "dump",
     "dumps",
+    "is_tornado_coroutine",
     "list_registry_pickle_by_value",
     "load",
     "loads",
     "register_pickle_by_value",
     "unregister_pickle_by_value",
 ]
+
+
+def is_tornado_coroutine(func: object) -> bool:
+    """Deprecated (as in cloudpickle 3): whether `func` is a Tornado coroutine."""
+    import sys
+    import warnings
+
+    warnings.warn(
+        "is_tornado_coroutine is deprecated (as in cloudpickle 3.0); use "
+        "tornado.gen.is_coroutine_function directly instead.",
+        category=DeprecationWarning,
+        stacklevel=2,
+    )
+    gen = sys.modules.get("tornado.gen")
+    check = getattr(gen, "is_coroutine_function", None)
+    return bool(check(func)) if check is not None else False

@@ -141,8 +141,9 @@ def function_state(func: types.FunctionType) -> dict[str, Any]:
 
 
 def reduce_code(code: types.CodeType) -> Any:
-    # New tuples: the interned originals could be shared with other objects
-    # and so memoized differently from one process to the next.
+    # New tuples and fresh copies of the names: interned originals may be the
+    # very objects other parts of the pickle hold in one process and not in
+    # another (a loaded copy), and the memo would then write them differently.
     args = (
         code.co_argcount,
         code.co_posonlyargcount,
@@ -154,9 +155,9 @@ def reduce_code(code: types.CodeType) -> Any:
         code.co_consts,
         tuple(code.co_names),
         tuple(code.co_varnames),
-        code.co_filename,
-        code.co_name,
-        code.co_qualname,
+        "".join(code.co_filename),
+        "".join(code.co_name),
+        "".join(code.co_qualname),
         code.co_firstlineno,
         code.co_linetable,
         code.co_exceptiontable,
@@ -234,7 +235,8 @@ def class_state(cls: type) -> dict[str, Any]:
         state.pop(name, None)
     slots = own.get("__slots__")
     if slots is not None:
-        state.pop("__slots__", None)
+        if _slots_at_creation(cls):
+            state.pop("__slots__", None)
         for slot in [slots] if isinstance(slots, str) else slots:
             state.pop(slot, None)
     if isinstance(cls, abc.ABCMeta):
@@ -253,6 +255,13 @@ def class_state(cls: type) -> dict[str, Any]:
     return state
 
 
+def _slots_at_creation(cls: type) -> bool:
+    # Real slots need __slots__ in the namespace the class is made from; class
+    # factories behind __orig_bases__ (NamedTuple) refuse it there, and get it
+    # set afterwards instead (as cloudpickle does for every class).
+    return "__slots__" in cls.__dict__ and "__orig_bases__" not in cls.__dict__
+
+
 def class_namespace(cls: type) -> dict[str, Any]:
     """What the skeleton class must have from its creation."""
     own = cls.__dict__
@@ -261,9 +270,8 @@ def class_namespace(cls: type) -> dict[str, Any]:
         namespace["__module__"] = own["__module__"]
     if cls.__qualname__ != cls.__name__:
         namespace["__qualname__"] = cls.__qualname__
-    slots = own.get("__slots__")
-    if slots is not None:
-        namespace["__slots__"] = slots
+    if _slots_at_creation(cls):
+        namespace["__slots__"] = own["__slots__"]
     if isinstance(own.get("__dict__"), property):
         namespace["__dict__"] = own["__dict__"]
     return namespace
