@@ -553,7 +553,14 @@ def refusal_error(
     if written is not None and written != f"{module}.{name}":
         where += f" (written as {_shown(written)!r})"
     trust = "If you trust this data: brined.loads(data, trusted=True)"
-    if verdict == BLOCKED:
+    kind = _by_value_kind(module, name)
+    if kind is not None:
+        reason = (
+            f"it rebuilds {kind} (pickled by value by brined.cloud or cloudpickle), "
+            "and loading it would run code from the pickle. If you trust this "
+            "data: brined.cloud.loads(data) or brined.loads(data, trusted=True)"
+        )
+    elif verdict == BLOCKED:
         reason = (
             "it is on the blocklist of names that can run code or reach the "
             f"system, which allow= cannot lift. {trust}"
@@ -575,6 +582,27 @@ def refusal_error(
         offset=offset,
         opcode=opcode,
     )
+
+
+# What the reconstructors of by-value pickles (brined.cloud's, and
+# cloudpickle's) rebuild, for a refusal that says so.
+_BY_VALUE_KINDS: Final[dict[str, str]] = {
+    "make_function": "a function defined by value",
+    "_make_function": "a function defined by value",
+    "make_code": "a code object (bytecode)",
+    "make_skeleton_class": "a class defined by value",
+    "_make_skeleton_class": "a class defined by value",
+    "make_skeleton_enum": "an enum defined by value",
+    "_make_skeleton_enum": "an enum defined by value",
+    "make_dynamic_module": "a module defined by value",
+    "dynamic_subimport": "a module defined by value",
+}
+
+
+def _by_value_kind(module: str, name: str) -> str | None:
+    if not module.startswith(("brined.cloud", "cloudpickle")):
+        return None
+    return _BY_VALUE_KINDS.get(name, "an object defined by value")
 
 
 def _entries(allow: Iterable[object] | str | None) -> Iterable[object]:

@@ -24,9 +24,7 @@ _MAX_DEPTH: Final = 40
 _MAX_CHILDREN: Final = 1000
 
 
-def add_path_note(
-    error: BaseException, obj: Any, fails: Callable[[Any], bool]
-) -> None:
+def add_path_note(error: BaseException, obj: Any, fails: Callable[[Any], bool]) -> None:
     """Add ``while pickling <path>`` to `error` when the path has a step."""
     try:
         path = find_path(obj, fails)
@@ -66,10 +64,8 @@ def _root_name(obj: Any) -> str:
 
 
 def _children(obj: Any) -> Iterator[tuple[str, Any]]:
-    count = 0
-    for item in _all_children(obj):
+    for count, item in enumerate(_all_children(obj), 1):
         yield item
-        count += 1
         if count >= _MAX_CHILDREN:
             return
 

@@ -10,22 +10,31 @@ from __future__ import annotations
 
 import copyreg
 import io
+import sys
 import types
 from collections import ChainMap
 from collections.abc import Callable, Iterable
 from typing import IO, Any, ClassVar, Final
 
 from .. import _api
-from ..errors import PicklingError
 from .._format.opcodes import HIGHEST_PROTOCOL
 from .._load.unpickler import load as _load
 from .._load.unpickler import loads as _loads
+from ..errors import PicklingError
 from . import _reconstruct as R
 from ._diagnose import add_path_note
 from ._lookup import should_pickle_by_reference
 from ._reduce import DISPATCH, function_state, reduce_class
 
-__all__ = ["DEFAULT_PROTOCOL", "CloudPickler", "Pickler", "dump", "dumps", "load", "loads"]
+__all__ = [
+    "DEFAULT_PROTOCOL",
+    "CloudPickler",
+    "Pickler",
+    "dump",
+    "dumps",
+    "load",
+    "loads",
+]
 
 # As cloudpickle: the highest protocol (speed between processes of one Python).
 DEFAULT_PROTOCOL: Final = HIGHEST_PROTOCOL
@@ -85,6 +94,11 @@ class Pickler(_api.Pickler):
             return reduce_class(obj)
         if t is types.CellType and id(obj) in self._closure_cells:
             return R.make_empty_cell, ()
+        # By identity, whatever their type (a test runner's capture object...).
+        if obj is sys.stdout:
+            return getattr, (sys, "stdout")
+        if obj is sys.stderr:
+            return getattr, (sys, "stderr")
         return NotImplemented
 
     def _reduce_function(self, func: types.FunctionType) -> Any:

@@ -125,7 +125,7 @@ def set_function_state(func: types.FunctionType, state: dict[str, Any]) -> None:
     state.pop("__submodules__", None)  # imported by loading them: nothing to set
     contents = state.pop("__closure__", None)
     if contents is not None and func.__closure__ is not None:
-        for cell, value in zip(func.__closure__, contents):
+        for cell, value in zip(func.__closure__, contents, strict=True):
             if value is not EMPTY:
                 cell.cell_contents = value
     func.__dict__.update(state.pop("__dict__", {}))
@@ -197,7 +197,7 @@ def make_skeleton_enum(
     tracker_id: str | None,
 ) -> Any:
     """An enum class with its members; other attributes come with the state."""
-    metaclass = type(bases[-1])
+    metaclass: Any = type(bases[-1])
     namespace = metaclass.__prepare__(name, bases)
     for member, value in members.items():
         namespace[member] = value

@@ -27,8 +27,11 @@ from typing import Any, Final
 
 from ..errors import PicklingError
 from . import _reconstruct as R
-from ._lookup import is_registered_by_value, lookup_module_and_qualname
-from ._lookup import should_pickle_by_reference
+from ._lookup import (
+    is_registered_by_value,
+    lookup_module_and_qualname,
+    should_pickle_by_reference,
+)
 
 __all__ = [
     "DISPATCH",
@@ -391,7 +394,9 @@ def _describe(value: Any, depth: int) -> str:
     if t in (tuple, list):
         return f"{t.__name__}({','.join(_describe(v, depth - 1) for v in value)})"
     if t in (set, frozenset):
-        return f"{t.__name__}({','.join(sorted(_describe(v, depth - 1) for v in value))})"
+        return (
+            f"{t.__name__}({','.join(sorted(_describe(v, depth - 1) for v in value))})"
+        )
     if t is dict:
         items = sorted(
             f"{_describe(k, depth - 1)}:{_describe(v, depth - 1)}"
@@ -421,9 +426,13 @@ def _describe(value: Any, depth: int) -> str:
     if t in (classmethod, staticmethod):
         return f"{t.__name__}({_describe(value.__func__, depth - 1)})"
     if t is property:
-        return "property(" + ",".join(
-            _describe(f, depth - 1) for f in (value.fget, value.fset, value.fdel)
-        ) + ")"
+        return (
+            "property("
+            + ",".join(
+                _describe(f, depth - 1) for f in (value.fget, value.fset, value.fdel)
+            )
+            + ")"
+        )
     if isinstance(value, type):
         return "type:" + _qualified(value)
     return "obj:" + _qualified(t)
@@ -555,11 +564,11 @@ def _reduce_file(obj: io.TextIOWrapper) -> Any:
     copy = io.StringIO()
     copy.write(contents)
     copy.seek(position)
-    copy.name = name  # type: ignore[attr-defined]  # as the original file has
+    copy.name = name  # as the original file has
     return R.unpickled_file, (copy,)
 
 
-DISPATCH: Final[dict[type, Any]] = {
+DISPATCH: Final[dict[Any, Any]] = {
     classmethod: _reduce_wrapped_function,
     staticmethod: _reduce_wrapped_function,
     abc.abstractmethod: _reduce_wrapped_function,

@@ -6,8 +6,12 @@ helpers exist here only so that the test modules import.
 """
 
 from brined.cloud import *  # noqa: F403 - the whole public API, re-exported
-from brined.cloud._lookup import lookup_module_and_qualname as _lookup_module_and_qualname
-from brined.cloud._lookup import should_pickle_by_reference as _should_pickle_by_reference
+from brined.cloud._lookup import (
+    lookup_module_and_qualname as _lookup_module_and_qualname,
+)
+from brined.cloud._lookup import (
+    should_pickle_by_reference as _should_pickle_by_reference,
+)
 from brined.cloud._lookup import which_module as _whichmodule
 from brined.cloud._reconstruct import make_empty_cell as _make_empty_cell
 from brined.cloud._reduce import class_state as _extract_class_dict
