@@ -99,6 +99,8 @@ class Pickler(_api.Pickler):
             return getattr, (sys, "stdout")
         if obj is sys.stderr:
             return getattr, (sys, "stderr")
+        if obj is sys.stdin:
+            raise PicklingError("Cannot pickle standard input")
         return NotImplemented
 
     def _reduce_function(self, func: types.FunctionType) -> Any:

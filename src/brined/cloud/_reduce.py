@@ -126,13 +126,15 @@ def function_state(func: types.FunctionType) -> dict[str, Any]:
     if func.__dict__:
         state["__dict__"] = {"".join(k): v for k, v in func.__dict__.items()}
     f_globals = func.__globals__
-    used = {k: f_globals[k] for k in code_globals(code) if k in f_globals}
+    used = {
+        k: _stable_frozen(f_globals[k]) for k in code_globals(code) if k in f_globals
+    }
     if used:
         state["__globals__"] = used
     closure = func.__closure__
     contents: tuple[Any, ...] = ()
     if closure is not None:
-        contents = tuple(cell_value(cell) for cell in closure)
+        contents = tuple(_stable_frozen(cell_value(cell)) for cell in closure)
         state["__closure__"] = contents
     submodules = imported_submodules(code, [*used.values(), *contents])
     if submodules:
@@ -214,6 +216,14 @@ def _stable(value: Any) -> Any:
             return sorted_set(sorted(value), type(value))
         except TypeError:
             return sorted_set(sorted(value, key=repr), type(value))
+    return value
+
+
+def _stable_frozen(value: Any) -> Any:
+    # Only frozensets in closures and globals: a mutable set there may be
+    # shared with other objects, and a sorted copy would break that identity.
+    if type(value) is frozenset:
+        return _stable(value)
     return value
 
 
