@@ -30,6 +30,19 @@ __version__ = "0.1.0"
 # engine modules are then extension modules, not .py files.
 COMPILED: bool = (_pickler.__file__ or "").endswith((".so", ".pyd"))
 
+# Features load on first use (``brined.cloud``), keeping ``import brined`` light.
+_LAZY_MODULES = {"cloud": "brined.cloud"}
+
+
+def __getattr__(name: str) -> object:
+    target = _LAZY_MODULES.get(name)
+    if target is None:
+        raise AttributeError(f"module 'brined' has no attribute {name!r}")
+    import importlib
+
+    return importlib.import_module(target)
+
+
 __all__ = [
     "COMPILED",
     "DEFAULT_PROTOCOL",
@@ -47,6 +60,7 @@ __all__ = [
     "UnpicklingError",
     "UnsafeGlobalError",
     "UnsafeOperationError",
+    "cloud",
     "dump",
     "dumps",
     "load",
