@@ -15,6 +15,8 @@ import typing
 import weakref
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import brined
 import brined.cloud as cloud
@@ -538,3 +540,28 @@ def test_persistent_id_is_honoured() -> None:
 
     f.seek(0)
     assert Loader(f).load() == ["loaded-ext", 1]
+
+
+_DATA = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False)
+    | st.text()
+    | st.binary(),
+    lambda inner: (
+        st.lists(inner, max_size=5)
+        | st.tuples(inner, inner)
+        | st.dictionaries(st.text(max_size=5), inner, max_size=5)
+        | st.frozensets(st.integers(), max_size=5)
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(obj=_DATA, protocol=st.integers(0, pickle.HIGHEST_PROTOCOL))
+def test_plain_data_bytes_equal_c_pickle(obj: object, protocol: int) -> None:
+    data = cloud.dumps(obj, protocol=protocol)
+    assert data == pickle.dumps(obj, protocol=protocol)
+    assert data == brined.dumps(obj, protocol=protocol)
