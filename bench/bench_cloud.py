@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import enum
+import functools
 import gc
 import pickle
 import statistics
@@ -182,10 +183,10 @@ def run(rounds: int) -> None:
                 for impl in order:
                     dumps, loads = IMPLS[impl]
                     if op == "dumps":
-                        times[impl].append(sample(lambda d=dumps: d(obj)))
+                        times[impl].append(sample(functools.partial(dumps, obj)))
                     else:
                         data = blobs[impl]
-                        times[impl].append(sample(lambda l=loads, b=data: l(b)))
+                        times[impl].append(sample(functools.partial(loads, data)))
             cp = statistics.median(times["cloudpickle"]) * 1e3
             bc = statistics.median(times["brined.cloud"]) * 1e3
             print(f"| {name} | {op} | {cp:.1f} | {bc:.1f} | {bc / cp:.2f} |")
