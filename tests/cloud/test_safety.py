@@ -48,6 +48,12 @@ def test_safe_loads_refuses_a_class_by_value() -> None:
         brined.loads(cloud.dumps(Local))
 
 
+def test_safe_loads_names_cloudpickles_by_value_code_too() -> None:
+    cloudpickle = pytest.importorskip("cloudpickle", reason="writes the pickle")
+    with pytest.raises(brined.UnsafeGlobalError, match="a function defined by value"):
+        brined.loads(cloudpickle.dumps(train()))
+
+
 def test_allow_cannot_lift_the_reconstructors() -> None:
     with pytest.raises(brined.UnsafeGlobalError):
         brined.loads(cloud.dumps(train()), allow=["brined.cloud.*"])
