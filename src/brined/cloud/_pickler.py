@@ -70,6 +70,7 @@ class Pickler(_api.Pickler):
         # Cells of the closures being written: written empty, filled by the
         # function's state (a closure can hold its own function).
         self._closure_cells: set[int] = set()
+        self._plain_types: set[type] = set()
 
     def dump(self, obj: Any) -> None:
         """Write the pickle of `obj` to the file."""
@@ -86,6 +87,8 @@ class Pickler(_api.Pickler):
     def reducer_override(self, obj: Any) -> Any:
         """Reduce functions and classes not found by name; NotImplemented else."""
         t = type(obj)
+        if t in self._plain_types:
+            return NotImplemented
         if t is types.FunctionType:
             if should_pickle_by_reference(obj):
                 return NotImplemented
@@ -101,6 +104,10 @@ class Pickler(_api.Pickler):
             return getattr, (sys, "stderr")
         if obj is sys.stdin:
             raise PicklingError("Cannot pickle standard input")
+        if not (t is types.CellType or t in _STREAM_TYPES or _is_stream_type(t)):
+            # Instances of this type need nothing from this method: skip it
+            # next time (most objects of a pickle are of a few such types).
+            self._plain_types.add(t)
         return NotImplemented
 
     def _reduce_function(self, func: types.FunctionType) -> Any:
@@ -123,6 +130,13 @@ class Pickler(_api.Pickler):
 
 
 CloudPickler = Pickler
+
+_STREAM_TYPES: Final = frozenset({io.TextIOWrapper})
+
+
+def _is_stream_type(t: type) -> bool:
+    # The types of the current standard streams (a test runner may swap them).
+    return t is type(sys.stdout) or t is type(sys.stderr) or t is type(sys.stdin)
 
 
 class _Probe:
