@@ -394,6 +394,9 @@ def _qualified(obj: Any) -> str:
     return f"{getattr(obj, '__module__', '?')}.{getattr(obj, '__qualname__', '?')}"
 
 
+_HEAD: Final = 32
+
+
 def _describe(value: Any, depth: int) -> str:
     t = type(value)
     if value is None or t in (bool, int, float, complex, str, bytes):
@@ -401,18 +404,19 @@ def _describe(value: Any, depth: int) -> str:
         return text if len(text) < 200 else hashlib.sha256(text.encode()).hexdigest()
     if depth <= 0:
         return t.__qualname__
+    # Large containers: their length and first items are description enough.
     if t in (tuple, list):
-        return f"{t.__name__}({','.join(_describe(v, depth - 1) for v in value)})"
+        head = ",".join(_describe(v, depth - 1) for v in value[:_HEAD])
+        return f"{t.__name__}{len(value)}({head})"
     if t in (set, frozenset):
-        return (
-            f"{t.__name__}({','.join(sorted(_describe(v, depth - 1) for v in value))})"
-        )
+        items = sorted(_describe(v, depth - 1) for v in value)[:_HEAD]
+        return f"{t.__name__}{len(value)}({','.join(items)})"
     if t is dict:
-        items = sorted(
+        pairs = sorted(
             f"{_describe(k, depth - 1)}:{_describe(v, depth - 1)}"
-            for k, v in value.items()
+            for k, v in list(value.items())[: _HEAD * 4]
         )
-        return "{" + ",".join(items) + "}"
+        return f"dict{len(value)}{{{','.join(pairs)}}}"
     if t is types.FunctionType:
         closure = value.__closure__ or ()
         return "fn:" + "|".join(
