@@ -83,6 +83,10 @@ class Pickler(_api.Pickler):
         except Exception as e:
             add_path_note(e, obj, _Probe(self.proto))
             raise
+        finally:
+            # Ids are only unique among live objects: once the memo lets the
+            # cells go, an id could name another cell.
+            self._closure_cells.clear()
 
     def reducer_override(self, obj: Any) -> Any:
         """Reduce functions and classes not found by name; NotImplemented else."""

@@ -114,7 +114,10 @@ def function_state(func: types.FunctionType) -> dict[str, Any]:
         state["__name__"] = func.__name__
     if func.__qualname__ != code.co_qualname:
         state["__qualname__"] = func.__qualname__
-    state["__module__"] = func.__module__
+    # FunctionType takes __module__ from the globals' __name__, which the
+    # skeleton's globals carry: only a different one is written.
+    if func.__module__ != func.__globals__.get("__name__"):
+        state["__module__"] = func.__module__
     if func.__doc__ is not None:
         state["__doc__"] = func.__doc__
     if func.__defaults__ is not None:
