@@ -16,10 +16,9 @@ from collections import ChainMap
 from collections.abc import Callable, Iterable
 from typing import IO, Any, ClassVar, Final
 
-from .. import _api
-from .._format.opcodes import HIGHEST_PROTOCOL
-from .._load.unpickler import load as _load
-from .._load.unpickler import loads as _loads
+from .. import HIGHEST_PROTOCOL, _api
+from .. import load as _load
+from .. import loads as _loads
 from ..errors import PicklingError
 from . import _reconstruct as R
 from ._diagnose import add_path_note
