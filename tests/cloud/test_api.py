@@ -565,3 +565,44 @@ def test_plain_data_bytes_equal_c_pickle(obj: object, protocol: int) -> None:
     data = cloud.dumps(obj, protocol=protocol)
     assert data == pickle.dumps(obj, protocol=protocol)
     assert data == brined.dumps(obj, protocol=protocol)
+
+
+def test_subclass_reducer_override_sees_every_instance() -> None:
+    # brined.cloud lets the compiled engine skip its hooks for types they leave
+    # alone, but only while the hooks are its own.
+    class Thing:
+        pass
+
+    seen: list[object] = []
+
+    class Counting(cloud.Pickler):
+        def reducer_override(self, obj: object) -> object:
+            if type(obj) is Thing:
+                seen.append(obj)
+            return super().reducer_override(obj)
+
+    things = [Thing() for _ in range(5)]
+    Counting(io.BytesIO()).dump(things)
+    assert len(seen) == 5
+
+
+def test_instance_dispatch_table_sees_every_instance() -> None:
+    class Thing:
+        pass
+
+    calls: list[object] = []
+
+    def reduce_thing(obj: object) -> object:
+        calls.append(obj)
+        return (str, ("thing",))
+
+    p = cloud.Pickler(io.BytesIO())
+    p.dump([Thing()])  # Thing is hook-free for this pickler now...
+    p.dispatch_table = collections.ChainMap({Thing: reduce_thing}, p.dispatch_table)
+    f = io.BytesIO()
+    p2 = cloud.Pickler(f)
+    p2.dispatch_table = p.dispatch_table
+    p2.dump([Thing(), Thing()])
+    assert len(calls) == 2 and pickle.loads(f.getvalue()) == ["thing", "thing"]
+    p.dump([Thing()])  # ...until a table of its own is set
+    assert len(calls) == 3

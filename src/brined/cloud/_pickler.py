@@ -70,9 +70,26 @@ class Pickler(_api.Pickler):
         # function's state (a closure can hold its own function).
         self._closure_cells: set[int] = set()
         self._plain_types: set[type] = set()
+        # Read by the engine's compiled driver (`_dump/levels.py`): types whose
+        # instances no hook of this pickler touches.  Only vouched for when
+        # neither reducer_override nor dispatch_table was replaced.
+        self._hook_free_types: set[type] = set()
+        self._vouch = False
+
+    def _can_vouch(self) -> bool:
+        own = getattr(self, "__dict__", {})
+        return (
+            type(self).reducer_override is Pickler.reducer_override
+            and "reducer_override" not in own
+            and "dispatch_table" not in own
+            and type(self).dispatch_table is Pickler.dispatch_table
+        )
 
     def dump(self, obj: Any) -> None:
         """Write the pickle of `obj` to the file."""
+        self._vouch = self._can_vouch()
+        if not self._vouch:
+            self._hook_free_types.clear()
         try:
             super().dump(obj)
         except RecursionError as e:
@@ -111,6 +128,9 @@ class Pickler(_api.Pickler):
             # Instances of this type need nothing from this method: skip it
             # next time (most objects of a pickle are of a few such types).
             self._plain_types.add(t)
+            if self._vouch and t not in self.dispatch_table:
+                # The compiled engine may then skip the hooks for them.
+                self._hook_free_types.add(t)
         return NotImplemented
 
     def _reduce_function(self, func: types.FunctionType) -> Any:
