@@ -606,3 +606,10 @@ def test_instance_dispatch_table_sees_every_instance() -> None:
     assert len(calls) == 2 and pickle.loads(f.getvalue()) == ["thing", "thing"]
     p.dump([Thing()])  # ...until a table of its own is set
     assert len(calls) == 3
+
+
+def test_deterministic_is_passed_to_the_engine() -> None:
+    obj = [{"b", "a", "c"}, frozenset({"y", "x"}), {"k": 1}]
+    assert cloud.dumps(obj, deterministic=True) == brined.dumps(
+        obj, protocol=cloud.DEFAULT_PROTOCOL, deterministic=True
+    )

@@ -59,10 +59,17 @@ class Pickler(_api.Pickler):
         file: IO[bytes] | Any,
         protocol: int | None = None,
         buffer_callback: Callable[[Any], Any] | None = None,
+        *,
+        deterministic: bool = False,
     ) -> None:
         if protocol is None:
             protocol = DEFAULT_PROTOCOL
-        super().__init__(file, protocol, buffer_callback=buffer_callback)
+        super().__init__(
+            file,
+            protocol,
+            buffer_callback=buffer_callback,
+            deterministic=deterministic,
+        )
         # One globals dict per module among the functions of one pickle, so
         # functions that shared globals still share them after loading.
         self.globals_ref: dict[int, dict[str, Any]] = {}
@@ -184,22 +191,30 @@ def dump(
     file: Any,
     protocol: int | None = None,
     buffer_callback: Callable[[Any], Any] | None = None,
+    *,
+    deterministic: bool = False,
 ) -> None:
     """Write `obj` to the binary `file`, by value where needed (like cloudpickle).
 
-    `protocol` defaults to `DEFAULT_PROTOCOL` (the highest).
+    `protocol` defaults to `DEFAULT_PROTOCOL` (the highest).  `deterministic`
+    is brined's (see `brined.dumps`): also set elements in a stable order.
     """
-    Pickler(file, protocol=protocol, buffer_callback=buffer_callback).dump(obj)
+    Pickler(file, protocol, buffer_callback, deterministic=deterministic).dump(obj)
 
 
 def dumps(
     obj: Any,
     protocol: int | None = None,
     buffer_callback: Callable[[Any], Any] | None = None,
+    *,
+    deterministic: bool = False,
 ) -> bytes:
-    """Return the pickle of `obj`, by value where needed (like cloudpickle)."""
+    """Return the pickle of `obj`, by value where needed (like cloudpickle).
+
+    `deterministic` is brined's (see `brined.dumps`).
+    """
     with io.BytesIO() as file:
-        Pickler(file, protocol=protocol, buffer_callback=buffer_callback).dump(obj)
+        Pickler(file, protocol, buffer_callback, deterministic=deterministic).dump(obj)
         return file.getvalue()
 
 
