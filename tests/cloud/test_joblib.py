@@ -47,6 +47,16 @@ def main():
     pickler = reduction.get_loky_pickler()
     assert issubclass(pickler, brined.cloud.Pickler), pickler.__mro__
     print(reduction.get_loky_pickler_name())
+    try:
+        import loky
+    except ImportError:
+        return
+    # The standalone loky package, set by its function rather than the env var.
+    loky.set_loky_pickler("brined.cloud")
+    executor = loky.get_reusable_executor(max_workers=2)
+    assert list(executor.map(lambda v: v + offset, range(4))) == [10, 11, 12, 13]
+    assert issubclass(loky.backend.reduction.get_loky_pickler(), brined.cloud.Pickler)
+    executor.shutdown(wait=True)
 
 if __name__ == "__main__":
     main()
