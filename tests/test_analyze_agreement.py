@@ -283,3 +283,30 @@ def test_out_of_band_buffers_are_data_not_a_refusal() -> None:
         "<out-of-band buffer #1>",
     ]
     assert report.to_json()["buffers"] == 2
+
+
+# -- names allowed only as values ------------------------------------------------
+
+
+def _value_only_case(call: bool) -> bytes:
+    held = b"\x80\x04\x8c\tipaddress\x8c\x0bIPv4Address\x93"
+    if call:
+        return held + b"\x8c\x071.2.3.4\x85R."  # IPv4Address('1.2.3.4')
+    return b"\x80\x04(" + held[2:] + b"K\x01l."  # [IPv4Address, 1]
+
+
+@pytest.mark.parametrize("call", [False, True], ids=["held", "called"])
+def test_a_value_only_name_is_refused_when_called_as_loads_refuses_it(
+    call: bool,
+) -> None:
+    import brined
+
+    policy = brined.Policy(values=["ipaddress.IPv4Address"])
+    data = _value_only_case(call)
+    try:
+        brined.loads(data, allow=policy)  # type: ignore[arg-type]
+        loaded = "clean"
+    except brined.UnsafeOperationError:
+        loaded = "unsafe"
+    assert scan(data, allow=policy).verdict == loaded
+    assert loaded == ("unsafe" if call else "clean")
