@@ -11,6 +11,7 @@ from typing import Any
 from ._api import Pickler, Unpickler
 from ._build import COMPILED
 from ._dump.pickler import PickleBuffer, dump, dumps
+from ._dump.placeholder import Unpicklable
 from ._format.opcodes import DEFAULT_PROTOCOL, HIGHEST_PROTOCOL
 from ._load.unpickler import load, loads
 from ._safe.limits import Limits
@@ -20,6 +21,7 @@ from .errors import (
     MalformedPickleError,
     PickleError,
     PicklingError,
+    PlaceholderWarning,
     TruncatedPickleError,
     UnpicklingError,
     UnsafeGlobalError,
@@ -28,13 +30,9 @@ from .errors import (
 
 __version__ = "0.1.0"
 
-# Public names of the features (brined/cloud/, cache/, ...), imported on first
-# use so that `import brined` stays fast and needs nothing outside the stdlib:
-# name -> the module that defines it.
-_LAZY: dict[str, str] = {}
-
 __all__ = [
     "COMPILED",
+    "Checkpoint",
     "DEFAULT_PROTOCOL",
     "HIGHEST_PROTOCOL",
     "LimitExceededError",
@@ -44,17 +42,36 @@ __all__ = [
     "PickleError",
     "Pickler",
     "PicklingError",
+    "PlaceholderWarning",
     "Policy",
     "TruncatedPickleError",
+    "Unpicklable",
     "Unpickler",
     "UnpicklingError",
     "UnsafeGlobalError",
     "UnsafeOperationError",
     "dump",
     "dumps",
+    "explain",
+    "hash",
     "load",
+    "load_session",
     "loads",
+    "profiles",
+    "save_session",
 ]
+
+# Public names of the features, imported on first use so that `import brined`
+# stays fast and needs nothing outside the stdlib: name -> the module that
+# defines it (a name that is the module's own is the module itself).
+_LAZY: dict[str, str] = {
+    "Checkpoint": ".checkpoint",
+    "explain": ".diagnostics",
+    "hash": ".hashing",
+    "load_session": ".checkpoint",
+    "profiles": ".profiles",
+    "save_session": ".checkpoint",
+}
 
 
 def __getattr__(name: str) -> Any:
@@ -63,7 +80,8 @@ def __getattr__(name: str) -> Any:
         raise AttributeError(f"module 'brined' has no attribute {name!r}")
     from importlib import import_module
 
-    value = getattr(import_module(module, __name__), name)
+    found = import_module(module, __name__)
+    value = found if module == "." + name else getattr(found, name)
     globals()[name] = value
     return value
 

@@ -36,7 +36,8 @@ from typing import Any, BinaryIO, Final
 from .._load.ops import py3_name
 from .._load.unpickler import Unpickler
 from .._safe.limits import Limits
-from .._safe.policy import ALLOWED, DEFAULT_ALLOWED, DEFAULT_VALUES, Policy
+from .._safe.policy import ALLOWED, Policy
+from .._safe.tables import DEFAULT_ALLOWED, DEFAULT_VALUES
 from ..errors import (
     LimitExceededError,
     UnpicklingError,
