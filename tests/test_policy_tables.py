@@ -679,3 +679,74 @@ def test_import_brined_imports_no_library_or_profile() -> None:
     )
     assert out.stdout.strip() == "[]"
     assert brined.profiles.PANDAS  # loaded on first use
+
+
+class _Reduce:
+    """Pickles as whatever reduce value it is given (to write hostile states)."""
+
+    def __init__(self, value: tuple[Any, ...]) -> None:
+        self.value = value
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return self.value
+
+
+def _dtype_states() -> dict[str, tuple[Any, ...]]:
+    np = pytest.importorskip("numpy", reason="numpy is a test extra")
+    obj, f8 = np.dtype("O"), np.dtype("f8")
+    return {
+        # Flags 0 hide the object field: arrays would read pointers from bytes.
+        "hidden-object-field": ("V8", (3, "|", None, ("a",), {"a": (obj, 0)}, 8, 1, 0)),
+        "field-past-the-item": (
+            "V8",
+            (3, "|", None, ("a",), {"a": (f8, 100)}, 8, 1, 16),
+        ),
+        "object-dtype-without-flags": ("O", (3, "|", None, None, None, 8, 8, 0)),
+        "overlapping-object-fields": (
+            "V16",
+            (3, "|", None, ("a", "b"), {"a": (obj, 0), "b": (f8, 4)}, 16, 1, 63),
+        ),
+    }
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        "hidden-object-field",
+        "field-past-the-item",
+        "object-dtype-without-flags",
+        "overlapping-object-fields",
+    ],
+)
+def test_inconsistent_numpy_dtype_state_is_refused(case: str) -> None:
+    np = pytest.importorskip("numpy", reason="numpy is a test extra")
+    text, state = _dtype_states()[case]
+    for proto in PROTOCOLS:
+        data = pickle.dumps(_Reduce((np.dtype, (text, False, True), state)), proto)
+        with pytest.raises(UnsafeOperationError, match="dtype") as info:
+            brined.loads(data)
+        assert info.value.rule == "build-state"
+
+
+def test_numpy_shared_dtypes_cannot_be_changed() -> None:
+    np = pytest.importorskip("numpy", reason="numpy is a test extra")
+    state = (3, "<", None, None, None, 4, 4, 0)
+    for reduce_value in [
+        (np.dtype, ("f8",), state),
+        (np.dtype, ("f8", False, False), state),
+        (np.dtypes.Float64DType, (), state),
+    ]:
+        data = pickle.dumps(_Reduce(reduce_value), 4)
+        with pytest.raises((UnsafeOperationError, UnsafeGlobalError)):
+            brined.loads(data)
+    assert np.dtype("f8").itemsize == 8
+
+
+def test_object_array_state_must_match_its_shape() -> None:
+    np = pytest.importorskip("numpy", reason="numpy is a test extra")
+    from numpy._core.multiarray import _reconstruct
+
+    state = (1, (10**6,), np.dtype("O"), False, ["a"])
+    data = pickle.dumps(_Reduce((_reconstruct, (np.ndarray, (0,), b"b"), state)), 2)
+    with pytest.raises(UnsafeOperationError, match="shape"):
+        brined.loads(data)

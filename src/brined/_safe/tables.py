@@ -48,33 +48,6 @@ NUMPY_NAMES: Final[frozenset[tuple[str, str]]] = frozenset(
         ("numpy.core.numeric", "_frombuffer"),
         ("numpy._core.numeric", "_frombuffer"),
     ]
-    + [
-        ("numpy.dtypes", f"{kind}DType")
-        for kind in (
-            "Bool",
-            "Int8",
-            "Int16",
-            "Int32",
-            "Int64",
-            "UInt8",
-            "UInt16",
-            "UInt32",
-            "UInt64",
-            "Float16",
-            "Float32",
-            "Float64",
-            "LongDouble",
-            "Complex64",
-            "Complex128",
-            "CLongDouble",
-            "Bytes",
-            "Str",
-            "Void",
-            "Object",
-            "DateTime64",
-            "TimeDelta64",
-        )
-    ]
 )
 
 _PATHS: Final = ("PurePath", "PurePosixPath", "PureWindowsPath")
@@ -161,9 +134,37 @@ DEFAULT_ALLOWED: Final[frozenset[tuple[str, str]]] = frozenset(
 
 # Names a safe load may only hold as values, never call: numpy's scalar types
 # are (a dtype= parameter kept in an object), but np.void(2**40) allocates and
-# np.str_(x) is repr(x), so a pickle may not call them.
+# np.str_(x) is repr(x); the DType classes return numpy's shared dtype objects,
+# which a BUILD must never change.  So a pickle may not call them.
 DEFAULT_VALUES: Final[frozenset[tuple[str, str]]] = frozenset(
     [("builtins", "Ellipsis"), ("builtins", "NotImplemented")]
+    + [
+        ("numpy.dtypes", f"{kind}DType")
+        for kind in (
+            "Bool",
+            "Int8",
+            "Int16",
+            "Int32",
+            "Int64",
+            "UInt8",
+            "UInt16",
+            "UInt32",
+            "UInt64",
+            "Float16",
+            "Float32",
+            "Float64",
+            "LongDouble",
+            "Complex64",
+            "Complex128",
+            "CLongDouble",
+            "Bytes",
+            "Str",
+            "Void",
+            "Object",
+            "DateTime64",
+            "TimeDelta64",
+        )
+    ]
     + [
         ("numpy", kind)
         for kind in (
