@@ -640,6 +640,24 @@ def test_scan_calls_ordinary_values_clean(label: str) -> None:
         assert scan(data).verdict == "clean", (label, proto)
 
 
+def test_scan_calls_numpy_values_clean() -> None:
+    np = pytest.importorskip("numpy", reason="numpy is a test extra")
+    from brined.analyze.scan import scan
+
+    values = [
+        np.arange(6.0).reshape(2, 3),
+        np.array(["a", None], dtype=object),
+        np.dtype([("a", "f8"), ("b", "O")]),
+        np.float32(2.5),
+        np.int64,
+    ]
+    for value in values:
+        for proto in PROTOCOLS:
+            data = pickle.dumps(value, proto)
+            brined.loads(data)
+            assert scan(data).verdict == "clean", (value, proto)
+
+
 def test_scan_agrees_with_loads_on_system_data_and_gadgets() -> None:
     from brined.analyze.scan import scan
 

@@ -38,7 +38,6 @@ __all__ = [
 # (numpy 2 keeps numpy.core.* as aliases that load 1.x pickles).
 NUMPY_NAMES: Final[frozenset[tuple[str, str]]] = frozenset(
     [
-        ("numpy", "ndarray"),
         ("numpy", "dtype"),
         ("numpy.core.multiarray", "_reconstruct"),
         ("numpy.core.multiarray", "scalar"),
@@ -132,12 +131,14 @@ DEFAULT_ALLOWED: Final[frozenset[tuple[str, str]]] = frozenset(
     + list(NUMPY_NAMES)
 )
 
-# Names a safe load may only hold as values, never call: numpy's scalar types
-# are (a dtype= parameter kept in an object), but np.void(2**40) allocates and
-# np.str_(x) is repr(x); the DType classes return numpy's shared dtype objects,
-# which a BUILD must never change.  So a pickle may not call them.
+# Names a safe load may only hold as values, never call.  numpy's scalar types
+# (a dtype= parameter kept in an object): np.void(2**40) allocates and
+# np.str_(x) is repr(x).  np.ndarray is passed to _reconstruct, and
+# np.ndarray(shape) allocates.  The DType classes return numpy's shared dtype
+# objects, which a BUILD must never change.
 DEFAULT_VALUES: Final[frozenset[tuple[str, str]]] = frozenset(
     [("builtins", "Ellipsis"), ("builtins", "NotImplemented")]
+    + [("numpy", "ndarray")]
     + [
         ("numpy.dtypes", f"{kind}DType")
         for kind in (

@@ -33,7 +33,7 @@ from typing import Any, BinaryIO, Final
 from .._load.ops import py3_name
 from .._load.unpickler import Unpickler
 from .._safe.limits import Limits
-from .._safe.policy import ALLOWED, DEFAULT_ALLOWED, Policy
+from .._safe.policy import ALLOWED, DEFAULT_ALLOWED, DEFAULT_VALUES, Policy
 from ..errors import (
     LimitExceededError,
     UnpicklingError,
@@ -209,7 +209,7 @@ class ScanUnpickler(Unpickler):
         mod, qual = self._mapped(module, name)
         verdict = self.policy.check(mod, qual)
         key = (mod, qual)
-        if verdict == ALLOWED and key in DEFAULT_ALLOWED:
+        if verdict == ALLOWED and (key in DEFAULT_ALLOWED or key in DEFAULT_VALUES):
             self._use(key, offset, opcode, "allowed", "")
             return super().find_class(module, name)
         if verdict == ALLOWED:
