@@ -30,14 +30,21 @@ __version__ = "0.1.0"
 # engine modules are then extension modules, not .py files.
 COMPILED: bool = (_pickler.__file__ or "").endswith((".so", ".pyd"))
 
+# Features load on first use, so ``import brined`` stays small and fast:
+# public name -> (module, attribute or "" for the module itself).
+_LAZY: dict[str, tuple[str, str]] = {
+    "profiles": (".profiles", ""),
+}
+
 
 def __getattr__(name: str) -> object:
-    # Features load on first use, so ``import brined`` stays small and fast.
-    if name == "profiles":
-        import importlib
+    target = _LAZY.get(name)
+    if target is None:
+        raise AttributeError(f"module 'brined' has no attribute {name!r}")
+    import importlib
 
-        return importlib.import_module(".profiles", __name__)
-    raise AttributeError(f"module 'brined' has no attribute {name!r}")
+    module = importlib.import_module(target[0], __name__)
+    return getattr(module, target[1]) if target[1] else module
 
 
 __all__ = [
