@@ -632,8 +632,8 @@ def bombs() -> None:
     case(
         f"{f}--deep-marks",
         b"(" * 20_001 + b"l" * 20_001 + b".",
-        LIMIT,
-        "20,001 open MARKs",
+        VALUE,
+        "20,001 open MARKs: memory in proportion to the input, so it loads",
     )
     deep = b"N" + b"\x85" * 150_000
     case(

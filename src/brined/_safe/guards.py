@@ -397,15 +397,16 @@ def hashed_keys(func: Any, args: tuple[Any, ...]) -> list[Any] | None:
         return None
     keys: list[Any] = []
     if issubclass(func, _HASHED_BUILDERS) or issubclass(func, collections.Counter):
-        # Elements: set(list), frozenset(tuple), Counter(list).
+        # Elements: set(list), frozenset(tuple), Counter(list).  Subclasses
+        # too: the constructor iterates them all the same.
         for arg in args:
-            if type(arg) in (list, tuple):
+            if isinstance(arg, (list, tuple)):
                 keys.extend(arg)
         return keys
     if issubclass(func, _MAPPING_BUILDERS):
         # Pairs: dict(list), OrderedDict(list), defaultdict(factory, list).
         for arg in args:
-            if type(arg) in (list, tuple):
+            if isinstance(arg, (list, tuple)):
                 keys.extend(p[0] for p in arg if type(p) in (list, tuple) and p)
         return keys
     return None
@@ -479,10 +480,15 @@ def build(inst: Any, state: Any) -> None:
     if setstate is not None:
         setstate(state)
         return
+    # As the C unpickler: a state other than None must be a dict (even an
+    # empty one needs the instance's __dict__), and so must the slot state of
+    # a 2-tuple.
     slotstate = None
+    has_slots = False
     if isinstance(state, tuple) and len(state) == 2:
         state, slotstate = state
-    if state:
+        has_slots = True
+    if state is not None:
         if not isinstance(state, dict):
             raise MalformedPickleError("state is not a dictionary")
         inst_dict = inst.__dict__
@@ -491,7 +497,7 @@ def build(inst: Any, state: Any) -> None:
                 inst_dict[_intern(key)] = value
             else:
                 inst_dict[key] = value
-    if slotstate:
+    if has_slots:
         if not isinstance(slotstate, dict):
             raise MalformedPickleError("slot state is not a dictionary")
         for key, value in slotstate.items():
@@ -549,9 +555,12 @@ def build_untrusted(inst: Any, state: Any) -> None:
             _check_dtype_built(inst)
         return
     slotstate = None
+    has_slots = False
     if isinstance(state, tuple) and len(state) == 2:
         state, slotstate = state
-    if state:
+        has_slots = True
+    if state is not None:
+        # A dict subclass is a dict here, as C's BUILD takes it (PyDict_Check).
         if not isinstance(state, dict):
             raise MalformedPickleError("state is not a dictionary")
         _state_keys(state, "state")
@@ -566,7 +575,8 @@ def build_untrusted(inst: Any, state: Any) -> None:
             raise _refuse("BUILD target's __dict__ is not a dict", "build-target")
         for key, value in dict.items(state):
             inst_dict[_intern(key)] = value
-    if slotstate:
+    if has_slots:
+        # As C: the second item of a 2-tuple state must be a dict, even None.
         if not isinstance(slotstate, dict):
             raise MalformedPickleError("slot state is not a dictionary")
         _state_keys(slotstate, "slot state")

@@ -113,6 +113,9 @@ DEFAULT_ALLOWED: Final[frozenset[tuple[str, str]]] = frozenset(
         ("zoneinfo", "ZoneInfo._unpickle"),
         ("decimal", "Decimal"),
         ("fractions", "Fraction"),
+        # What dumps(..., on_error="placeholder") writes in place of an object
+        # it could not pickle: a plain record of three strings.
+        ("brined", "Unpicklable"),
         ("uuid", "UUID"),
         ("uuid", "SafeUUID"),
         ("array", "array"),
@@ -382,6 +385,9 @@ SYSTEM_MODULES: Final[frozenset[str]] = frozenset(
 # Python); an Enum not listed is data too, but only when allowed by exact name.
 DATA_IN_SYSTEM_MODULES: Final[frozenset[tuple[str, str]]] = frozenset(
     [
+        # brined's own placeholder for what on_error="placeholder" replaced:
+        # a record of three strings (brined itself is a system module here).
+        ("brined", "Unpicklable"),
         ("http", "HTTPStatus"),
         ("http", "HTTPMethod"),
         ("socket", "AddressFamily"),
