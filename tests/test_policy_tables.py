@@ -122,6 +122,7 @@ ORDINARY: dict[str, Any] = {
     "counter": collections.Counter("mississippi"),
     "deque": collections.deque([1, 2], maxlen=5),
     "defaultdict": collections.defaultdict(list, {"k": [1]}),
+    "unpicklable": brined.Unpicklable("root[0]", "socket", "cannot pickle"),
 }
 # ZoneInfo pickles as getattr(ZoneInfo, '_unpickle') at every protocol: the
 # nested-name lookup that defect 3 (the loader) teaches REDUCE to recognise.
@@ -169,7 +170,7 @@ def _names(data: bytes) -> set[tuple[str, str]]:
 def test_every_default_name_is_needed_by_some_value() -> None:
     """No dead entries: each default name (numpy's aside) is written by the C
     pickler for one of the values above, or is its documented companion."""
-    from brined._load.unpickler import py3_name
+    from brined._load.names import py3_name
 
     written: set[tuple[str, str]] = set()
     for value in [*ORDINARY.values(), ZONED, object(), 1.5, b"x", "s", 7, True]:
@@ -501,7 +502,7 @@ GADGETS: list[tuple[str, str]] = [
 
 
 def _hostile_corpus_names() -> set[tuple[str, str]]:
-    from brined._load.unpickler import py3_name
+    from brined._load.names import py3_name
 
     corpus = Path(__file__).resolve().parent / "hostile" / "corpus"
     names: set[tuple[str, str]] = set()
