@@ -7,20 +7,44 @@ sharing for the no-copy claim, and a marker file a hostile payload would create.
 
 from __future__ import annotations
 
+import copyreg
+import importlib
+import importlib.util
 import os
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
-pytest.importorskip("distributed", reason="needs dask[distributed] (extra: dask)")
+if importlib.util.find_spec("distributed") is None:
+    pytest.skip("needs dask[distributed] (extra: dask)", allow_module_level=True)
 np = pytest.importorskip("numpy", reason="needs numpy")
 
-from distributed import Client, LocalCluster  # noqa: E402
-from distributed.protocol.serialize import deserialize, serialize  # noqa: E402
-
-import brined.dask  # noqa: E402
-
 pytestmark = pytest.mark.timeout(120)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def dk():  # type: ignore[no-untyped-def]
+    """distributed, imported only while this module runs.
+
+    Importing distributed installs tblib's exception reducers in copyreg for the
+    whole process, which changes how every exception pickles; the other test
+    modules must not see that, so it is imported here (not at collection) and
+    copyreg's table is put back afterwards.
+    """
+    saved = dict(copyreg.dispatch_table)
+    distributed = importlib.import_module("distributed")
+    serialize_module = importlib.import_module("distributed.protocol.serialize")
+    yield SimpleNamespace(
+        Client=distributed.Client,
+        LocalCluster=distributed.LocalCluster,
+        serialize=serialize_module.serialize,
+        deserialize=serialize_module.deserialize,
+        brined_dask=importlib.import_module("brined.dask"),
+    )
+    copyreg.dispatch_table.clear()
+    copyreg.dispatch_table.update(saved)
+
 
 ONLY_BRINED = {
     "serializers": ["brined", "msgpack"],
@@ -28,8 +52,8 @@ ONLY_BRINED = {
 }
 
 
-def _cluster(**kwargs):  # type: ignore[no-untyped-def]
-    return LocalCluster(
+def _cluster(dk, **kwargs):  # type: ignore[no-untyped-def]
+    return dk.LocalCluster(
         n_workers=kwargs.pop("n_workers", 2),
         threads_per_worker=1,
         processes=True,
@@ -41,20 +65,20 @@ def _cluster(**kwargs):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(scope="module")
-def cluster():  # type: ignore[no-untyped-def]
-    with _cluster() as c:
+def cluster(dk):  # type: ignore[no-untyped-def]
+    with _cluster(dk) as c:
         yield c
 
 
 @pytest.fixture(scope="module")
-def client(cluster):  # type: ignore[no-untyped-def]
-    with Client(cluster, **ONLY_BRINED) as c:
+def client(dk, cluster):  # type: ignore[no-untyped-def]
+    with dk.Client(cluster, **ONLY_BRINED) as c:
         yield c
 
 
-def test_array_buffers_are_frames_not_copies() -> None:
+def test_array_buffers_are_frames_not_copies(dk) -> None:  # type: ignore[no-untyped-def]
     a = np.arange(1_000_000, dtype=np.float64)
-    header, frames = serialize(a, serializers=["brined"])
+    header, frames = dk.serialize(a, serializers=["brined"])
     assert header["serializer"] == "brined"
     # The array's memory is a frame as it is...
     assert any(
@@ -63,7 +87,7 @@ def test_array_buffers_are_frames_not_copies() -> None:
         if memoryview(f).nbytes == a.nbytes
     )
     # ... and what is loaded from the frames is built on them.
-    out = deserialize(header, frames, deserializers=["brined"])
+    out = dk.deserialize(header, frames, deserializers=["brined"])
     np.testing.assert_array_equal(out, a)
     assert np.shares_memory(out, a)
 
@@ -122,15 +146,18 @@ class Boom:
 # start saved).
 
 
-def test_safe_worker_refuses_a_hostile_client(cluster, client, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_safe_worker_refuses_a_hostile_client(
+    dk, cluster, client, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
     admin = client
-    admin.register_plugin(brined.dask.BrinedPlugin(trusted=False, allow=["numpy"]))
+    plugin = dk.brined_dask.BrinedPlugin(trusted=False, allow=["numpy"])
+    admin.register_plugin(plugin)
     marker = tmp_path / "ran"
     for family in ("brined", "pickle"):
         # A second client, as an attacker would connect: over TCP to the
         # scheduler; the data goes on to the worker process, which refuses it.
         with (
-            Client(
+            dk.Client(
                 cluster.scheduler_address,
                 serializers=[family, "msgpack"],
                 deserializers=[family, "msgpack"],
