@@ -359,6 +359,7 @@ class Unpickler(_Resolver):
                             raise MalformedPickleError("STACK_GLOBAL requires str")
                         self._start = start
                         self._op_code = code
+                        self._stack = stack
                         stack.append(self._find(module, name))
                     elif code == NEWOBJ:
                         args = stack.pop()
@@ -665,6 +666,8 @@ class Unpickler(_Resolver):
                                 and len(args[0]) <= SHORT_TEXT
                             )
                         ):
+                            # The stack as it is now, for a nested-name lookup.
+                            self._stack = stack
                             self._guard_call(func, args, None, "REDUCE", pos)
                     if type(args) is not tuple and not isinstance(args, tuple):
                         raise MalformedPickleError(
@@ -715,6 +718,12 @@ class Unpickler(_Resolver):
                 elif code == STOP:
                     value = stack.pop()
                     self._finish(pos)
+                    if not trusted and self._stand_ins:
+                        # (args and func may still hold a nested-name
+                        # lookup's base and the lookup.)
+                        args = None
+                        func = None
+                        self._check_stand_ins(stack, metastack)
                     return value
                 else:
                     buf, pos, end, start, stack = self._rare(
