@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Final
 if TYPE_CHECKING:
     from _typeshed import IdentityFunction
 
+from .._format.opcodes import REDUCE
 from .._safe.guards import (
     CALL_PLAIN,
     CALL_RECONSTRUCTOR,
@@ -43,8 +44,8 @@ from .._safe.guards import (
     is_real_class,
 )
 from .._safe.limits import check_hashed
-from .._safe.policy import Policy
-from ..errors import MalformedPickleError, UnsafeOperationError
+from .._safe.policy import NOT_ALLOWED, Policy
+from ..errors import MalformedPickleError, UnsafeGlobalError, UnsafeOperationError
 from .io import UNBOUNDED, _Input
 from .memo_proxy import MemoProxy
 from .names import NameLookup, NamePath, py3_name
@@ -297,7 +298,18 @@ class _Guarded(_Input):
         self._note_foreign(obj, policy.may_call(module, name))
         self._global_names[id(obj)] = (module, name)
 
-    def _refuse_callee(self, func: Any, opname: str) -> UnsafeOperationError:
+    def _refuse_callee(
+        self, func: Any, opname: str
+    ) -> UnsafeOperationError | UnsafeGlobalError:
+        if type(func) is NamePath and self._policy is not None:
+            # The refused global it stands for, named as find_class would.
+            path: NamePath = func
+            return self._policy.refusal(
+                path.module,
+                path.qualname,
+                NOT_ALLOWED,
+                written=f"{path.module}.{path.qualname}",
+            )
         if id(func) in self._foreign:
             why = "it was allowed only as a value"
         else:
@@ -320,6 +332,9 @@ class _Guarded(_Input):
         if kind == CALL_LOOKUP:
             if opname != "REDUCE":
                 raise self._refuse_callee(func, opname)
+            # REDUCE has no argument: its opcode is the byte before `pos`.
+            self._op_offset = self._base + pos - 1
+            self._op_code = REDUCE
             self._guard_lookup(func, args)
             return
         if type(args) is not tuple:
