@@ -369,7 +369,7 @@ class _Guarded(_Input):
         """REDUCE of a safe load's getattr (`_Resolver` implements it)."""
         raise NotImplementedError
 
-    def _check_stand_ins(self, stack: list[Any], metastack: list[list[Any]]) -> None:
+    def _check_stand_ins(self) -> None:
         """At STOP, when `NamePath`s exist (`_Resolver` implements it)."""
         raise NotImplementedError
 

@@ -158,7 +158,7 @@ class _Resolver(_Machine):
         self._resolved = path
         return path
 
-    def _check_stand_ins(self, stack: list[Any], metastack: list[list[Any]]) -> None:
+    def _check_stand_ins(self) -> None:
         """Refuse a load that kept a stand-in anywhere but in the memo.
 
         A `NamePath` stands for a global the policy refused, so it may only

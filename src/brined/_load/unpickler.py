@@ -723,7 +723,7 @@ class Unpickler(_Resolver):
                         # lookup's base and the lookup.)
                         args = None
                         func = None
-                        self._check_stand_ins(stack, metastack)
+                        self._check_stand_ins()
                     return value
                 else:
                     buf, pos, end, start, stack = self._rare(
