@@ -127,3 +127,10 @@ class _MalformedValueError(MalformedPickleError, ValueError):
     unsupported protocol...): also a ValueError, so ``except ValueError`` written
     for the stdlib keeps working.  Private: catch `MalformedPickleError`.
     """
+
+
+class _MalformedTypeError(MalformedPickleError, TypeError):
+    """A malformed pickle where the stdlib raises TypeError (REDUCE arguments
+    that are not a tuple): also a TypeError, as `_MalformedValueError` is a
+    ValueError.  Private: catch `MalformedPickleError`.
+    """

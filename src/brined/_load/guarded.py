@@ -45,7 +45,12 @@ from .._safe.guards import (
 )
 from .._safe.limits import check_hashed
 from .._safe.policy import NOT_ALLOWED, Policy
-from ..errors import MalformedPickleError, UnsafeGlobalError, UnsafeOperationError
+from ..errors import (
+    MalformedPickleError,
+    UnsafeGlobalError,
+    UnsafeOperationError,
+    _MalformedTypeError,
+)
 from .io import UNBOUNDED, _Input
 from .memo_proxy import MemoProxy
 from .names import NameLookup, NamePath, py3_name
@@ -339,7 +344,7 @@ class _Guarded(_Input):
             return
         if type(args) is not tuple:
             # As C: a call's arguments are a tuple (INST and OBJ pass one).
-            raise MalformedPickleError(
+            raise _MalformedTypeError(
                 f"{opname} arguments must be a tuple, not {type(args).__name__}"
             )
         size = 0

@@ -93,7 +93,12 @@ from .._safe.guards import (
 )
 from .._safe.limits import DEFAULT_LIMITS, Limits
 from .._safe.policy import Policy, default_policy
-from ..errors import MalformedPickleError, UnpicklingError, _MalformedValueError
+from ..errors import (
+    MalformedPickleError,
+    UnpicklingError,
+    _MalformedTypeError,
+    _MalformedValueError,
+)
 from .io import (
     PEEK_START,
     UNBOUNDED,
@@ -670,7 +675,7 @@ class Unpickler(_Resolver):
                             self._stack = stack
                             self._guard_call(func, args, None, "REDUCE", pos)
                     if type(args) is not tuple and not isinstance(args, tuple):
-                        raise MalformedPickleError(
+                        raise _MalformedTypeError(
                             "REDUCE arguments must be a tuple, not "
                             f"{type(args).__name__}"
                         )
