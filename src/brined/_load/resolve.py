@@ -8,6 +8,7 @@ allowed module can re-export a blocked object).
 from __future__ import annotations
 
 import sys
+import types
 from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
@@ -40,7 +41,8 @@ except ImportError:
 __all__ = ["_Resolver"]
 
 _ModuleType: Final = type(sys)
-_FunctionType: Final = type(py3_name)
+# (types.FunctionType: compiled, this module's own functions are not one.)
+_FunctionType: Final = types.FunctionType
 # The opcodes whose global lands on the stack where getattr's base goes.
 _PUSHES_GLOBAL: Final = frozenset([GLOBAL, STACK_GLOBAL])
 _LOOKUP_SHAPE: Final = (
