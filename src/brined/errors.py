@@ -28,6 +28,7 @@ __all__ = [
     "UnsafeGlobalError",
     "UnsafeOperationError",
     "LimitExceededError",
+    "PlaceholderWarning",
 ]
 
 
@@ -134,3 +135,8 @@ class _MalformedTypeError(MalformedPickleError, TypeError):
     that are not a tuple): also a TypeError, as `_MalformedValueError` is a
     ValueError.  Private: catch `MalformedPickleError`.
     """
+
+
+class PlaceholderWarning(UserWarning):
+    """``dump``/``dumps(..., on_error="placeholder")`` replaced objects it could
+    not pickle by `brined.Unpicklable` (the message lists their paths)."""

@@ -21,7 +21,7 @@ from .._safe.policy import (
     BLOCKED,
     NOT_ALLOWED,
     default_policy,
-    is_blocked,
+    is_blocked_object,
 )
 from ..errors import UnsafeGlobalError, UnsafeOperationError
 from .guarded import CALL_LOOKUP
@@ -120,11 +120,7 @@ class _Resolver(_Machine):
         # The name passed the policy, but an allowed module can re-export a
         # blocked object (``from os import system``) or a module: check what the
         # name actually resolved to.
-        if type(obj) is _ModuleType:
-            raise self._refusal(module, name, BLOCKED, written)
-        mod = getattr(obj, "__module__", None)
-        qual = getattr(obj, "__qualname__", None)
-        if isinstance(mod, str) and isinstance(qual, str) and is_blocked(mod, qual):
+        if is_blocked_object(obj):
             raise self._refusal(module, name, BLOCKED, written)
 
     # -- nested names below protocol 4: getattr(Outer, 'Inner') ---------------
