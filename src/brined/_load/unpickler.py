@@ -106,6 +106,9 @@ from .io import (
     _BytesFile,
     bad_key,
 )
+
+# py3_name is re-exported for code that imported it from here before the split.
+from .names import py3_name as py3_name
 from .ops import PLAIN_KEYS, RARE, SIZED
 from .resolve import _Resolver
 
