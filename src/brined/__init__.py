@@ -50,6 +50,7 @@ __all__ = [
     "UnpicklingError",
     "UnsafeGlobalError",
     "UnsafeOperationError",
+    "cloud",
     "dump",
     "dumps",
     "explain",
@@ -66,6 +67,7 @@ __all__ = [
 # defines it (a name that is the module's own is the module itself).
 _LAZY: dict[str, str] = {
     "Checkpoint": ".checkpoint",
+    "cloud": ".cloud",
     "explain": ".diagnostics",
     "hash": ".hashing",
     "load_session": ".checkpoint",

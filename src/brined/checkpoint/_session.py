@@ -220,7 +220,9 @@ def _diagnose(
     if problems:
         first = problems[0]
         inner = str(getattr(first, "path", "") or "")
-        path = inner if inner.startswith(name) else name + inner.lstrip("$")
+        # explain's paths start at "root" (older ones at "$"): the global's name.
+        rest = inner[4:] if inner.startswith("root") else inner.lstrip("$")
+        path = inner if inner.startswith(name) else name + rest
         return Skipped(
             name=name,
             type=str(getattr(first, "type", _type_name(value))),
