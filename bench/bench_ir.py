@@ -7,11 +7,13 @@
 On a shared machine at a load average of 10 on 2 cores, timed ratios move by
 tens of percent between rounds (bench.py's `±` column); the number of
 instructions executed does not depend on the load.  Each (workload, op) runs in
-its own process under ``valgrind --tool=callgrind``: once with no op (the
-baseline: start-up, imports, building the data) and once with the op repeated
-``-n`` times over the workload's objects; the difference divided by the number
-of ops is the cost of one op.  Instructions are not time (a cache miss costs
-more than an add), so this complements bench.py, it does not replace it.
+its own process under ``valgrind --tool=callgrind``, twice: both runs start
+up, build the data and call the op once (the first call imports what the op
+imports lazily: millions of instructions for a first ``loads``), then one of
+them repeats the op ``-n`` times over the workload's objects; the difference
+divided by the number of ops is the cost of one op.  Instructions are not
+time (a cache miss costs more than an add), so this complements bench.py, it
+does not replace it.
 
 Ops: ``dumps``/``loads``/``tloads`` (brined; tloads is ``trusted=True``) and
 ``cdumps``/``cloads`` (C pickle), all protocol 5.  brined is whichever build the
@@ -45,35 +47,46 @@ def _objects(workload: str) -> list[Any]:
 
 
 def _child(workload: str, op: str, n: int) -> None:
-    """Run `op` n times over the workload (in the process callgrind counts)."""
+    """Call `op` once, then n times over the workload (callgrind counts this)."""
     import brined
 
     objs = _objects(workload)
     data = [pickle.dumps(o, protocol=5) for o in objs]
-    if op == "none":
-        return
     if op == "dumps":
-        for _ in range(n):
-            for o in objs:
-                brined.dumps(o, protocol=5)
+        f, args = brined.dumps, objs
     elif op == "cdumps":
-        for _ in range(n):
-            for o in objs:
-                pickle.dumps(o, protocol=5)
+        f, args = pickle.dumps, objs
     elif op == "loads":
-        for _ in range(n):
-            for b in data:
-                brined.loads(b)
+        f, args = brined.loads, data
     elif op == "tloads":
-        for _ in range(n):
-            for b in data:
-                brined.loads(b, trusted=True)
+        f, args = _trusted_loads, data
     elif op == "cloads":
-        for _ in range(n):
-            for b in data:
-                pickle.loads(b)
+        f, args = pickle.loads, data
     else:
         raise SystemExit(f"unknown op {op!r}")
+    if f is brined.dumps or f is pickle.dumps:
+        f, args = _proto5(f), objs
+    f(args[0])
+    for _ in range(n):
+        for a in args:
+            f(a)
+
+
+def _trusted_loads(data: bytes) -> Any:
+    import brined
+
+    return brined.loads(data, trusted=True)
+
+
+class _proto5:
+    """``dumps(obj, protocol=5)`` as a one-argument callable (no closure)."""
+
+    def __init__(self, dumps: Any) -> None:
+        self.dumps = dumps
+
+    def __call__(self, obj: Any) -> bytes:
+        data: bytes = self.dumps(obj, protocol=5)
+        return data
 
 
 def _count(python: str, workload: str, op: str, n: int) -> int:
@@ -118,8 +131,8 @@ def main() -> None:
     for workload in workloads:
         n = args.n or (1000 if workload == "none" else 10)
         ops_per_run = n * len(_objects(workload))
-        base = _count(args.python, workload, "none", 0)
         for op in ops:
+            base = _count(args.python, workload, op, 0)
             total = _count(args.python, workload, op, n)
             print(f"| {workload} | {op} | {(total - base) / ops_per_run:,.0f} |")
             sys.stdout.flush()
