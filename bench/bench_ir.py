@@ -7,13 +7,16 @@
 On a shared machine at a load average of 10 on 2 cores, timed ratios move by
 tens of percent between rounds (bench.py's `±` column); the number of
 instructions executed does not depend on the load.  Each (workload, op) runs in
-its own process under ``valgrind --tool=callgrind``, twice: both runs start
-up, build the data and call the op once (the first call imports what the op
-imports lazily: millions of instructions for a first ``loads``), then one of
-them repeats the op ``-n`` times over the workload's objects; the difference
-divided by the number of ops is the cost of one op.  Instructions are not
-time (a cache miss costs more than an add), so this complements bench.py, it
-does not replace it.
+its own process under ``valgrind --tool=callgrind --toggle-collect=<entry>``,
+which counts only what runs inside the op's C entry point (``brined.dumps`` /
+``brined.loads`` of the compiled build, ``_pickle.dumps`` / ``_pickle.loads``),
+twice: one call (the first call imports what the op imports lazily: millions of
+instructions for a first ``loads``), and that call plus ``-n`` repeats over the
+workload's objects; the difference divided by the number of repeats is one op.
+(Counting the whole process instead, by difference, is useless: the garbage
+collector's full passes land in one run and not the other.)  Instructions are
+not time (a cache miss costs more than an add), so this complements bench.py,
+it does not replace it.  The interpreted build has no entry point to count.
 
 Ops: ``dumps``/``loads``/``tloads`` (brined; tloads is ``trusted=True``) and
 ``cdumps``/``cloads`` (C pickle), all protocol 5.  brined is whichever build the
@@ -34,6 +37,15 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 OPS = ("dumps", "cdumps", "loads", "tloads", "cloads")
+# The C function each op enters (mypyc names a module-level function's
+# wrapper CPyPy_<module>___<name>).
+ENTRY = {
+    "dumps": "CPyPy_pickler___dumps",
+    "loads": "CPyPy_unpickler___loads",
+    "tloads": "CPyPy_unpickler___loads",
+    "cdumps": "_pickle_dumps",
+    "cloads": "_pickle_loads",
+}
 
 
 def _objects(workload: str) -> list[Any]:
@@ -50,6 +62,8 @@ def _child(workload: str, op: str, n: int) -> None:
     """Call `op` once, then n times over the workload (callgrind counts this)."""
     import brined
 
+    if op in ("dumps", "loads", "tloads") and not brined.COMPILED:
+        raise SystemExit("bench_ir.py counts the compiled build only")
     objs = _objects(workload)
     data = [pickle.dumps(o, protocol=5) for o in objs]
     if op == "dumps":
@@ -96,6 +110,7 @@ def _count(python: str, workload: str, op: str, n: int) -> int:
             [
                 "valgrind",
                 "--tool=callgrind",
+                f"--toggle-collect={ENTRY[op]}",
                 f"--callgrind-out-file={out}",
                 python,
                 str(Path(__file__).resolve()),
