@@ -30,8 +30,26 @@ __version__ = "0.1.0"
 # engine modules are then extension modules, not .py files.
 COMPILED: bool = (_pickler.__file__ or "").endswith((".so", ".pyd"))
 
+# Features load on first use, so `import brined` stays fast and dependency-free.
+_LAZY = {
+    "Cache": "brined.cache",
+    "CacheMiss": "brined.cache",
+}
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'brined' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module), name)
+
+
 __all__ = [
     "COMPILED",
+    "Cache",
+    "CacheMiss",
     "DEFAULT_PROTOCOL",
     "HIGHEST_PROTOCOL",
     "LimitExceededError",

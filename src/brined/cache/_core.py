@@ -9,8 +9,10 @@ filesystem until a remote location is used.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import datetime
 import functools
+import hashlib
 import inspect
 import os
 import re
@@ -38,6 +40,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _SIZES = {"": 1, "b": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
 _TRUE = ("1", "true", "yes", "on")
+# Argument types whose repr names the value exactly (see CachedFunction.key).
+_PLAIN = frozenset({int, float, str, bytes, bool, type(None)})
 # Leftover temporary files and idle lock files older than this go at prune().
 _LEFTOVER_AGE = 3600.0
 
@@ -178,7 +182,9 @@ class Cache:
         self._counts: dict[str, list[int]] = {}
         self._dirty = False
         self._flushed = 0.0
-        self._stats_name = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self._stats_name = (
+            f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        )
         self._warned: set[str] = set()
         self._mutex = threading.Lock()
         atexit.register(self._flush_stats)
@@ -252,10 +258,9 @@ class Cache:
             data = {"functions": {k: list(v) for k, v in self._counts.items()}}
             self._dirty = False
         self._flushed = time.monotonic()
-        try:
+        # Stats are best effort: they never fail a call or the exit.
+        with contextlib.suppress(Exception):
             self.store.write_stats(self._stats_name, data)
-        except Exception:  # stats are best effort: never fail a call or an exit
-            pass
 
     def stats(self) -> dict[str, Any]:
         """What the store holds and how it was used, by every process.
@@ -375,10 +380,11 @@ class Cache:
         if data is None:
             return None
         try:
-            with progress(
-                len(data), "brined.cache load", self.progress_threshold
-            ) as tick:
-                header, stream, buffers = _entry.open_entry(key, data, secret, tick)
+            if len(data) < self.progress_threshold:
+                header, stream, buffers = _entry.open_entry(key, data, secret)
+            else:
+                with progress(len(data), "brined.cache load", 0) as tick:
+                    header, stream, buffers = _entry.open_entry(key, data, secret, tick)
         except _entry.Damaged as exc:
             warnings.warn(
                 f"cache entry {path} ignored: {exc}", CacheWarning, stacklevel=4
@@ -536,8 +542,15 @@ class CachedFunction:
             self._ignore,
         )
         items = tuple((name, _arg_token(value)) for name, value in items)
+        head = (self._name, self._fingerprint, self._version)
+        if all(type(value) in _PLAIN for _, value in items):
+            # Plain scalars: their repr is exact and stable across processes, and
+            # far cheaper than pickling (the hit path's main cost).
+            text = repr((head, items)).encode()
+            digest = hashlib.blake2b(text, digest_size=32, person=b"brined-args")
+            return digest.hexdigest()
         try:
-            return content_hash((self._name, self._fingerprint, self._version, items))
+            return content_hash((*head, items))
         except Exception:
             for name, value in items:
                 try:

@@ -75,7 +75,7 @@ def codec(name: str) -> tuple[Callable[[Any], bytes], Callable[[Any], bytes]]:
         return zstandard.ZstdCompressor(level=3).compress, _zstd_decompress
     if name == "lz4":
         try:
-            import lz4.frame
+            import lz4.frame  # type: ignore[import-untyped,import-not-found,unused-ignore]
         except ImportError as exc:
             raise ValueError(
                 "compression='lz4' needs the lz4 package: pip install 'brined[cache]'"
@@ -138,10 +138,19 @@ def encode(
     return out
 
 
-def _verify(name: str, view: memoryview, secret: bytes, tick: Callable[[int], Any]) -> None:
+def _verify(
+    name: str, view: memoryview, secret: bytes, tick: Callable[[int], Any]
+) -> None:
     end = view.nbytes - SIG_SIZE
     if end < _HEAD or view[: len(MAGIC)] != MAGIC:
         raise Damaged("not a brined cache entry (bad magic or truncated)")
+    if end <= _CHUNK:  # small entries: the one-shot C path, no Python loop
+        digest = hmac.digest(secret, name.encode() + b"\0" + view[:end], "sha256")
+        if not hmac.compare_digest(digest, view[end:]):
+            raise Damaged(
+                "bad signature (tampered, truncated or written with another key)"
+            )
+        return
     mac = hmac.new(secret, name.encode() + b"\0", "sha256")
     for start in range(0, end, _CHUNK):
         stop = min(end, start + _CHUNK)

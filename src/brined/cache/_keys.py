@@ -131,7 +131,7 @@ class _Fingerprint:
             if isinstance(value, types.ModuleType):
                 # `helpers.compute(...)`: the attributes this code names on a module
                 # of the same project.
-                if not _project_of(value.__name__) == self.project:
+                if _project_of(value.__name__) != self.project:
                     continue
                 for attr in code.co_names:
                     member = getattr(value, attr, None)
@@ -175,6 +175,8 @@ class _Fingerprint:
                 continue
             if isinstance(value, (types.FunctionType, functools.partial, type)):
                 self.any(value)
+            elif isinstance(value, types.ModuleType):
+                self.feed("cell-module", value.__name__)
             else:
                 try:
                     self.feed("cell", content_hash(value))
@@ -208,6 +210,9 @@ def bind_arguments(
     ``f(1)`` and ``f(x=1)`` give the same result; ``**kwargs`` are sorted by name.
     Raises TypeError when the arguments do not fit the signature.
     """
+    fast = _simple_binding(signature, args, kwargs, ignore)
+    if fast is not None:
+        return fast
     bound = signature.bind(*args, **kwargs)
     bound.apply_defaults()
     items: list[tuple[str, Any]] = []
@@ -219,4 +224,42 @@ def bind_arguments(
         if kind is inspect.Parameter.VAR_KEYWORD:
             value = tuple(sorted(value.items()))
         items.append((name, value))
+    return tuple(items)
+
+
+_POSITIONAL = inspect.Parameter.POSITIONAL_OR_KEYWORD
+_EMPTY = inspect.Parameter.empty
+
+
+def _simple_binding(
+    signature: inspect.Signature,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    ignore: Iterable[str],
+) -> tuple[tuple[str, Any], ...] | None:
+    # The common case, bound without inspect's machinery: plain positional-or-keyword
+    # parameters only.  Anything else (None) goes through Signature.bind.
+    params = signature.parameters
+    if len(args) > len(params):
+        return None
+    items: list[tuple[str, Any]] = []
+    used = 0
+    for index, (name, param) in enumerate(params.items()):
+        if param.kind is not _POSITIONAL:
+            return None
+        if index < len(args):
+            if name in kwargs:
+                return None
+            value = args[index]
+        elif name in kwargs:
+            value = kwargs[name]
+            used += 1
+        elif param.default is not _EMPTY:
+            value = param.default
+        else:
+            return None
+        if name not in ignore:
+            items.append((name, value))
+    if used != len(kwargs):
+        return None
     return tuple(items)

@@ -35,7 +35,7 @@ def progress(
     isatty = getattr(out, "isatty", None)
     backend = _backend() if total >= threshold and isatty and isatty() else None
     if backend == "tqdm":
-        from tqdm import tqdm
+        from tqdm import tqdm  # type: ignore[import-untyped,import-not-found,unused-ignore]
 
         with tqdm(
             total=total, desc=desc, unit="B", unit_scale=True, file=out, leave=False

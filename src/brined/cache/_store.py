@@ -208,12 +208,18 @@ class LocalStore(Store):
                     st = item.stat()
                 except FileNotFoundError:
                     continue
-                yield EntryInfo(folder.name, item.name, st.st_size, st.st_mtime, item.path)
+                yield EntryInfo(
+                    folder.name, item.name, st.st_size, st.st_mtime, item.path
+                )
 
     @contextlib.contextmanager
     def lock(self, key: str, timeout: float) -> Iterator[bool]:
-        path = os.path.join(self._dir(os.path.join(self.root, "locks")), key)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            path = os.path.join(self._dir(os.path.join(self.root, "locks")), key)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError:  # an unwritable store: compute without the lock
+            yield False
+            return
         try:
             deadline = time.monotonic() + timeout
             delay = 0.005
@@ -327,7 +333,7 @@ class RemoteStore(Store):
 
     def __init__(self, url: str, storage_options: dict[str, Any] | None) -> None:
         try:
-            import fsspec
+            import fsspec  # type: ignore[import-untyped,import-not-found,unused-ignore]
         except ImportError as exc:
             raise ValueError(
                 f"the cache location {url!r} needs fsspec: pip install 'brined[cache]'"
@@ -370,7 +376,9 @@ class RemoteStore(Store):
             rest = path[len(base) :].strip("/").split("/")
             if len(rest) != 2:
                 continue
-            yield EntryInfo(rest[0], rest[1], int(info.get("size") or 0), _mtime(info), path)
+            yield EntryInfo(
+                rest[0], rest[1], int(info.get("size") or 0), _mtime(info), path
+            )
 
     def secret(self) -> bytes:
         path = f"{self.root}/key"
@@ -418,4 +426,3 @@ def open_store(location: Any, storage_options: dict[str, Any] | None = None) -> 
     if text.startswith("file://"):
         text = text[len("file://") :]
     return LocalStore(text)
-
