@@ -360,7 +360,7 @@ class Cache:
         if self._secret is None:
             try:
                 self._secret = self.store.secret()
-            except (OSError, ValueError) as exc:
+            except Exception as exc:  # remote stores raise their own kinds
                 self._warn_once(
                     "secret", f"{self}: no cache key ({exc}); caching is off"
                 )
