@@ -375,7 +375,7 @@ class Cache:
         try:
             data = self.store.read(path)
         except Exception as exc:  # a remote store raises its own kinds of errors
-            self._warn_once("read", f"{self}: cannot read the cache ({exc!r})")
+            self._warn_once("store", f"{self}: cannot read the cache ({exc!r})")
             return None
         if data is None:
             return None
@@ -440,7 +440,7 @@ class Cache:
                 self.store.write(path, _ticking(_entry.chunks(parts), tick))
         except Exception as exc:  # disk full, read-only, network: keep the result
             self._warn_once(
-                "write",
+                "store",
                 f"{self}: cannot store entries ({exc!r}); results are returned"
                 " without being cached",
             )
