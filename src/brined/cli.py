@@ -21,6 +21,7 @@ import brined
 
 from ._format.opcodes import PROTO, REDUCE, SHORT_BINUNICODE, STACK_GLOBAL, STOP, TUPLE1
 from .analyze import _cli as _analyze_cli
+from .cache import _cli as _cache_cli
 from .errors import UnsafeGlobalError
 
 __all__ = ["build_parser", "main"]
@@ -63,6 +64,8 @@ def _indent(text: str) -> str:
 
 
 def _demo(args: argparse.Namespace, out: TextIO) -> int:
+    if getattr(args, "topic", None) == "cache":
+        return _cache_cli.demo(out)
     del args  # the demo takes no options
     record: dict[str, Any] = {
         "name": "brined",
@@ -124,8 +127,12 @@ def build_parser() -> argparse.ArgumentParser:
         "demo",
         help="dump and load a dict, then watch a malicious pickle be refused",
     )
+    demo.add_argument(
+        "topic", nargs="?", choices=["cache"], help="cache: the brined.Cache demo"
+    )
     demo.set_defaults(handler=_demo)
     _analyze_cli.add_commands(commands)
+    _cache_cli.add_commands(commands)
     return parser
 
 

@@ -24,7 +24,7 @@ import uuid
 import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, TypeVar, overload
+from typing import Any, Generic, TypeVar, overload
 
 import brined
 
@@ -35,7 +35,7 @@ from ._store import EntryInfo, Store, open_store
 
 __all__ = ["Cache", "CachedFunction", "CacheMiss", "CacheWarning", "parse_ttl"]
 
-F = TypeVar("F", bound=Callable[..., Any])
+R = TypeVar("R")
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _SIZES = {"": 1, "b": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
@@ -195,7 +195,7 @@ class Cache:
     # -- decorating ---------------------------------------------------------
 
     @overload
-    def __call__(self, fn: F, /) -> F: ...
+    def __call__(self, fn: Callable[..., R], /) -> CachedFunction[R]: ...
 
     @overload
     def __call__(
@@ -207,7 +207,7 @@ class Cache:
         ignore: Iterable[str] = ...,
         version: Any = ...,
         stale_if_error: bool | None = ...,
-    ) -> Callable[[F], F]: ...
+    ) -> Callable[[Callable[..., R]], CachedFunction[R]]: ...
 
     def __call__(
         self,
@@ -473,7 +473,7 @@ def _arg_token(value: Any) -> Any:
     return value
 
 
-class CachedFunction:
+class CachedFunction(Generic[R]):
     """A function wrapped by a `Cache`: calls it, or returns what it returned.
 
     Also: ``fn.cached(*args, **kw)`` (is this call's result stored and fresh?),
@@ -483,7 +483,7 @@ class CachedFunction:
     def __init__(
         self,
         cache: Cache,
-        fn: Callable[..., Any],
+        fn: Callable[..., R],
         *,
         ttl: float | str | datetime.timedelta | None = None,
         ignore: tuple[str, ...] = (),
@@ -576,10 +576,10 @@ class CachedFunction:
             if info.function == self._folder
         )
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+    def __call__(self, *args: Any, **kwargs: Any) -> R:
         if self._async:
-            return self._call_async(args, kwargs)
-        return self._call(args, kwargs)
+            return self._call_async(args, kwargs)  # type: ignore[return-value]
+        return self._call(args, kwargs)  # type: ignore[no-any-return]
 
     def _fresh(self, key: str) -> tuple[_Found | None, bool, Any]:
         """(entry found, whether its value is fresh and loaded, the value)."""
@@ -673,7 +673,7 @@ class CachedFunction:
         if cache.offline:
             return self._offline(key, found)
         try:
-            value = await self._fn(*args, **kwargs)
+            value = await self._fn(*args, **kwargs)  # type: ignore[misc]
         except Exception:
             ok, stale = self._stale_value(found)
             if ok:
@@ -688,7 +688,7 @@ class CachedFunction:
 class _BoundCached:
     """A cached method bound to an instance: the instance is the first argument."""
 
-    def __init__(self, method: CachedFunction, obj: Any) -> None:
+    def __init__(self, method: CachedFunction[Any], obj: Any) -> None:
         self._method = method
         self._obj = obj
 

@@ -265,7 +265,10 @@ class LocalStore(Store):
             return _check_secret(f.read(), path)
 
     def write_stats(self, name: str, data: dict[str, Any]) -> None:
-        folder = self._dir(os.path.join(self.root, "stats"))
+        # mkdir, not makedirs: a cache folder removed meanwhile stays removed.
+        folder = os.path.join(self.root, "stats")
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(folder)
         path = os.path.join(folder, name + ".json")
         tmp = path + ".tmp"
         with open(tmp, "w") as f:
