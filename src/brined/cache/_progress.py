@@ -41,6 +41,7 @@ def progress(
             total=total, desc=desc, unit="B", unit_scale=True, file=out, leave=False
         ) as bar:
             yield bar.update
+        out.flush()
     elif backend == "rich":
         from rich.console import Console
         from rich.progress import Progress
