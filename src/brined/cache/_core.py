@@ -360,6 +360,13 @@ class Cache:
         if self._secret is None:
             try:
                 self._secret = self.store.secret()
+                if not self.store.local:
+                    self._warn_once(
+                        "shared-key",
+                        f"{self}: the cache key is kept in the store itself, so whoever"
+                        " can read it can forge entries; set BRINED_CACHE_KEY (or"
+                        " key=) for a shared store",
+                    )
             except Exception as exc:  # remote stores raise their own kinds
                 self._warn_once(
                     "secret", f"{self}: no cache key ({exc}); caching is off"
