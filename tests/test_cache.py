@@ -669,3 +669,21 @@ def test_memory_filesystem_store() -> None:
     assert f(2) == f(2) == 6 and calls == [2]
     assert f.cached(2) and cache.stats()["entries"] == 1
     assert cache.clear() == 1 and not f.cached(2)
+
+
+def test_a_remote_store_keeping_its_own_key_warns(monkeypatch: Any) -> None:
+    pytest.importorskip("fsspec", reason="remote stores need the cache extra")
+    monkeypatch.delenv("BRINED_CACHE_KEY", raising=False)
+    cache = Cache("memory://brined-test-own-key")
+    with pytest.warns(CacheWarning, match="BRINED_CACHE_KEY"):
+        cache(_identity)(1)
+
+
+def test_options_apply_when_the_function_is_passed_directly(tmp_path: Path) -> None:
+    cache = Cache(tmp_path)
+    wrapped = cache(_identity, ttl=0.01, version=3)
+    wrapped(1)
+    import time
+
+    time.sleep(0.05)
+    assert not wrapped.cached(1)

@@ -195,7 +195,16 @@ class Cache:
     # -- decorating ---------------------------------------------------------
 
     @overload
-    def __call__(self, fn: Callable[..., R], /) -> CachedFunction[R]: ...
+    def __call__(
+        self,
+        fn: Callable[..., R],
+        /,
+        *,
+        ttl: float | str | datetime.timedelta | None = ...,
+        ignore: Iterable[str] = ...,
+        version: Any = ...,
+        stale_if_error: bool | None = ...,
+    ) -> CachedFunction[R]: ...
 
     @overload
     def __call__(
@@ -235,7 +244,14 @@ class Cache:
                 version=version,
                 stale_if_error=stale_if_error,
             )
-        return CachedFunction(self, fn, ttl=ttl, ignore=tuple(ignore), version=version)
+        return CachedFunction(
+            self,
+            fn,
+            ttl=ttl,
+            ignore=tuple(ignore),
+            version=version,
+            stale_if_error=stale_if_error,
+        )
 
     # -- warnings and stats -------------------------------------------------
 
