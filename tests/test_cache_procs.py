@@ -11,6 +11,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from brined.cache import Cache, _entry
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -115,3 +117,48 @@ def _call_in_child(root: str) -> Any:
     os.environ["CACHE_TEST_COUNTER"] = os.path.join(root, "counter")
     cached = Cache(os.path.join(root, "c"), key="t" * 32)(cache_worker.slow)
     return [cached(1)["x"] * 3, cached(x=1)["x"] * 3]
+
+
+@pytest.mark.slow
+def test_soak_kill_9_at_random_moments(tmp_path: Path) -> None:
+    import random
+
+    store = tmp_path / "c"
+    options = json.dumps({"max_size": 40 << 20})
+    rng = random.Random(1234)
+    start = 0
+    for _ in range(30):
+        writer = _worker(
+            "write",
+            str(store),
+            str(tmp_path / "counter"),
+            str(start),
+            env={"CACHE_TEST_OPTIONS": options},
+        )
+        assert writer.stdout is not None
+        writer.stdout.readline()
+        time.sleep(rng.uniform(0, 0.3))  # somewhere inside a later write
+        writer.send_signal(signal.SIGKILL)
+        writer.wait()
+        start += 1000
+        assert _verify_all(store) >= 1
+
+
+@pytest.mark.slow
+def test_soak_many_processes_many_keys_one_computation_each(tmp_path: Path) -> None:
+    counter = tmp_path / "counter"
+    store = str(tmp_path / "c")
+    env = {"CACHE_TEST_SLEEP": "0.2"}
+    workers = [
+        _worker("once", store, str(counter), str(key % 5), env=env) for key in range(20)
+    ]
+    for w in workers:
+        w.communicate(timeout=300)
+        assert w.returncode == 0
+    assert sorted(line.split()[-1] for line in _lines(counter)) == [
+        "0",
+        "1",
+        "2",
+        "3",
+        "4",
+    ]
