@@ -687,3 +687,24 @@ def test_options_apply_when_the_function_is_passed_directly(tmp_path: Path) -> N
 
     time.sleep(0.05)
     assert not wrapped.cached(1)
+
+
+@Cache("/nonexistent/brined-pickle-test")
+def module_level(x: int) -> int:
+    return x
+
+
+def test_a_decorated_function_pickles_by_reference() -> None:
+    data = pickle.dumps(module_level)
+    assert b"module_level" in data and pickle.loads(data) is module_level
+
+
+def test_a_cache_is_not_kept_alive_by_its_exit_hook(tmp_path: Path) -> None:
+    import gc
+    import weakref
+
+    cache = Cache(tmp_path)
+    ref = weakref.ref(cache)
+    del cache
+    gc.collect()
+    assert ref() is None

@@ -22,6 +22,7 @@ import time
 import types
 import uuid
 import warnings
+import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, overload
@@ -187,7 +188,8 @@ class Cache:
         )
         self._warned: set[str] = set()
         self._mutex = threading.Lock()
-        atexit.register(self._flush_stats)
+        # A weak reference: a Cache that goes away is not kept alive until exit.
+        atexit.register(_flush_at_exit, weakref.ref(self))
 
     def __repr__(self) -> str:
         return f"brined.Cache({self.location!r})"
@@ -474,6 +476,12 @@ class Cache:
             self._flush_stats()
 
 
+def _flush_at_exit(ref: weakref.ref[Cache]) -> None:
+    cache = ref()
+    if cache is not None:
+        cache._flush_stats()
+
+
 def _ticking(chunks: Iterable[Any], tick: Callable[[int], Any]) -> Iterable[Any]:
     for chunk in chunks:
         yield chunk
@@ -545,6 +553,11 @@ class CachedFunction(Generic[R]):
 
     def __repr__(self) -> str:
         return f"<{self._name} cached in {self._cache.location!r}>"
+
+    def __reduce__(self) -> str:
+        # Pickled by reference, like the function it replaces in its module (so a
+        # decorated function can be sent to worker processes).
+        return str(self._target.__qualname__)
 
     def __get__(self, obj: Any, owner: type | None = None) -> Any:
         if obj is None:
