@@ -13,6 +13,7 @@ import contextlib
 import datetime
 import functools
 import hashlib
+import importlib
 import inspect
 import os
 import re
@@ -442,7 +443,7 @@ class Cache:
             return
         buffers: list[Any] = []
         try:
-            stream = brined.dumps(value, protocol=5, buffer_callback=buffers.append)
+            stream = _dumps(value, buffers)
         except Exception as exc:
             self._warn_once(
                 "pickle:" + function,
@@ -474,6 +475,20 @@ class Cache:
             self._evict(self.entries(), self.max_size, keep=key)
         if self._dirty and time.monotonic() - self._flushed > 5.0:
             self._flush_stats()
+
+
+def _dumps(value: Any, buffers: list[Any]) -> bytes:
+    try:
+        return brined.dumps(value, protocol=5, buffer_callback=buffers.append)
+    except Exception as exc:
+        # Closures, lambdas and classes defined in __main__ pickle by value
+        # through brined.cloud (cloudpickle-compatible), when it is there.
+        try:
+            cloud = importlib.import_module("brined.cloud")
+        except ImportError:
+            raise exc from None
+        buffers.clear()
+        return bytes(cloud.dumps(value, protocol=5, buffer_callback=buffers.append))
 
 
 def _flush_at_exit(ref: weakref.ref[Cache]) -> None:
