@@ -708,3 +708,13 @@ def test_a_cache_is_not_kept_alive_by_its_exit_hook(tmp_path: Path) -> None:
     del cache
     gc.collect()
     assert ref() is None
+
+
+def test_import_brined_does_not_import_the_cache() -> None:
+    import subprocess
+
+    code = "import sys, brined; print('brined.cache' in sys.modules)"
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "False"
