@@ -106,3 +106,19 @@ def test_demo_cache_shows_miss_hit_offline_and_tampering(tmp_path: Path) -> None
     for text in ("a miss", "a hit", "CacheMiss", "bad signature", "-> False"):
         assert text in done.stdout
     assert list(tmp_path.iterdir()) == []  # the demo wrote only in its temp dir
+
+
+def test_info_on_a_remote_store(capsys: Any) -> None:
+    pytest.importorskip("fsspec", reason="remote stores need the cache extra")
+    cache = Cache("memory://brined-cli-test", key="m" * 32)
+
+    @cache
+    def f(x: int) -> int:
+        return x
+
+    f(1), f(1)
+    cache._flush_stats()
+    info = _json(capsys, ["cache", "info", "memory://brined-cli-test", "--json"])
+    assert (info["entries"], info["hits"], info["misses"]) == (1, 1, 1)
+    rows = _json(capsys, ["cache", "ls", "memory://brined-cli-test", "--json"])
+    assert [row["function"] for row in rows] == [f._name]
