@@ -718,3 +718,12 @@ def test_import_brined_does_not_import_the_cache() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert done.stdout.strip() == "False"
+
+
+def test_a_shorter_ttl_applies_to_entries_written_without_one(tmp_path: Path) -> None:
+    Cache(tmp_path)(_identity)(1)
+    import time
+
+    time.sleep(0.05)
+    assert Cache(tmp_path)(_identity).cached(1)
+    assert not Cache(tmp_path, ttl=0.01)(_identity).cached(1)

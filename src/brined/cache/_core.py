@@ -112,10 +112,13 @@ class _Found:
     stream: bytes
     buffers: list[Any]
 
-    @property
-    def expired(self) -> bool:
+    def expired(self, ttl: float | None) -> bool:
+        """Past the expiry written with it, or older than `ttl` (the reader's)."""
+        now = time.time()
         expires = self.header.get("expires")
-        return expires is not None and time.time() > expires
+        if expires is not None and now > expires:
+            return True
+        return ttl is not None and now - float(self.header.get("created", 0)) > ttl
 
 
 class Cache:
@@ -616,7 +619,7 @@ class CachedFunction(Generic[R]):
     def cached(self, *args: Any, **kwargs: Any) -> bool:
         """True when this call's result is stored, valid and not expired."""
         found = self._cache._load(self._folder, self.key(*args, **kwargs))
-        return found is not None and not found.expired
+        return found is not None and not found.expired(self._ttl)
 
     def clear(self) -> int:
         """Remove this function's entries (of every code version); returns how many."""
@@ -638,9 +641,10 @@ class CachedFunction(Generic[R]):
         found = cache._load(self._folder, key)
         if found is None:
             return None, False, None
-        if found.expired and not (cache.offline or self._stale):
+        expired = found.expired(self._ttl)
+        if expired and not (cache.offline or self._stale):
             return None, False, None
-        if found.expired:
+        if expired:
             return found, False, None
         ok, value = cache._value(found, self._folder)
         return (found, True, value) if ok else (None, False, None)
