@@ -138,11 +138,18 @@ def _clear(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def _usage(args: argparse.Namespace, out: TextIO) -> int:
+    del out
+    args.cache_parser.print_help(sys.stderr)
+    return 2
+
+
 def add_commands(commands: Any) -> None:
     """Add ``cache`` and its subcommands to the CLI's subparsers."""
     parser = commands.add_parser(
         "cache", help="look into or tidy a brined.Cache folder or bucket"
     )
+    parser.set_defaults(handler=_usage, cache_parser=parser)
     actions = parser.add_subparsers(dest="cache_command", metavar="ACTION")
     for name, handler, text in (
         ("info", _info, "entries, sizes, hits and misses, per function"),
