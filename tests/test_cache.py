@@ -727,3 +727,19 @@ def test_a_shorter_ttl_applies_to_entries_written_without_one(tmp_path: Path) ->
     time.sleep(0.05)
     assert Cache(tmp_path)(_identity).cached(1)
     assert not Cache(tmp_path, ttl=0.01)(_identity).cached(1)
+
+
+def test_fingerprint_follows_decorated_helpers() -> None:
+    source = """
+    import functools
+
+    @functools.lru_cache
+    def helper(x):
+        return x + 1
+
+    def f(x):
+        return helper(x)
+    """
+    a = _module("fph_one.mod", source).f
+    b = _module("fph_one.mod", source.replace("x + 1", "x + 2")).f
+    assert code_fingerprint(a) != code_fingerprint(b)

@@ -149,6 +149,12 @@ class _Fingerprint:
             return
         self.seen.add(id(obj))
         fn, _, _ = target_of(obj) if callable(obj) else (obj, (), {})
+        wrapped = getattr(fn, "__wrapped__", None)
+        if wrapped is not None and not isinstance(fn, type):
+            # functools.wraps decorators, lru_cache, another cached function:
+            # the code that runs is the wrapped function's.
+            self.feed("wrapped", type(fn).__qualname__)
+            self.any(wrapped)
         if isinstance(fn, types.FunctionType):
             self.function(fn)
         elif isinstance(fn, type):
