@@ -743,3 +743,10 @@ def test_fingerprint_follows_decorated_helpers() -> None:
     a = _module("fph_one.mod", source).f
     b = _module("fph_one.mod", source.replace("x + 1", "x + 2")).f
     assert code_fingerprint(a) != code_fingerprint(b)
+
+
+def test_a_key_file_others_can_read_is_warned_about(tmp_path: Path) -> None:
+    Cache(tmp_path).secret()
+    os.chmod(tmp_path / "key", 0o644)
+    with pytest.warns(CacheWarning, match="chmod 600"):
+        Cache(tmp_path).secret()

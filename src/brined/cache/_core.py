@@ -382,7 +382,9 @@ class Cache:
         if self._secret is None:
             try:
                 self._secret = self.store.secret()
-                if not self.store.local:
+                if self.store.local:
+                    self._check_key_file()
+                else:
                     self._warn_once(
                         "shared-key",
                         f"{self}: the cache key is kept in the store itself, so whoever"
@@ -395,6 +397,16 @@ class Cache:
                 )
                 return None
         return self._secret
+
+    def _check_key_file(self) -> None:
+        path = os.path.join(self.store.root, "key")
+        with contextlib.suppress(OSError):
+            if os.stat(path).st_mode & 0o077:
+                self._warn_once(
+                    "key-mode",
+                    f"{path} can be read or written by other users, who can then"
+                    f" forge cache entries: chmod 600 {path}",
+                )
 
     def _load(self, folder: str, key: str) -> _Found | None:
         secret = self.secret()
