@@ -7,7 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+import brined
 from brined.cache import _entry
 
 GOLDEN = Path(__file__).resolve().parent / "cache_golden" / "entry-v1.bin"
@@ -47,3 +50,46 @@ def test_buffers_are_64_byte_aligned_views() -> None:
 def test_the_golden_file_under_another_name_does_not_verify(name: str) -> None:
     with pytest.raises(_entry.Damaged):
         _entry.open_entry(name, GOLDEN.read_bytes(), SECRET)
+
+
+_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False)
+    | st.text(max_size=20)
+    | st.binary(max_size=40),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(st.text(max_size=5), inner, max_size=4)
+        | st.tuples(inner, inner)
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(value=_values, blobs=st.lists(st.binary(max_size=300), max_size=3))
+def test_any_value_round_trips_like_pickle(value: Any, blobs: list[bytes]) -> None:
+    buffers: list[pickle.PickleBuffer] = []
+    whole = (value, [pickle.PickleBuffer(bytearray(b)) for b in blobs])
+    stream = brined.dumps(whole, protocol=5, buffer_callback=buffers.append)
+    parts = _entry.encode(NAME, {}, stream, [b.raw() for b in buffers], SECRET)
+    _, got_stream, got_buffers = _entry.open_entry(NAME, b"".join(parts), SECRET)
+    got = pickle.loads(got_stream, buffers=got_buffers)
+    assert got[0] == pickle.loads(pickle.dumps(value))
+    assert [bytes(b) for b in got[1]] == blobs
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.data())
+def test_any_flipped_or_cut_byte_is_refused(data: st.DataObject) -> None:
+    entry = GOLDEN.read_bytes()
+    if data.draw(st.booleans(), label="cut"):
+        damaged = entry[: data.draw(st.integers(0, len(entry) - 1), label="keep")]
+    else:
+        at = data.draw(st.integers(0, len(entry) - 1), label="at")
+        bit = data.draw(st.integers(0, 7), label="bit")
+        damaged = entry[:at] + bytes([entry[at] ^ (1 << bit)]) + entry[at + 1 :]
+    with pytest.raises(_entry.Damaged):
+        _entry.open_entry(NAME, damaged, SECRET)
