@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import brined
 from brined.cache import Cache, CacheMiss, CacheWarning, _entry
@@ -750,3 +752,37 @@ def test_a_key_file_others_can_read_is_warned_about(tmp_path: Path) -> None:
     os.chmod(tmp_path / "key", 0o644)
     with pytest.warns(CacheWarning, match="chmod 600"):
         Cache(tmp_path).secret()
+
+
+def _three(a: Any, b: Any = 2, *, c: Any = 3) -> Any:
+    return (a, b, c)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    a=st.integers() | st.text(max_size=5) | st.lists(st.integers(), max_size=3),
+    b=st.integers(0, 4),
+    ways=st.tuples(
+        st.booleans(), st.sampled_from(["default", "pos", "kw"]), st.booleans()
+    ),
+)
+def test_every_way_of_passing_the_same_arguments_gives_one_key(
+    a: Any, b: int, ways: tuple[bool, str, bool]
+) -> None:
+    cached = Cache("/nonexistent/brined-key-test")(_three)
+    a_kw, b_how, c_kw = ways
+    reference = cached.key(a, b, c=3)
+    args: list[Any] = [] if a_kw else [a]
+    kwargs: dict[str, Any] = {"a": a} if a_kw else {}
+    if b_how == "default" and b == 2:
+        pass  # left to the default
+    elif b_how == "pos" and not a_kw:
+        args.append(b)
+    else:
+        kwargs["b"] = b
+    if c_kw:
+        kwargs["c"] = 3
+    assert cached.key(*args, **kwargs) == reference
+    if b == 2:
+        assert cached.key(a) == reference
+    assert cached.key(a, b + 1) != reference
