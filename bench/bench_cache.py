@@ -8,6 +8,7 @@ Measures, on a local folder (the page cache warm, as in a second run of a notebo
            function itself (which returns at once)
   array    a hit returning a float64 array of --size-mb MB, against reading a file
            of the same size with open().read() (the "reading the file" baseline)
+           and with np.fromfile (one read straight into the array)
 
 Prints a Markdown table; the median of a few rounds is quoted.
 """
@@ -103,13 +104,26 @@ def bench(size_mb: int, quick: bool) -> list[tuple[str, float, float | None, str
             assert a.shape == (n,)
             del a
 
+        def fromfile() -> None:
+            np.fromfile(raw, dtype=np.float64)
+
         base = _median_per_call(read_file, 1, rounds + 2)
+        base_np = _median_per_call(fromfile, 1, rounds + 2)
         ours_t = _median_per_call(hit_b, 1, rounds + 2)
         theirs_t = _median_per_call(hit_j, 1, rounds + 2)
         rows.append((f"read a {size_mb} MB file (baseline)", base, None, "s"))
+        rows.append((f"np.fromfile of the {size_mb} MB file", base_np, None, "s"))
         rows.append((f"hit, {size_mb} MB array", ours_t, theirs_t, "s"))
         rows.append(
             ("  ... as a multiple of the baseline", ours_t / base, theirs_t / base, "x")
+        )
+        rows.append(
+            (
+                "  ... as a multiple of np.fromfile",
+                ours_t / base_np,
+                theirs_t / base_np,
+                "x",
+            )
         )
     return rows
 

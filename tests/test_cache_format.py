@@ -93,3 +93,35 @@ def test_any_flipped_or_cut_byte_is_refused(data: st.DataObject) -> None:
         damaged = entry[:at] + bytes([entry[at] ^ (1 << bit)]) + entry[at + 1 :]
     with pytest.raises(_entry.Damaged):
         _entry.open_entry(NAME, damaged, SECRET)
+
+
+def _large_entry() -> bytes:
+    blob = bytes(range(256)) * (40 * 1024)  # 10 MiB: three 4 MiB chunks
+    stream = pickle.dumps(
+        pickle.PickleBuffer(blob), protocol=5, buffer_callback=[].append
+    )
+    return b"".join(_entry.encode(NAME, {}, stream, [blob], SECRET))
+
+
+@pytest.mark.parametrize("at", [100, 5 << 20, (10 << 20) - 10])
+def test_a_flipped_byte_in_any_chunk_of_a_large_entry_is_refused(at: int) -> None:
+    data = bytearray(_large_entry())
+    _entry.open_entry(NAME, bytes(data), SECRET)  # intact: verifies
+    data[at] ^= 0x40
+    with pytest.raises(_entry.Damaged):
+        _entry.open_entry(NAME, bytes(data), SECRET)
+
+
+def test_large_entries_verify_in_a_forked_child() -> None:
+    import multiprocessing
+
+    data = _large_entry()
+    _entry.open_entry(NAME, data, SECRET)  # the parent's hashing threads exist now
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Pool(1) as pool:
+        assert pool.apply_async(_verifies, (data,)).get(timeout=60) is True
+
+
+def _verifies(data: bytes) -> bool:
+    _entry.open_entry(NAME, data, SECRET)
+    return True
