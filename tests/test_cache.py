@@ -786,3 +786,36 @@ def test_every_way_of_passing_the_same_arguments_gives_one_key(
     if b == 2:
         assert cached.key(a) == reference
     assert cached.key(a, b + 1) != reference
+
+
+def test_an_entry_changed_after_a_verified_hit_is_checked_again(tmp_path: Path) -> None:
+    cache = Cache(tmp_path)
+    f = cache(_identity)
+    f(1)
+    assert f(1) == 1  # verified and remembered
+    (path,) = _entries(tmp_path)
+    data = bytearray(path.read_bytes())
+    data[-1] ^= 1
+    st = path.stat()
+    path.write_bytes(bytes(data))
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1))
+    with pytest.warns(CacheWarning, match="bad signature"):
+        assert not f.cached(1)
+
+
+def test_a_change_that_hides_its_mtime_is_served_from_the_verified_copy(
+    tmp_path: Path,
+) -> None:
+    cache = Cache(tmp_path)
+    f = cache(_identity)
+    f(7)
+    assert f(7) == 7
+    (path,) = _entries(tmp_path)
+    st = path.stat()
+    data = bytearray(path.read_bytes())
+    data[-40] ^= 1  # inside the pickle stream
+    path.write_bytes(bytes(data))
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))  # same inode, size, mtime
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the changed file is not even read
+        assert f(7) == 7  # the bytes verified earlier, never the file's new ones
