@@ -20,6 +20,12 @@ import brined.errors
 
 Shape = list[tuple[str, Any, Any]]
 
+# The keyword-only parameters brined adds to dumping, with their defaults.
+_DUMP_EXTRAS: Shape = [
+    ("deterministic", inspect.Parameter.KEYWORD_ONLY, False),
+    ("on_error", inspect.Parameter.KEYWORD_ONLY, "raise"),
+]
+
 # The keyword-only parameters brined adds to loading, with their defaults.
 _SAFETY_EXTRAS: Shape = [
     ("trusted", inspect.Parameter.KEYWORD_ONLY, False),
@@ -57,15 +63,15 @@ def _documented_pickler_shape() -> Shape:
 
 
 def test_dump_signature_matches_pickle() -> None:
-    assert _shape(brined.dump) == _shape(pickle.dump)
+    assert _shape(brined.dump) == _shape(pickle.dump) + _DUMP_EXTRAS
 
 
 def test_dumps_signature_matches_pickle() -> None:
-    assert _shape(brined.dumps) == _shape(pickle.dumps)
+    assert _shape(brined.dumps) == _shape(pickle.dumps) + _DUMP_EXTRAS
 
 
 def test_pickler_signature_matches_pickle() -> None:
-    assert _shape(brined.Pickler) == _documented_pickler_shape()
+    assert _shape(brined.Pickler) == _documented_pickler_shape() + _DUMP_EXTRAS
 
 
 def test_load_signature_is_pickles_plus_trusted_and_allow() -> None:

@@ -162,3 +162,24 @@ def test_soak_many_processes_many_keys_one_computation_each(tmp_path: Path) -> N
         "3",
         "4",
     ]
+
+
+def test_keys_of_sets_are_the_same_under_every_hash_seed(tmp_path: Path) -> None:
+    code = (
+        "from brined.cache import Cache\n"
+        "from tests.cache_worker import slow\n"
+        "f = Cache('/nonexistent/brined-seed-test')(slow)\n"
+        "print(f.key({'alpha', 'beta', 'gamma', 'delta'}))\n"
+    )
+    keys = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+        ).stdout.strip()
+        for seed in ("1", "2", "3")
+    }
+    assert len(keys) == 1

@@ -6,9 +6,12 @@ C pickler, no nesting-depth limit, and loading that is safe by default.
 
 from __future__ import annotations
 
+from typing import Any
+
 from ._api import Pickler, Unpickler
-from ._dump import pickler as _pickler
+from ._build import COMPILED
 from ._dump.pickler import PickleBuffer, dump, dumps
+from ._dump.placeholder import Unpicklable
 from ._format.opcodes import DEFAULT_PROTOCOL, HIGHEST_PROTOCOL
 from ._load.unpickler import load, loads
 from ._safe.limits import Limits
@@ -18,6 +21,7 @@ from .errors import (
     MalformedPickleError,
     PickleError,
     PicklingError,
+    PlaceholderWarning,
     TruncatedPickleError,
     UnpicklingError,
     UnsafeGlobalError,
@@ -25,26 +29,6 @@ from .errors import (
 )
 
 __version__ = "0.1.0"
-
-# True when this is the mypyc-compiled build (see ARCHITECTURE.md, "Builds"): the
-# engine modules are then extension modules, not .py files.
-COMPILED: bool = (_pickler.__file__ or "").endswith((".so", ".pyd"))
-
-# Features load on first use, so `import brined` stays fast and dependency-free.
-_LAZY = {
-    "Cache": "brined.cache",
-    "CacheMiss": "brined.cache",
-}
-
-
-def __getattr__(name: str) -> object:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'brined' has no attribute {name!r}")
-    import importlib
-
-    return getattr(importlib.import_module(module), name)
-
 
 __all__ = [
     "COMPILED",
@@ -59,14 +43,46 @@ __all__ = [
     "PickleError",
     "Pickler",
     "PicklingError",
+    "PlaceholderWarning",
     "Policy",
     "TruncatedPickleError",
     "Unpickler",
     "UnpicklingError",
+    "Unpicklable",
     "UnsafeGlobalError",
     "UnsafeOperationError",
     "dump",
     "dumps",
+    "explain",
+    "hash",
     "load",
     "loads",
+    "profiles",
 ]
+
+# Public names of the features, imported on first use so that `import brined`
+# stays fast and needs nothing outside the stdlib: name -> the module that
+# defines it (a name that is the module's own is the module itself).
+_LAZY: dict[str, str] = {
+    "Cache": ".cache",
+    "CacheMiss": ".cache",
+    "explain": ".diagnostics",
+    "hash": ".hashing",
+    "profiles": ".profiles",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'brined' has no attribute {name!r}")
+    from importlib import import_module
+
+    found = import_module(module, __name__)
+    value = found if module == "." + name else getattr(found, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

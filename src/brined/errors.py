@@ -28,6 +28,7 @@ __all__ = [
     "UnsafeGlobalError",
     "UnsafeOperationError",
     "LimitExceededError",
+    "PlaceholderWarning",
 ]
 
 
@@ -127,3 +128,8 @@ class _MalformedValueError(MalformedPickleError, ValueError):
     unsupported protocol...): also a ValueError, so ``except ValueError`` written
     for the stdlib keeps working.  Private: catch `MalformedPickleError`.
     """
+
+
+class PlaceholderWarning(UserWarning):
+    """``dump``/``dumps(..., on_error="placeholder")`` replaced objects it could
+    not pickle by `brined.Unpicklable` (the message lists their paths)."""

@@ -5,17 +5,16 @@ fast mode) to `run_levels` when the pickler runs compiled: the same save order
 and the same bytes as `Pickler._run_entries`, the interpreted build's driver,
 in the shape mypyc compiles best: typed locals, lists and tuples indexed
 natively, every opcode written into librt's `BytesWriter` with direct C calls,
-the memo kept in an `IdMemo` table (`_pickler_memo.py`).  The savers it calls
+the memo kept in an `IdMemo` table (`memo.py`).  The savers it calls
 (`Pickler._save_compound`, `_save_long`, ...) still write to the pickler's
 bytearray, drained into the writer after each call.
 
 Nothing here runs in the interpreted build; the module is imported by both so
-that `_pickler` has one set of imports, and it imports librt only compiled.
+that the pickler has one set of imports; it imports librt only compiled.
 """
 
 from __future__ import annotations
 
-import copyreg
 from pickle import PickleBuffer
 from types import FunctionType
 from typing import TYPE_CHECKING, Any, Final
@@ -23,7 +22,11 @@ from typing import TYPE_CHECKING, Any, Final
 from .._build import COMPILED
 from .._format.opcodes import BATCHSIZE, FRAME_SIZE_TARGET
 from ..errors import PicklingError
+from .base import _copyreg_newobj, _copyreg_table, _drain, _Entry
+from .canonical import canonical_atom, canonical_order
+from .paths import annotate
 from .reduce import ext_opcode, find_global
+from .savers import Savers
 
 if COMPILED:
     # Native writes, compiled to direct C calls; the interpreted build never
@@ -33,11 +36,6 @@ if COMPILED:
 
 if TYPE_CHECKING:
     from .memo import IdMemo
-    from .pickler import Pickler, _Entry
-
-_copyreg_newobj: Final[Any] = getattr(copyreg, "__newobj__")  # noqa: B009
-# Looked up once, as C's _pickle does: copyreg.pickle() adds to this dict.
-_copyreg_table: Final = copyreg.dispatch_table
 
 # The kinds of level `run_levels` drives (see there).
 _K_SEQ: Final = 0  # lst[i:end] then the closer (bytes)
@@ -54,27 +52,6 @@ _SINGLETON_TYPES: Final = (type(None), type(...), type(NotImplemented))
 _DONE: Final = object()  # the end of a _K_ITER level
 
 
-def _drain(w: BytesWriter, buf: bytearray) -> None:
-    """Move what the helpers wrote to `buf` onto the end of `w`.
-
-    With a writer (`run_levels`), the helpers still write to the pickler's
-    bytearray; what they write always follows everything in the writer, so
-    whatever reads or extends the writer drains the bytearray first."""
-    if buf:
-        w.write(buf)
-        buf.clear()
-
-
-def _write_frame_header(w: BytesWriter, start: i64, size: i64) -> None:
-    """FRAME and its 8-byte little-endian size, over the placeholder at
-    `start` (native arithmetic: no int objects)."""
-    w[start] = 0x95  # FRAME
-    k: i64 = 0
-    while k < 8:
-        w[start + 1 + k] = u8((size >> (8 * k)) & 0xFF)
-        k += 1
-
-
 def _write_u32(w: BytesWriter, n: int) -> None:
     """Write 0 <= n < 2**32 as 4 bytes, little-endian (librt's writers of
     unsigned ints are not compiled natively by this mypyc: same bits, signed)."""
@@ -82,7 +59,7 @@ def _write_u32(w: BytesWriter, n: int) -> None:
 
 
 def _write_sized(
-    p: Pickler,
+    p: Savers,
     w: BytesWriter,
     data: bytes,
     short_ok: bool,
@@ -135,8 +112,7 @@ def _write_put(w: BytesWriter, idx: int, memoize_op: bool) -> None:
         raise PicklingError("memo id too large for LONG_BINPUT")
 
 
-
-def run_levels(p: Pickler, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
+def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
     """Save `obj` without recursion (the compiled build's driver).
 
     The object being saved is a *level*: what it still has to save and how
@@ -164,7 +140,7 @@ def run_levels(p: Pickler, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
     short_tuples = proto >= 2
     # Protocols 4 and 5 (the default ones) memoize with one opcode.
     memoize_op = proto >= 4
-    stack: list[tuple[i64, list[Any], tuple[Any, ...], i64, i64, Any, Any]] = []
+    stack: list[tuple[i64, list[Any], tuple[Any, ...], i64, i64, Any, Any, Any]] = []
     opened: i64 = 0  # levels opened so far
     # The top-level object is the one item of a first level.
     kind: i64 = _K_SEQ
@@ -179,366 +155,389 @@ def run_levels(p: Pickler, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
     closer: Any = -1
     op = -1
     item: Any = None
+    # The object this level saves (the error path's chain, `paths`).
+    me: Any = _DONE
     key = 0  # id(item), for the memo's lookup and store
     entry: _Entry | None = None
     # Objects reduced the default way (copyreg.__newobj__, no items) take
     # a _K_NEWOBJ level, when no hook could intervene; those reduced to a
     # plain call (no items, no state setter) a _K_REDUCE level.
     plain_reduce = (
-        proto >= 2
-        and p._reducer_override is None
-        and p._own_dispatch_table is None
+        proto >= 2 and p._reducer_override is None and p._own_dispatch_table is None
     )
     copyreg_table = _copyreg_table
-    while True:
-        # -- the next item of the current level, or its end
-        if kind == _K_ITER:
-            item = next(owner, _DONE)
-            _drain(w, buf)
-            have = item is not _DONE
-        elif kind >= _K_TUPLE:
-            have = i < len(tup)
-            if have:
-                item = tup[i]
-                i += 1
-        else:
-            have = i < end and (kind != _K_LIST or i < len(lst))
-            if have:
-                if kind == _K_DICT:
-                    # Item i of the pairs: key, value, key, value...
-                    item = tup[i >> 1] if i & 1 else lst[i >> 1]
-                else:
-                    item = lst[i]
-                i += 1
-        if not have:
-            if kind == _K_LIST:
-                op = closer
-                w.append(op)
-                if op == 0x65 and i < len(lst):  # APPENDS
-                    w.append(0x28)  # MARK: the next batch
-                    end = i + BATCHSIZE
-                    continue
-            elif kind == _K_SEQ:
-                op = closer
-                if op >= 0:
-                    w.append(op)
-            elif kind == _K_TUPLE:
-                n = len(tup)
-                short = n <= 3 and short_tuples
-                # With no level opened under it, it cannot be in the memo.
-                idx = mt.find(id(tup)) if opened != end else -1
-                if idx >= 0:
-                    # Recursive: its items led back to it.  Drop them (and
-                    # the MARK) and fetch the tuple from the memo.
-                    if short:
-                        for _ in range(n):
-                            w.append(0x30)  # POP
+    # Deterministic dumps: atoms by value, set elements ordered (`canonical`).
+    det = p._det
+    canon = p._canon
+    try:
+        while True:
+            # -- the next item of the current level, or its end
+            if kind == _K_ITER:
+                item = next(owner, _DONE)
+                _drain(w, buf)
+                have = item is not _DONE
+            elif kind >= _K_TUPLE:
+                have = i < len(tup)
+                if have:
+                    item = tup[i]
+                    i += 1
+            else:
+                have = i < end and (kind != _K_LIST or i < len(lst))
+                if have:
+                    if kind == _K_DICT:
+                        # Item i of the pairs: key, value, key, value...
+                        item = tup[i >> 1] if i & 1 else lst[i >> 1]
                     else:
-                        w.append(0x31)  # POP_MARK
-                    _write_get(w, idx)
-                else:
-                    # TUPLE1..3 are 0x85..0x87; TUPLE is "t".
-                    w.append(0x84 + n if short else 0x74)
-                    _write_put(w, mt.add(id(tup), tup), memoize_op)
-            elif kind in (_K_NEWOBJ, _K_REDUCE):
-                w.append(0x81 if kind == _K_NEWOBJ else 0x52)  # NEWOBJ, REDUCE
-                key = id(owner)
-                idx = mt.find(key) if opened != end else -1
-                if idx >= 0:
-                    # Reached again through its own arguments.
-                    w.append(0x30)  # POP
-                    _write_get(w, idx)
-                else:
-                    _write_put(w, mt.add(key, owner), memoize_op)
-                    if closer is not None:
-                        # The state, then BUILD, in place of this level.
-                        kind = _K_SEQ
-                        lst = [closer]
-                        i = 0
-                        end = 1
-                        closer = 0x62  # BUILD
-                        continue
-            elif kind == _K_GLOBAL:
-                w.append(0x93)  # STACK_GLOBAL
-                _write_put(w, mt.add(id(owner), owner), memoize_op)
-            elif kind == _K_DICT:
-                op = closer
-                w.append(op)
-                if op == 0x75:  # SETITEMS
-                    if len(owner) != len(lst):
-                        raise RuntimeError(
-                            "dictionary changed size during iteration"
-                        )
-                    if end < 2 * len(lst):
+                        item = lst[i]
+                    i += 1
+            if not have:
+                if kind == _K_LIST:
+                    op = closer
+                    w.append(op)
+                    if op == 0x65 and i < len(lst):  # APPENDS
                         w.append(0x28)  # MARK: the next batch
-                        end = min(end + 2 * BATCHSIZE, 2 * len(lst))
+                        end = i + BATCHSIZE
+                        continue
+                elif kind == _K_SEQ:
+                    op = closer
+                    if op >= 0:
+                        w.append(op)
+                elif kind == _K_TUPLE:
+                    n = len(tup)
+                    short = n <= 3 and short_tuples
+                    # With no level opened under it, it cannot be in the memo.
+                    idx = mt.find(id(tup)) if opened != end else -1
+                    if idx >= 0:
+                        # Recursive: its items led back to it.  Drop them (and
+                        # the MARK) and fetch the tuple from the memo.
+                        if short:
+                            for _ in range(n):
+                                w.append(0x30)  # POP
+                        else:
+                            w.append(0x31)  # POP_MARK
+                        _write_get(w, idx)
+                    else:
+                        # TUPLE1..3 are 0x85..0x87; TUPLE is "t".
+                        w.append(0x84 + n if short else 0x74)
+                        _write_put(w, mt.add(id(tup), tup), memoize_op)
+                elif kind in (_K_NEWOBJ, _K_REDUCE):
+                    w.append(0x81 if kind == _K_NEWOBJ else 0x52)  # NEWOBJ, REDUCE
+                    key = id(owner)
+                    idx = mt.find(key) if opened != end else -1
+                    if idx >= 0:
+                        # Reached again through its own arguments.
+                        w.append(0x30)  # POP
+                        _write_get(w, idx)
+                    else:
+                        _write_put(w, mt.add(key, owner), memoize_op)
+                        if closer is not None:
+                            # The state, then BUILD, in place of this level.
+                            kind = _K_SEQ
+                            lst = [closer]
+                            i = 0
+                            end = 1
+                            closer = 0x62  # BUILD
+                            continue
+                elif kind == _K_GLOBAL:
+                    w.append(0x93)  # STACK_GLOBAL
+                    _write_put(w, mt.add(id(owner), owner), memoize_op)
+                elif kind == _K_DICT:
+                    op = closer
+                    w.append(op)
+                    if op == 0x75:  # SETITEMS
+                        if len(owner) != len(lst):
+                            raise RuntimeError(
+                                "dictionary changed size during iteration"
+                            )
+                        if end < 2 * len(lst):
+                            w.append(0x28)  # MARK: the next batch
+                            end = min(end + 2 * BATCHSIZE, 2 * len(lst))
+                            continue
+                        if len(lst) % BATCHSIZE == 0:
+                            # C writes an empty batch after a full last one.
+                            w.append(0x28)  # MARK
+                            w.append(op)
+                elif kind == _K_BATCH:
+                    op = closer
+                    w.append(op)
+                    if len(owner) != len(lst):
+                        raise RuntimeError("set changed size during iteration")
+                    if end < len(lst):
+                        w.append(0x28)  # MARK: the next batch
+                        end = min(end + BATCHSIZE, len(lst))
                         continue
                     if len(lst) % BATCHSIZE == 0:
                         # C writes an empty batch after a full last one.
                         w.append(0x28)  # MARK
                         w.append(op)
-            elif kind == _K_BATCH:
-                op = closer
-                w.append(op)
-                if len(owner) != len(lst):
-                    raise RuntimeError("set changed size during iteration")
-                if end < len(lst):
-                    w.append(0x28)  # MARK: the next batch
-                    end = min(end + BATCHSIZE, len(lst))
-                    continue
-                if len(lst) % BATCHSIZE == 0:
-                    # C writes an empty batch after a full last one.
-                    w.append(0x28)  # MARK
-                    w.append(op)
-            else:
-                if isinstance(closer, bytes):
-                    data = closer
-                    w.write(data)
                 else:
-                    # A closer may hand back what the object still has to
-                    # save.
-                    entry = closer()
-                    _drain(w, buf)
-                    if entry is not None:
-                        kind = _K_ITER
-                        owner = entry[0]
-                        closer = entry[1]
-                        continue
-            if not stack:
-                return
-            kind, lst, tup, i, end, owner, closer = stack.pop()
-            continue
+                    if isinstance(closer, bytes):
+                        data = closer
+                        w.write(data)
+                    else:
+                        # A closer may hand back what the object still has to
+                        # save.
+                        entry = closer()
+                        _drain(w, buf)
+                        if entry is not None:
+                            kind = _K_ITER
+                            owner = entry[0]
+                            closer = entry[1]
+                            continue
+                if not stack:
+                    return
+                kind, lst, tup, i, end, owner, closer, me = stack.pop()
+                continue
 
-        # -- save `item`, in _pickle.c's order of checks
-        if len(w) >= p._frame_limit:
-            p._commit_frame()
-        t = type(item)
-        if t is str:
+            # -- save `item`, in _pickle.c's order of checks
+            if len(w) >= p._frame_limit:
+                p._commit_frame()
+            t = type(item)
+            if t is str:
+                if det:
+                    item = canon.setdefault(item, item)
+                key = id(item)
+                idx = mt.find(key)
+                if idx >= 0:
+                    _write_get(w, idx)
+                    continue
+                text: str = item  # typed: compiled, encode is native
+                try:
+                    data = text.encode("utf-8")
+                except UnicodeEncodeError:
+                    data = text.encode("utf-8", "surrogatepass")
+                # SHORT_BINUNICODE, BINUNICODE, BINUNICODE8
+                _write_sized(p, w, data, short_str, 0x8C, 0x58, 0x8D, "a string")
+                _write_put(w, mt.add(key, item), memoize_op)
+                continue
+            if t is int:
+                v: int = item  # typed: compiled, comparisons are native
+                if 0 <= v <= 0xFF:
+                    w.append(0x4B)  # BININT1
+                    w.append(v)
+                elif 0 <= v <= 0xFFFF:
+                    w.append(0x4D)  # BININT2
+                    write_i16_le(w, v - 0x10000 if v > 0x7FFF else v)
+                elif -0x80000000 <= v <= 0x7FFFFFFF:
+                    w.append(0x4A)  # BININT
+                    write_i32_le(w, v)
+                else:
+                    p._save_long(v)
+                    _drain(w, buf)
+                continue
+            if t is float:
+                f: float = item
+                w.append(0x47)  # BINFLOAT
+                write_f64_be(w, f)
+                continue
+            if item is None:
+                w.append(0x4E)  # NONE
+                continue
+            if t is bool:
+                if short_tuples:
+                    w.append(0x88 if item else 0x89)  # NEWTRUE, NEWFALSE
+                else:
+                    w.write(b"I01\n" if item else b"I00\n")
+                continue
+            if det and (t is tuple or t is bytes):
+                # Equal ones share (see `canonical`).
+                item = canonical_atom(canon, item)
             key = id(item)
             idx = mt.find(key)
             if idx >= 0:
                 _write_get(w, idx)
                 continue
-            text: str = item  # typed: compiled, encode is native
-            try:
-                data = text.encode("utf-8")
-            except UnicodeEncodeError:
-                data = text.encode("utf-8", "surrogatepass")
-            # SHORT_BINUNICODE, BINUNICODE, BINUNICODE8
-            _write_sized(p, w, data, short_str, 0x8C, 0x58, 0x8D, "a string")
-            _write_put(w, mt.add(key, item), memoize_op)
-            continue
-        if t is int:
-            v: int = item  # typed: compiled, comparisons are native
-            if 0 <= v <= 0xFF:
-                w.append(0x4B)  # BININT1
-                w.append(v)
-            elif 0 <= v <= 0xFFFF:
-                w.append(0x4D)  # BININT2
-                write_i16_le(w, v - 0x10000 if v > 0x7FFF else v)
-            elif -0x80000000 <= v <= 0x7FFFFFFF:
-                w.append(0x4A)  # BININT
-                write_i32_le(w, v)
-            else:
-                p._save_long(v)
-                _drain(w, buf)
-            continue
-        if t is float:
-            f: float = item
-            w.append(0x47)  # BINFLOAT
-            write_f64_be(w, f)
-            continue
-        if item is None:
-            w.append(0x4E)  # NONE
-            continue
-        if t is bool:
-            if short_tuples:
-                w.append(0x88 if item else 0x89)  # NEWTRUE, NEWFALSE
-            else:
-                w.write(b"I01\n" if item else b"I00\n")
-            continue
-        key = id(item)
-        idx = mt.find(key)
-        if idx >= 0:
-            _write_get(w, idx)
-            continue
-        if t is bytes and bytes_ok:
-            # SHORT_BINBYTES, BINBYTES, BINBYTES8
-            _write_sized(p, w, item, True, 0x43, 0x42, 0x8E, "a bytes object")
-            _write_put(w, mt.add(key, item), memoize_op)
-            continue
-        if t is list:
-            items: list[Any] = item
-            w.append(0x5D)  # EMPTY_LIST
-            _write_put(w, mt.add(key, item), memoize_op)
-            n = len(items)
-            if not n:
+            if t is bytes and bytes_ok:
+                # SHORT_BINBYTES, BINBYTES, BINBYTES8
+                _write_sized(p, w, item, True, 0x43, 0x42, 0x8E, "a bytes object")
+                _write_put(w, mt.add(key, item), memoize_op)
                 continue
-            stack.append((kind, lst, tup, i, end, owner, closer))
-            opened += 1
-            kind = _K_LIST
-            lst = items
-            i = 0
-            if n == 1:
-                end = 1
-                closer = 0x61  # APPEND
-            else:
+            if t is list:
+                items: list[Any] = item
+                w.append(0x5D)  # EMPTY_LIST
+                _write_put(w, mt.add(key, item), memoize_op)
+                n = len(items)
+                if not n:
+                    continue
+                stack.append((kind, lst, tup, i, end, owner, closer, me))
+                me = item
+                opened += 1
+                kind = _K_LIST
+                lst = items
+                i = 0
+                if n == 1:
+                    end = 1
+                    closer = 0x61  # APPEND
+                else:
+                    w.append(0x28)  # MARK
+                    end = BATCHSIZE
+                    closer = 0x65  # APPENDS
+                continue
+            if t is dict:
+                d: dict[Any, Any] = item
+                w.append(0x7D)  # EMPTY_DICT
+                _write_put(w, mt.add(key, item), memoize_op)
+                n = len(d)
+                if not n:
+                    continue
+                stack.append((kind, lst, tup, i, end, owner, closer, me))
+                me = item
+                opened += 1
+                kind = _K_DICT
+                # Both made by C loops over the dict: cheaper than one list
+                # of keys and values built pair by pair.
+                lst = list(d)
+                tup = tuple(d.values())
+                owner = d
+                i = 0
+                if n == 1:
+                    end = 2
+                    closer = 0x73  # SETITEM
+                else:
+                    w.append(0x28)  # MARK
+                    end = min(2 * n, 2 * BATCHSIZE)
+                    closer = 0x75  # SETITEMS
+                continue
+            if t is tuple:
+                tp: tuple[Any, ...] = item
+                n = len(tp)
+                if not n:
+                    w.append(0x29)  # EMPTY_TUPLE
+                    continue
+                if n > 3 or not short_tuples:
+                    w.append(0x28)  # MARK
+                stack.append((kind, lst, tup, i, end, owner, closer, me))
+                me = item
+                opened += 1
+                kind = _K_TUPLE
+                tup = tp
+                i = 0
+                end = opened  # see the end of a _K_TUPLE level
+                continue
+            if t is set and sets_inline:
+                w.append(0x8F)  # EMPTY_SET
+                mt.add(key, item)
+                w.append(0x94)  # MEMOIZE
+                if not item:
+                    continue
+                stack.append((kind, lst, tup, i, end, owner, closer, me))
+                me = item
+                opened += 1
+                kind = _K_BATCH
+                lst = canonical_order(p, item) if det else list(item)
+                owner = item
+                i = 0
                 w.append(0x28)  # MARK
-                end = BATCHSIZE
-                closer = 0x65  # APPENDS
-            continue
-        if t is dict:
-            d: dict[Any, Any] = item
-            w.append(0x7D)  # EMPTY_DICT
-            _write_put(w, mt.add(key, item), memoize_op)
-            n = len(d)
-            if not n:
+                end = min(len(lst), BATCHSIZE)
+                closer = 0x90  # ADDITEMS
                 continue
-            stack.append((kind, lst, tup, i, end, owner, closer))
-            opened += 1
-            kind = _K_DICT
-            # Both made by C loops over the dict: cheaper than one list
-            # of keys and values built pair by pair.
-            lst = list(d)
-            tup = tuple(d.values())
-            owner = d
-            i = 0
-            if n == 1:
-                end = 2
-                closer = 0x73  # SETITEM
-            else:
-                w.append(0x28)  # MARK
-                end = min(2 * n, 2 * BATCHSIZE)
-                closer = 0x75  # SETITEMS
-            continue
-        if t is tuple:
-            tp: tuple[Any, ...] = item
-            n = len(tp)
-            if not n:
-                w.append(0x29)  # EMPTY_TUPLE
-                continue
-            if n > 3 or not short_tuples:
-                w.append(0x28)  # MARK
-            stack.append((kind, lst, tup, i, end, owner, closer))
-            opened += 1
-            kind = _K_TUPLE
-            tup = tp
-            i = 0
-            end = opened  # see the end of a _K_TUPLE level
-            continue
-        if t is set and sets_inline:
-            w.append(0x8F)  # EMPTY_SET
-            mt.add(key, item)
-            w.append(0x94)  # MEMOIZE
-            if not item:
-                continue
-            stack.append((kind, lst, tup, i, end, owner, closer))
-            opened += 1
-            kind = _K_BATCH
-            lst = list(item)
-            owner = item
-            i = 0
-            w.append(0x28)  # MARK
-            end = min(len(lst), BATCHSIZE)
-            closer = 0x90  # ADDITEMS
-            continue
-        if (
-            short_str
-            and plain_reduce
-            and (
-                t is FunctionType
-                or (t is type and item not in _SINGLETON_TYPES)
-                or (
-                    t is not type
-                    and t not in copyreg_table
-                    and issubclass(t, type)
+            if (
+                short_str
+                and plain_reduce
+                and (
+                    t is FunctionType
+                    or (t is type and item not in _SINGLETON_TYPES)
+                    or (
+                        t is not type and t not in copyreg_table and issubclass(t, type)
+                    )
                 )
-            )
-        ):
-            # A class or function by name (protocols 4 and 5), as
-            # `_save_global` writes it, without a generator's level.
-            ref = find_global(item, None, proto)
-            if ref.ext_code:
-                w.write(ext_opcode(ref.ext_code))
+            ):
+                # A class or function by name (protocols 4 and 5), as
+                # `_save_global` writes it, without a generator's level.
+                ref = find_global(item, None, proto)
+                if ref.ext_code:
+                    w.write(ext_opcode(ref.ext_code))
+                    continue
+                stack.append((kind, lst, tup, i, end, owner, closer, me))
+                me = item
+                opened += 1
+                kind = _K_GLOBAL
+                tup = (ref.module, ref.name)
+                i = 0
+                owner = item
                 continue
-            stack.append((kind, lst, tup, i, end, owner, closer))
-            opened += 1
-            kind = _K_GLOBAL
-            tup = (ref.module, ref.name)
-            i = 0
-            owner = item
-            continue
-        if (
-            plain_reduce
-            and t is not type
-            and t is not FunctionType
-            and t not in copyreg_table
-            and t is not frozenset
-            and t is not bytearray
-            and t is not PickleBuffer
-            and t is not bytes
-            and t is not set
-            and not issubclass(t, type)
-        ):
-            reduce_ex = getattr(item, "__reduce_ex__", None)
-            if reduce_ex is not None:
-                rv = reduce_ex(proto)
-                if (
-                    type(rv) is tuple
-                    and 2 <= len(rv) <= 5
-                    and rv[0] is _copyreg_newobj
-                ):
-                    rvt: tuple[Any, ...] = rv
-                    args = rvt[1]
+            if (
+                plain_reduce
+                and t is not type
+                and t is not FunctionType
+                and t not in copyreg_table
+                and t is not frozenset
+                and t is not bytearray
+                and t is not PickleBuffer
+                and t is not bytes
+                and t is not set
+                and not issubclass(t, type)
+            ):
+                reduce_ex = getattr(item, "__reduce_ex__", None)
+                if reduce_ex is not None:
+                    rv = reduce_ex(proto)
                     if (
-                        type(args) is tuple
-                        and len(args) >= 1
-                        and args[0] is t
-                        and item.__class__ is t
-                        and (len(rvt) < 4 or rvt[3] is None)
-                        and (len(rvt) < 5 or rvt[4] is None)
+                        type(rv) is tuple
+                        and 2 <= len(rv) <= 5
+                        and rv[0] is _copyreg_newobj
                     ):
-                        stack.append((kind, lst, tup, i, end, owner, closer))
-                        opened += 1
-                        kind = _K_NEWOBJ
-                        tup = (t, args[1:])
-                        i = 0
-                        end = opened
-                        owner = item
-                        closer = rvt[2] if len(rvt) > 2 else None
-                        continue
-                if (
-                    type(rv) is tuple
-                    and 2 <= len(rv) <= 5
-                    and callable(rv[0])
-                    and type(rv[1]) is tuple
-                    and (len(rv) < 4 or rv[3] is None)
-                    and (len(rv) < 5 or rv[4] is None)
-                ):
-                    # A plain call, as `_reduce_parts` would write it
-                    # unless the callable is named as copyreg's.
-                    rvt = rv
-                    name = getattr(rvt[0], "__name__", None)
-                    if name != "__newobj__" and name != "__newobj_ex__":
-                        stack.append((kind, lst, tup, i, end, owner, closer))
-                        opened += 1
-                        kind = _K_REDUCE
-                        tup = (rvt[0], rvt[1])
-                        i = 0
-                        end = opened
-                        owner = item
-                        closer = rvt[2] if len(rvt) > 2 else None
-                        continue
-                entry = p._save_reduce_value(item, rv)
+                        rvt: tuple[Any, ...] = rv
+                        args = rvt[1]
+                        if (
+                            type(args) is tuple
+                            and len(args) >= 1
+                            and args[0] is t
+                            and item.__class__ is t
+                            and (len(rvt) < 4 or rvt[3] is None)
+                            and (len(rvt) < 5 or rvt[4] is None)
+                        ):
+                            stack.append((kind, lst, tup, i, end, owner, closer, me))
+                            me = item
+                            opened += 1
+                            kind = _K_NEWOBJ
+                            tup = (t, args[1:])
+                            i = 0
+                            end = opened
+                            owner = item
+                            closer = rvt[2] if len(rvt) > 2 else None
+                            continue
+                    if (
+                        type(rv) is tuple
+                        and 2 <= len(rv) <= 5
+                        and callable(rv[0])
+                        and type(rv[1]) is tuple
+                        and (len(rv) < 4 or rv[3] is None)
+                        and (len(rv) < 5 or rv[4] is None)
+                    ):
+                        # A plain call, as `_reduce_parts` would write it
+                        # unless the callable is named as copyreg's.
+                        rvt = rv
+                        name = getattr(rvt[0], "__name__", None)
+                        if name != "__newobj__" and name != "__newobj_ex__":
+                            stack.append((kind, lst, tup, i, end, owner, closer, me))
+                            me = item
+                            opened += 1
+                            kind = _K_REDUCE
+                            tup = (rvt[0], rvt[1])
+                            i = 0
+                            end = opened
+                            owner = item
+                            closer = rvt[2] if len(rvt) > 2 else None
+                            continue
+                    entry = p._save_reduce_value(item, rv)
+                else:
+                    entry = p._save_compound(item)
             else:
                 entry = p._save_compound(item)
-        else:
-            entry = p._save_compound(item)
-        _drain(w, buf)
-        if entry is not None:
-            stack.append((kind, lst, tup, i, end, owner, closer))
-            opened += 1
-            kind = _K_ITER
-            owner = entry[0]
-            closer = entry[1]
-
+            _drain(w, buf)
+            if entry is not None:
+                stack.append((kind, lst, tup, i, end, owner, closer, me))
+                me = item
+                opened += 1
+                kind = _K_ITER
+                owner = entry[0]
+                closer = entry[1]
+    except Exception as exc:
+        # The objects of the levels, root first, then the one being saved.
+        chain = [level[7] for level in stack if level[7] is not _DONE]
+        if me is not _DONE:
+            chain.append(me)
+        if item is not _DONE and (not chain or item is not chain[-1]):
+            chain.append(item)
+        annotate(exc, chain)
+        raise

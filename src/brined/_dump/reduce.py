@@ -37,9 +37,7 @@ class GlobalRef:
 
 
 # Looked up once, as `_pickle.c` does: copyreg.add_extension() adds to this dict.
-_extension_registry: Final[dict[tuple[str, str], int]] = (
-    copyreg._extension_registry  # type: ignore[attr-defined]
-)
+_extension_registry: Final[dict[tuple[str, str], int]] = copyreg._extension_registry  # type: ignore[attr-defined]
 
 
 def getattribute(obj: Any, dotted: list[str]) -> tuple[Any, Any]:
@@ -83,6 +81,9 @@ def find_global(obj: Any, name: str | None, proto: int) -> GlobalRef:
     # Most globals sit directly in their module: no dotted path to split and walk.
     dotted: list[str] | None = name.split(".") if "." in name else None
     if (name == "<locals>") if dotted is None else ("<locals>" in dotted):
+        if sys.version_info < (3, 14):
+            # C's get_dotted_path before 3.14: AttributeError, the qualname.
+            raise AttributeError(f"Can't pickle local object {name!r}")
         raise PicklingError(f"Can't pickle local object {obj!r}")
     module_name = getattr(obj, "__module__", None)
     if module_name is None:

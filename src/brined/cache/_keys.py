@@ -29,17 +29,8 @@ _CO_NESTED = 0x10
 
 
 def content_hash(obj: Any) -> str:
-    """The hex content hash of `obj`: `brined.hash` once it exists.
-
-    The fallback hashes the protocol-5 pickle of `obj`.  It is NOT deterministic for
-    sets and frozensets of str/bytes across interpreter runs (their iteration order
-    follows the per-process hash seed), so such arguments miss in a new process;
-    ``brined.hash`` (deterministic pickle streams) removes the difference.
-    """
-    hasher = getattr(brined, "hash", None)
-    if hasher is not None:
-        return str(hasher(obj))
-    return hashlib.blake2b(brined.dumps(obj, protocol=5), digest_size=32).hexdigest()
+    """The hex content hash of `obj`: `brined.hash`, the same in every process."""
+    return str(brined.hash(obj))
 
 
 def target_of(fn: Callable[..., Any]) -> tuple[Any, tuple[Any, ...], dict[str, Any]]:

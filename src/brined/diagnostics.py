@@ -1,0 +1,132 @@
+"""`explain`: every object in a graph that cannot be pickled, with where it is,
+why, and what to do about it.
+
+One pass of the pickler in best-effort mode (``on_error="placeholder"``)
+over the graph, its output thrown away: each object that cannot be pickled
+is recorded (and its insides not visited), everything else is saved as
+``dumps`` would save it.
+"""
+
+from __future__ import annotations
+
+import io
+import socket
+import types
+from dataclasses import dataclass
+from typing import Any
+
+from ._dump.paths import type_name
+from ._dump.pickler import Pickler
+
+__all__ = ["Problem", "explain"]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One object that cannot be pickled.
+
+    `path` is where it is (``root.config['handlers'][2].stream``), `type_name`
+    its type, `reason` the error pickling it raised (as text), `hint` what
+    usually fixes it, and `error` the exception itself.
+    """
+
+    path: str
+    type_name: str
+    reason: str
+    hint: str
+    error: BaseException
+
+    def __str__(self) -> str:
+        return f"{self.path} ({self.type_name}): {self.reason}\n  hint: {self.hint}"
+
+
+_LOCK_TYPES = {"_thread.lock", "_thread.RLock", "threading.Condition"}
+
+
+def hint_for(obj: Any, error: BaseException) -> str:
+    """What usually fixes "`obj` cannot be pickled"."""
+    name = type_name(obj)
+    if name in _LOCK_TYPES or name.startswith(("threading.", "_thread.")):
+        return (
+            "a lock or thread: leave it out in __getstate__ and recreate it in "
+            "__setstate__"
+        )
+    if isinstance(obj, (types.FunctionType, types.LambdaType)) and (
+        "<lambda>" in obj.__qualname__ or "<locals>" in obj.__qualname__
+    ):
+        return (
+            "a lambda or local function: define it at module level, or pickle "
+            "it by value with brined.cloud"
+        )
+    if isinstance(obj, io.IOBase):
+        return (
+            "an open file: store its name (and position) and reopen it in __setstate__"
+        )
+    if isinstance(
+        obj, (types.GeneratorType, types.CoroutineType, types.AsyncGeneratorType)
+    ):
+        return "a generator: materialise it (e.g. list(gen)) before pickling"
+    if isinstance(obj, socket.socket):
+        return "a socket: store its address and reconnect after loading"
+    if isinstance(obj, types.ModuleType):
+        return "a module: store its name and import it after loading"
+    if isinstance(obj, memoryview):
+        return "a memoryview: pickle bytes(view) or the object it views"
+    if isinstance(obj, types.FunctionType):
+        return (
+            "a function that cannot be found by its name: define it at module "
+            "level, or pickle it by value with brined.cloud"
+        )
+    return (
+        "define __reduce__ (or __getstate__/__setstate__) for its class, or "
+        "register a reducer with copyreg.pickle"
+    )
+
+
+class _Discard:
+    """A file that forgets what is written to it."""
+
+    def write(self, data: Any) -> int:
+        return len(data)
+
+
+def explain(obj: Any, *, protocol: int | None = None) -> list[Problem]:
+    """Every object in `obj`'s graph that cannot be pickled, in the order a
+    dump meets them; an empty list when `obj` pickles.
+
+    Each is reported once (where it is first met) and what is inside it is
+    not visited.  An error that no single object causes (a failing
+    ``persistent_id``, a protocol too low for a `PickleBuffer`) is reported
+    as the last problem, with the path where it happened.
+    """
+    pickler = Pickler(_Discard(), protocol, on_error="placeholder")
+    problems: list[Problem] = []
+    failure: BaseException | None = None
+    try:
+        pickler.dump(obj)
+    except Exception as exc:
+        failure = exc
+    for stand_in, (culprit, error) in zip(
+        pickler.replaced, pickler._replaced_errors, strict=True
+    ):
+        problems.append(
+            Problem(
+                stand_in.path,
+                stand_in.type_name,
+                stand_in.reason,
+                hint_for(culprit, error),
+                error,
+            )
+        )
+    if failure is not None:
+        steps = getattr(failure, "path_steps", ())
+        problems.append(
+            Problem(
+                getattr(failure, "path", "root"),
+                steps[-1][1] if steps else type_name(obj),
+                f"{type(failure).__name__}: {failure}",
+                "see the error: it is not caused by one object's type",
+                failure,
+            )
+        )
+    return problems
