@@ -538,7 +538,7 @@ def test_lru_eviction_keeps_the_recently_used(tmp_path: Path) -> None:
 
 
 def test_ttl_and_size_text_are_parsed() -> None:
-    from brined.cache._core import parse_size, parse_ttl
+    from brined.cache._common import parse_size, parse_ttl
 
     assert parse_ttl("1d") == 86400 and parse_ttl("90s") == 90 and parse_ttl(5) == 5
     assert parse_size("2MB") == 2 << 20 and parse_size(10) == 10

@@ -6,6 +6,8 @@ compressors and the progress bars are imported when a cache uses them.
 
 from __future__ import annotations
 
-from ._core import Cache, CachedFunction, CacheMiss, CacheWarning
+from ._common import CacheMiss, CacheWarning
+from ._core import Cache
+from ._function import CachedFunction
 
 __all__ = ["Cache", "CacheMiss", "CacheWarning", "CachedFunction"]

@@ -17,7 +17,8 @@ import time
 import warnings
 from typing import Any, TextIO
 
-from ._core import Cache, CacheMiss, CacheWarning
+from ._common import CacheMiss, CacheWarning
+from ._core import Cache
 
 __all__ = ["add_commands", "demo"]
 
