@@ -34,6 +34,7 @@ __all__ = [
     "COMPILED",
     "Cache",
     "CacheMiss",
+    "Checkpoint",
     "DEFAULT_PROTOCOL",
     "HIGHEST_PROTOCOL",
     "LimitExceededError",
@@ -46,18 +47,21 @@ __all__ = [
     "PlaceholderWarning",
     "Policy",
     "TruncatedPickleError",
+    "Unpicklable",
     "Unpickler",
     "UnpicklingError",
-    "Unpicklable",
     "UnsafeGlobalError",
     "UnsafeOperationError",
+    "cloud",
     "dump",
     "dumps",
     "explain",
     "hash",
     "load",
+    "load_session",
     "loads",
     "profiles",
+    "save_session",
 ]
 
 # Public names of the features, imported on first use so that `import brined`
@@ -66,9 +70,13 @@ __all__ = [
 _LAZY: dict[str, str] = {
     "Cache": ".cache",
     "CacheMiss": ".cache",
+    "Checkpoint": ".checkpoint",
+    "cloud": ".cloud",
     "explain": ".diagnostics",
     "hash": ".hashing",
+    "load_session": ".checkpoint",
     "profiles": ".profiles",
+    "save_session": ".checkpoint",
 }
 
 

@@ -22,6 +22,7 @@ import brined
 from ._format.opcodes import PROTO, REDUCE, SHORT_BINUNICODE, STACK_GLOBAL, STOP, TUPLE1
 from .analyze import _cli as _analyze_cli
 from .cache import _cli as _cache_cli
+from .checkpoint import _cli as _checkpoint_cli
 from .errors import UnsafeGlobalError
 
 __all__ = ["build_parser", "main"]
@@ -132,6 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.set_defaults(handler=_demo)
     _analyze_cli.add_commands(commands)
+    _checkpoint_cli.add_commands(commands)  # after analyze: it extends `show`
     _cache_cli.add_commands(commands)
     return parser
 
