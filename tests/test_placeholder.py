@@ -227,3 +227,28 @@ def test_explain_of_a_deep_graph() -> None:
     inner.append(threading.Lock())
     problems = brined.explain(root)
     assert [p.path for p in problems] == ["root" + "[0]" * 100_001]
+
+
+def test_explain_cli_lists_problems_and_exits_1(
+    tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from brined.cli import main
+
+    script = tmp_path / "explain_target_mod.py"
+    script.write_text(
+        "import threading\n"
+        "class Handler:\n"
+        "    def __init__(self):\n"
+        "        self.lock = threading.Lock()\n"
+        "app = {'handlers': [Handler()], 'ok': [1, 2]}\n"
+        "good = {'a': 1}\n"
+    )
+    try:
+        assert main(["explain", f"{script}:app"]) == 1
+        out = capsys.readouterr().out
+        assert "app['handlers'][0].lock (_thread.lock)" in out
+        assert "hint:" in out
+        assert main(["explain", f"{script}:good"]) == 0
+        assert main(["explain", f"{script}:missing"]) == 2
+    finally:
+        sys.modules.pop("explain_target_mod", None)

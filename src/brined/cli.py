@@ -126,6 +126,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.set_defaults(handler=_demo)
     _analyze_cli.add_commands(commands)
+    from .diagnostics import add_command as _add_explain
+
+    _add_explain(commands)
     return parser
 
 
