@@ -117,21 +117,33 @@ def test_picklable_graph_gives_the_c_bytes_and_no_warning() -> None:
         assert brined.dumps(obj, on_error="placeholder") == pickle.dumps(obj)
 
 
-def test_placeholder_mode_gives_the_c_bytes_for_the_whole_corpus() -> None:
-    # Every corpus object pickles: best-effort mode must change no byte.
+def _corpus_in_placeholder_mode(all_protocols: bool) -> int:
     checked = 0
     with registered_extensions(), warnings.catch_warnings():
         warnings.simplefilter("error")
         for case in cases():
             if case.reducer_override is not None:
                 continue
-            for proto in case.protocols:
+            protocols = case.protocols
+            if not all_protocols:
+                protocols = tuple({protocols[0], protocols[-1]})
+            for proto in protocols:
                 obj = case.factory()
                 expected = pickle.dumps(obj, proto)
                 got = brined.dumps(obj, proto, on_error="placeholder")
                 assert got == expected, (case.id, proto)
                 checked += 1
-    assert checked >= 2000
+    return checked
+
+
+def test_placeholder_mode_gives_the_c_bytes_for_the_corpus() -> None:
+    # Every corpus object pickles: best-effort mode must change no byte.
+    assert _corpus_in_placeholder_mode(all_protocols=False) >= 500
+
+
+@pytest.mark.slow
+def test_placeholder_mode_gives_the_c_bytes_for_the_corpus_at_every_protocol() -> None:
+    assert _corpus_in_placeholder_mode(all_protocols=True) >= 2000
 
 
 @pytest.mark.parametrize("protocol", [0, 1, 2, 3, 4, 5])
