@@ -349,3 +349,13 @@ def test_determinism_soak(v: Any) -> None:
     assert data == det(rebuild(v))
     assert pickle.loads(data) == v
     assert brined.hash(v) == brined.hash(rebuild(v))
+
+
+def test_clear_memo_between_deterministic_dumps_gives_standalone_bytes() -> None:
+    out = io.BytesIO()
+    p = brined.Pickler(out, deterministic=True)
+    p.dump(["".join(["a", "b"])])
+    p.clear_memo()
+    start = out.tell()
+    p.dump(["ab", {"x", "y"}])
+    assert out.getvalue()[start:] == det(["ab", {"y", "x"}])

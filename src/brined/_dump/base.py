@@ -208,6 +208,7 @@ class PicklerBase:
         """Forget every object pickled so far (shared objects are written again)."""
         self._mt = None
         self._memo.clear()
+        self._canon.clear()
 
     @property
     def memo(self) -> dict[int, tuple[int, Any]]:
