@@ -90,13 +90,13 @@ def test_scan_json_lists_globals_calls_and_verdicts(
 def test_allow_and_policy_file_lift_a_refusal(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    path = _write(tmp_path, "u.pkl", CASES["uuid-allowed"][0])
+    path = _write(tmp_path, "u.pkl", CASES["plain-class-allowed"][0])
     toml = tmp_path / "policy.toml"
-    toml.write_text('allow = ["uuid.UUID"]\n')
+    toml.write_text('allow = ["email.message.Message"]\n')
     js = tmp_path / "policy.json"
-    js.write_text('{"allow": ["uuid.*"]}')
+    js.write_text('{"allow": ["email.*"]}')
     assert main(["scan", path]) == 1
-    assert main(["scan", "--allow", "uuid.UUID", path]) == 0
+    assert main(["scan", "--allow", "email.message.Message", path]) == 0
     assert main(["scan", "--policy", str(toml), path]) == 0
     assert main(["scan", "--policy", str(js), path]) == 0
     capsys.readouterr()
@@ -170,3 +170,84 @@ def test_python_dash_m_brined_scan_runs(tmp_path: Path) -> None:
 def test_scan_of_a_file_object_and_bytes_agree() -> None:
     data = CASES["names-from-memo"][0]
     assert scan(io.BytesIO(data)).verdict == scan(data).verdict == "unsafe"
+
+
+PY2_LATIN1 = b"\x80\x02U\x03\xe9t\xe9q\x00."  # Python 2 str 'été' (latin-1 bytes)
+
+
+@pytest.mark.parametrize(
+    ("options", "code", "loads_options"),
+    [
+        ([], 2, {}),
+        (["--encoding", "latin1"], 0, {"encoding": "latin1"}),
+        (["--encoding", "bytes"], 0, {"encoding": "bytes"}),
+        (["--encoding", "utf-8"], 2, {"encoding": "utf-8"}),
+        (
+            ["--encoding", "utf-8", "--errors", "replace"],
+            0,
+            {"encoding": "utf-8", "errors": "replace"},
+        ),
+    ],
+)
+def test_scan_and_show_take_loads_encoding_options(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    options: list[str],
+    code: int,
+    loads_options: dict[str, str],
+) -> None:
+    import brined
+
+    path = _write(tmp_path, "py2.pkl", PY2_LATIN1)
+    try:
+        brined.loads(PY2_LATIN1, **loads_options)  # type: ignore[arg-type]
+        loaded = 0
+    except brined.UnpicklingError:
+        loaded = 2
+    assert main(["scan", *options, path]) == code == loaded
+    assert main(["show", *options, path]) == code
+    capsys.readouterr()
+
+
+def test_no_fix_imports_keeps_python2_module_names(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _write(tmp_path, "set.pkl", b"c__builtin__\nset\n((lI1\natR.")
+    assert main(["scan", path]) == 0
+    assert main(["scan", "--fix-imports", path]) == 0
+    capsys.readouterr()
+    assert main(["scan", "--no-fix-imports", "--json", path]) == 1
+    (report,) = json.loads(capsys.readouterr().out)
+    assert [(g["module"], g["name"]) for g in report["globals"]] == [
+        ("__builtin__", "set")
+    ]
+
+
+def test_scan_says_how_many_out_of_band_buffers_are_needed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    buffers: list[pickle.PickleBuffer] = []
+    data = pickle.dumps(
+        [pickle.PickleBuffer(b"a"), pickle.PickleBuffer(bytearray(2))],
+        5,
+        buffer_callback=buffers.append,
+    )
+    path = _write(tmp_path, "oob.pkl", data)
+    assert main(["scan", path]) == 0
+    assert "needs 2 out-of-band buffers" in capsys.readouterr().out
+    assert main(["scan", "--json", path]) == 0
+    (report,) = json.loads(capsys.readouterr().out)
+    assert (report["verdict"], report["buffers"]) == ("clean", len(buffers))
+
+
+def test_dis_prints_pickletools_text_when_bytes_follow_stop(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = pickle.dumps({"a": [1, 2]}, 4) + b"\x00trailing"
+    path = _write(tmp_path, "t.pkl", data)
+    assert main(["dis", path]) == 0
+    expected = io.StringIO()
+    pickletools.dis(data, expected)
+    captured = capsys.readouterr()
+    assert captured.out == expected.getvalue()
+    assert "9 bytes after STOP" in captured.err

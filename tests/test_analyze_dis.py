@@ -104,16 +104,23 @@ def test_broken_input_prints_pickletools_prefix_then_a_marker(data: bytes) -> No
     assert ours[len(expected) :].startswith("!! offset ")
 
 
-def test_bytes_after_stop_are_reported_with_their_offset() -> None:
-    data = pickle.dumps([1, 2], 4) + b"garbage"
+@pytest.mark.parametrize(
+    "tail", [b"garbage", b".", b"\x80\x04K\x01.", b"\xff" * 70_000], ids=len
+)
+@pytest.mark.parametrize("proto", ALL_PROTOCOLS)
+def test_bytes_after_stop_print_exactly_what_pickletools_prints(
+    proto: int, tail: bytes
+) -> None:
+    data = pickle.dumps({"a": [1, 2]}, proto) + tail
     expected, error = _oracle(data)
     assert error is None
-    ours = _ours(data)
-    assert ours.startswith(expected)
-    assert ours[len(expected) :] == (
-        f"!! offset {len(data) - 7}: 7 bytes after STOP: not part of this pickle "
-        "(brined.loads ignores them)\n"
-    )
+    assert _ours(data) == expected
+
+
+def test_bytes_after_stop_are_counted_in_the_result() -> None:
+    data = pickle.dumps([1, 2], 4) + b"garbage"
+    result = disassemble(data, io.StringIO())
+    assert (result.ok, result.end, result.trailing) == (True, len(data) - 7, 7)
 
 
 def test_decoding_goes_on_after_a_memo_complaint() -> None:

@@ -139,12 +139,20 @@ def test_bytes_after_stop_are_counted_not_scanned() -> None:
     assert (report.verdict, report.trailing) == ("clean", 4)
 
 
-def test_large_payloads_are_elided_and_still_agree() -> None:
+def test_large_binary_payloads_are_elided_and_still_agree() -> None:
     data = pickle.dumps([b"x" * 200_000, "y" * 200_000, bytearray(70_000)], 5)
     report = scan(data, keep_value=True)
     assert report.verdict == "clean"
     first, second, third = report.value
-    assert (first.length, second.length, third.length) == (200_000, 200_000, 70_000)
+    assert (first.length, third.length) == (200_000, 70_000)
+    # str payloads are read whole: the guards look at their content.
+    assert second == "y" * 200_000
+
+
+def test_a_long_digit_string_is_refused_as_loads_refuses_it() -> None:
+    digits = "7" * 100_000
+    data = pickle.dumps(int, 4)[:-1] + pickle.dumps((digits,), 4)[2:-1] + b"R."
+    assert scan(data).verdict == load_verdict(data) == "unsafe"
 
 
 def test_elided_invalid_utf8_is_still_invalid() -> None:

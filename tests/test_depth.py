@@ -233,3 +233,58 @@ def test_100k_deep_mix_round_trips_through_brined(proto: int) -> None:
     mix = nested_mix(100_000)
     loaded = brined.loads(brined.dumps(mix, proto), trusted=True)
     fail_if(structure_mismatch(mix, loaded, str_sharing=False))
+
+
+# --------------------------------------------------------------------------
+# The default limits: any nest the C pickler writes loads under brined.loads.
+
+
+def nested_plain_mix(depth: int) -> Any:
+    """`depth` levels cycling through list, dict and tuple (plain data only:
+    the default safe load needs no allowance for it)."""
+    x: Any = "leaf"
+    for level in range(depth):
+        kind = level % 3
+        if kind == 0:
+            x = [x, level]
+        elif kind == 1:
+            x = {"k": x, "n": level}
+        else:
+            x = (x, level)
+    return x
+
+
+@pytest.mark.parametrize("proto", PROTOCOLS)
+def test_plain_mix_dumps_equal_c_pickler_in_process(proto: int) -> None:
+    mix = nested_plain_mix(300)
+    fail_if(byte_difference(brined.dumps(mix, proto), pickle.dumps(mix, proto)))
+
+
+def check_plain_mix_loads_under_default_limits(depth: int, proto: int) -> None:
+    # brined.dumps is byte-identical to the C pickler (checked above and by the
+    # differential suite); C itself cannot dump this deep at the default
+    # recursion limit.  Loading with the defaults and dumping again must give
+    # back the same bytes.
+    data = brined.dumps(nested_plain_mix(depth), proto)
+    loaded = brined.loads(data)
+    fail_if(byte_difference(brined.dumps(loaded, proto), data))
+
+
+@pytest.mark.parametrize("proto", [0, 1, 5])
+def test_100k_deep_plain_mix_loads_under_default_limits(proto: int) -> None:
+    # Protocols 0 and 1 keep a MARK open per dict and tuple level.
+    check_plain_mix_loads_under_default_limits(100_000, proto)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("proto", PROTOCOLS)
+def test_million_deep_plain_mix_loads_under_default_limits(proto: int) -> None:
+    check_plain_mix_loads_under_default_limits(1_000_000, proto)
+
+
+def test_max_depth_is_unbounded_by_default_and_still_settable() -> None:
+    assert brined.Limits().max_depth is None
+    data = b"(" * 5 + b"l" * 5 + b"."
+    with pytest.raises(brined.LimitExceededError, match="max_depth=4"):
+        brined.loads(data, limits=brined.Limits(max_depth=4))
+    assert brined.loads(data, limits=brined.Limits(max_depth=5)) == [[[[[]]]]]

@@ -417,15 +417,20 @@ def test_million_nested_lists_via_marks_when_trusted() -> None:
     assert _depth(brined.loads(data, trusted=True)) == n - 1
 
 
-def test_open_marks_are_limited_by_default() -> None:
-    n = brined.Limits().max_depth
+def test_million_open_marks_load_under_default_limits() -> None:
+    n = 1_000_000
+    data = b"(" * n + b"l" * n + b"."
+    assert _depth(brined.loads(data)) == n - 1
+
+
+def test_open_marks_are_limited_when_asked() -> None:
+    n = 1_000
     ok = b"(" * n + b"l" * n + b"."
-    assert _depth(brined.loads(ok)) == n - 1
+    limits = brined.Limits(max_depth=n)
+    assert _depth(brined.loads(ok, limits=limits)) == n - 1
     with pytest.raises(brined.LimitExceededError) as info:
-        brined.loads(b"(" + ok)
+        brined.loads(b"(" + ok, limits=limits)
     assert info.value.limit == "max_depth"
-    deeper = brined.Limits(max_depth=n + 1)
-    assert _depth(brined.loads(b"(" + ok[:-1] + b"l.", limits=deeper)) == n
 
 
 def test_deep_nesting_from_c_pickler() -> None:

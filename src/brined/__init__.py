@@ -6,8 +6,10 @@ C pickler, no nesting-depth limit, and loading that is safe by default.
 
 from __future__ import annotations
 
+from typing import Any
+
 from ._api import Pickler, Unpickler
-from ._dump import pickler as _pickler
+from ._build import COMPILED
 from ._dump.pickler import PickleBuffer, dump, dumps
 from ._dump.placeholder import Unpicklable
 from ._format.opcodes import DEFAULT_PROTOCOL, HIGHEST_PROTOCOL
@@ -27,10 +29,6 @@ from .errors import (
 )
 
 __version__ = "0.1.0"
-
-# True when this is the mypyc-compiled build (see ARCHITECTURE.md, "Builds"): the
-# engine modules are then extension modules, not .py files.
-COMPILED: bool = (_pickler.__file__ or "").endswith((".so", ".pyd"))
 
 __all__ = [
     "COMPILED",
@@ -57,21 +55,30 @@ __all__ = [
     "hash",
     "load",
     "loads",
+    "profiles",
 ]
 
-# Feature functions, imported on first use (`import brined` stays light).
-_LAZY = {
-    "explain": ("brined.diagnostics", "explain"),
-    "hash": ("brined.hashing", "hash"),
+# Public names of the features, imported on first use so that `import brined`
+# stays fast and needs nothing outside the stdlib: name -> the module that
+# defines it (a name that is the module's own is the module itself).
+_LAZY: dict[str, str] = {
+    "explain": ".diagnostics",
+    "hash": ".hashing",
+    "profiles": ".profiles",
 }
 
 
-def __getattr__(name: str) -> object:
-    if name in _LAZY:
-        from importlib import import_module
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'brined' has no attribute {name!r}")
+    from importlib import import_module
 
-        module, attr = _LAZY[name]
-        value = getattr(import_module(module), attr)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    found = import_module(module, __name__)
+    value = found if module == "." + name else getattr(found, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

@@ -310,7 +310,7 @@ def name_tricks() -> None:
         f"{f}--functools-partial",
         proto(2) + call1(glob("functools", "partial"), glob("os", "system")) + b".",
         GLOBALS,
-        "functools.partial",
+        "partial(os.system): what a partial wraps is still checked",
     )
     case(
         f"{f}--not-allowed-module",
@@ -632,8 +632,8 @@ def bombs() -> None:
     case(
         f"{f}--deep-marks",
         b"(" * 20_001 + b"l" * 20_001 + b".",
-        LIMIT,
-        "20,001 open MARKs",
+        VALUE,
+        "20,001 open MARKs: memory in proportion to the input, so it loads",
     )
     deep = b"N" + b"\x85" * 150_000
     case(
@@ -851,8 +851,8 @@ def bombs() -> None:
             call1(glob("builtins", "range"), long1(1 << 40)),
         )
         + b".",
-        GLOBALS,
-        "list(range(2**40)): range is opt-in",
+        OPERATION,
+        "list(range(2**40)): range is data, but lazy sequences are not materialised",
     )
     case(
         f"{f}--tuple-new-of-bytes-size",

@@ -153,7 +153,8 @@ RECONSTRUCTOR_HEAP_BASE = p2(
 )
 POSIX_SYSTEM = p0(call(glob("posix", "system"), s0(CMD)))
 DUNDER_NAME = p4(su("collections") + su("OrderedDict.__class__") + b(op.STACK_GLOBAL))
-NOT_ALLOWED_PLAIN = p4(su("uuid") + su("UUID") + b(op.STACK_GLOBAL))
+# A plain class nobody allowed (uuid.UUID was one until it became default data).
+NOT_ALLOWED_PLAIN = p4(su("email.message") + su("Message") + b(op.STACK_GLOBAL))
 FRAME_TOO_LONG = (
     b(op.PROTO, 4, op.FRAME) + struct.pack("<Q", 1000) + b(op.NONE, op.STOP)
 )
@@ -177,8 +178,8 @@ BENIGN_RECONSTRUCTOR = p2(
 BENIGN_SET_REDUCE = p2(
     call(glob("builtins", "set"), b(op.EMPTY_LIST, op.MARK, op.BININT1, 1, op.APPENDS))
 )
-ALLOWED_UUID = p4(
-    su("uuid") + su("UUID") + b(op.STACK_GLOBAL),
+ALLOWED_PLAIN = p4(
+    su("email.message") + su("Message") + b(op.STACK_GLOBAL),
     b(op.EMPTY_TUPLE, op.NEWOBJ),
     b(op.EMPTY_DICT) + su("int") + b(op.BININT1, 5, op.SETITEM, op.BUILD),
 )
@@ -222,7 +223,7 @@ CASES: dict[str, tuple[bytes, str, tuple[str, ...]]] = {
     "benign-tail-garbage": (BENIGN_TAIL_GARBAGE, "clean", ()),
     "benign-reconstructor": (BENIGN_RECONSTRUCTOR, "clean", ()),
     "benign-set-reduce": (BENIGN_SET_REDUCE, "clean", ()),
-    "uuid-allowed": (ALLOWED_UUID, "clean", ("uuid.UUID",)),
+    "plain-class-allowed": (ALLOWED_PLAIN, "clean", ("email.message.Message",)),
 }
 
 

@@ -16,6 +16,7 @@ opcodes.  Rules:
 
 from __future__ import annotations
 
+import io
 import sys
 import time
 from collections.abc import Callable
@@ -333,6 +334,40 @@ class _Input:
         self._pos = self._end = 0
 
     # -- periodic limit checks ------------------------------------------------
+
+    def _open(self, file: Any) -> None:
+        """Take `file` (or a `_BytesFile` of the caller's bytes) as the input."""
+        self._file = file
+        self._memory = type(file) is _BytesFile
+        self._file_read = None
+        self._file_readline = None
+        self._file_peek = None
+        self._emulate_peek = False
+        if self._memory:
+            self._buf = file.data
+        else:
+            # Looked up in the C unpickler's order, so a property that raises
+            # something other than AttributeError surfaces the same way.
+            peek = getattr(file, "peek", None)
+            getattr(file, "readinto", None)
+            self._file_read = getattr(file, "read", None)
+            self._file_readline = getattr(file, "readline", None)
+            if self._file_read is None or self._file_readline is None:
+                raise TypeError("file must have 'read' and 'readline' attributes")
+            self._buf = b""
+            # io.BytesIO cannot peek but can seek: read ahead and seek back.
+            if type(file) is io.BytesIO:
+                self._emulate_peek = True
+            else:
+                self._file_peek = peek
+        self._pos = 0
+        self._end = len(self._buf)
+        self._start = 0
+        # Offset of _buf[0] from the start of the current pickle.
+        self._base = 0
+        # True when _buf came from peek: its bytes are still unread in the file.
+        self._unconsumed = False
+        self._chunk = PEEK_START
 
     def _limit(self, message: str, limit: str) -> LimitExceededError:
         return LimitExceededError(

@@ -10,18 +10,30 @@ class derived from an ABC, and nothing here is on a hot path.
 from __future__ import annotations
 
 from collections.abc import Iterator, MutableMapping
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from .ops import _Machine
+__all__ = ["MemoOwner", "MemoProxy"]
 
-__all__ = ["MemoProxy"]
+
+class MemoOwner(Protocol):
+    """What the view needs of an unpickler (`_Guarded` provides it)."""
+
+    _memo: list[Any]
+    _memo_extra: dict[Any, Any]
+
+    def _memo_get(self, key: Any) -> Any: ...
+
+    def _memo_put(self, key: Any, obj: Any) -> None: ...
+
+    def _memo_del(self, key: Any) -> None: ...
+
+    def _memo_len(self) -> int: ...
 
 
 class MemoProxy(MutableMapping[Any, Any]):
     """`Unpickler.memo`: a live view of an unpickler's memo (index -> object)."""
 
-    def __init__(self, owner: _Machine) -> None:
+    def __init__(self, owner: MemoOwner) -> None:
         self._owner = owner
 
     def __getitem__(self, key: Any) -> Any:

@@ -20,15 +20,15 @@ Design notes (why it looks the way it does):
   Untrusted loads also run the opcode guards (``_safe/guards.py``: what may be
   called, given state or items) and the `Limits` (``_safe/limits.py``); each guard
   costs the hot opcodes at most a type test or a check of an empty set.  The
-  guard state, error translation and rare opcodes live on the base class
-  `_Machine` (``ops.py``), the input refills on its base `_Input`
-  (``io.py``).
+  bases, from the bottom: `_Input` (``io.py``: the input refills),
+  `_Guarded` (``guarded.py``: memo, guard state, limits; errors are
+  translated in ``translate.py``), `_Machine` (``ops.py``: rare opcodes and
+  hooks), `_Resolver` (``resolve.py``: `find_class` and nested-name lookups).
 """
 
 from __future__ import annotations
 
 import copyreg
-import io
 import struct
 import sys
 from collections.abc import Callable, Iterable
@@ -92,22 +92,17 @@ from .._safe.guards import (
     extend,
 )
 from .._safe.limits import DEFAULT_LIMITS, Limits
-from .._safe.policy import ALLOWED, BLOCKED, Policy, default_policy, is_blocked
-from ..errors import (
-    MalformedPickleError,
-    UnpicklingError,
-    UnsafeGlobalError,
-    _MalformedValueError,
-)
+from .._safe.policy import Policy, default_policy
+from ..errors import MalformedPickleError, UnpicklingError, _MalformedValueError
 from .io import (
     PEEK_START,
     UNBOUNDED,
     _as_bytes,
     _BytesFile,
     bad_key,
-    op_name,
 )
-from .ops import PLAIN_KEYS, RARE, SIZED, _Machine, py3_name
+from .ops import PLAIN_KEYS, RARE, SIZED
+from .resolve import _Resolver
 
 if COMPILED:
     # Compiled, these are plain C calls (see _build.py); the interpreted build
@@ -136,7 +131,6 @@ _unpack_f8: Final[Callable[[bytes, int], tuple[float]]] = struct.Struct(
     ">d"
 ).unpack_from
 _MAXSIZE: Final = sys.maxsize
-_ModuleType: Final = type(sys)
 # The guard state a trusted load's loop reads: always empty, never written
 # (only the loop, which only reads them, can reach these two).
 _NO_IDS: Final[set[int]] = set()
@@ -145,7 +139,7 @@ _reconstructor: Final = copyreg._reconstructor  # type: ignore[attr-defined]
 
 
 @mypyc_attr(allow_interpreted_subclasses=True)
-class Unpickler(_Machine):
+class Unpickler(_Resolver):
     """Read pickles from a binary file, one object per `load` call.
 
     `file` needs ``read(n)`` and ``readline()``; ``peek`` is used when present.
@@ -197,37 +191,7 @@ class Unpickler(_Machine):
             raise TypeError(f"limits must be a brined.Limits, not {type(limits)}")
         self._limits = limits
         self._buffers = None if buffers is None else iter(buffers)
-        self._file = file
-        self._memory = type(file) is _BytesFile
-        self._file_read = None
-        self._file_readline = None
-        self._file_peek = None
-        self._emulate_peek = False
-        if self._memory:
-            self._buf = file.data
-        else:
-            # Looked up in the C unpickler's order, so a property that raises
-            # something other than AttributeError surfaces the same way.
-            peek = getattr(file, "peek", None)
-            getattr(file, "readinto", None)
-            self._file_read = getattr(file, "read", None)
-            self._file_readline = getattr(file, "readline", None)
-            if self._file_read is None or self._file_readline is None:
-                raise TypeError("file must have 'read' and 'readline' attributes")
-            self._buf = b""
-            # io.BytesIO cannot peek but can seek: read ahead and seek back.
-            if type(file) is io.BytesIO:
-                self._emulate_peek = True
-            else:
-                self._file_peek = peek
-        self._pos = 0
-        self._end = len(self._buf)
-        self._start = 0
-        # Offset of _buf[0] from the start of the current pickle.
-        self._base = 0
-        # True when _buf came from peek: its bytes are still unread in the file.
-        self._unconsumed = False
-        self._chunk = PEEK_START
+        self._open(file)
         self._calling = False
         # Compiled, an Unpickler proper is a native object: no instance
         # attribute can replace its find_class, so `_find` can call it directly.
@@ -236,71 +200,6 @@ class Unpickler(_Machine):
         self._op_offset = None
         self._op_code = -1
         self._reset_guards()
-
-    # -- hooks ---------------------------------------------------------------
-
-    def find_class(self, module: str, name: str) -> Any:
-        """Return the global `module`.`name`, if the load policy allows it.
-
-        With ``trusted=True`` this is the stdlib's find_class.  Otherwise the
-        (fix_imports-mapped) name is checked before anything is imported and a
-        refused name raises `UnsafeGlobalError`.
-        """
-        sys.audit("pickle.find_class", module, name)
-        policy = self._policy
-        # The name as the pickle wrote it, for a refusal's message.
-        written = "" if policy is None else f"{module}.{name}"
-        if self.proto < 3 and self.fix_imports:
-            module, name = py3_name(module, name)
-        if policy is not None:
-            verdict = policy.check(module, name)
-            if verdict != ALLOWED:
-                raise self._refusal(module, name, verdict, written)
-        __import__(module, level=0)
-        root: Any = sys.modules[module]
-        obj = root
-        if self.proto < 4:
-            obj = getattr(obj, name)
-        else:
-            for part in name.split("."):
-                if part == "<locals>":
-                    raise AttributeError(
-                        f"Can't get local attribute {name!r} on {obj!r}"
-                    )
-                if policy is not None and obj is not root and type(obj) is _ModuleType:
-                    # Walking from one module into another ("mod.os.path")
-                    # would step around the name checks.
-                    raise self._refusal(module, name, BLOCKED, written)
-                obj = getattr(obj, part)
-        if policy is not None:
-            self._check_resolved(module, name, obj, written)
-            # What the policy resolved, for the guards (see _note_global).
-            self._resolved = obj
-        return obj
-
-    def _refusal(
-        self, module: str, name: str, verdict: int, written: str
-    ) -> UnsafeGlobalError:
-        policy = self._policy if self._policy is not None else default_policy()
-        return policy.refusal(
-            module,
-            name,
-            verdict,
-            offset=self._op_offset,
-            opcode=op_name(self._op_code),
-            written=written,
-        )
-
-    def _check_resolved(self, module: str, name: str, obj: Any, written: str) -> None:
-        # The name passed the policy, but an allowed module can re-export a
-        # blocked object (``from os import system``) or a module: check what the
-        # name actually resolved to.
-        if type(obj) is _ModuleType:
-            raise self._refusal(module, name, BLOCKED, written)
-        mod = getattr(obj, "__module__", None)
-        qual = getattr(obj, "__qualname__", None)
-        if isinstance(mod, str) and isinstance(qual, str) and is_blocked(mod, qual):
-            raise self._refusal(module, name, BLOCKED, written)
 
     # -- the loop --------------------------------------------------------------
 
@@ -327,7 +226,9 @@ class Unpickler(_Machine):
         trusted = self._trusted
         self._start_load()
         limits = self._limits
-        max_depth = UNBOUNDED if trusted else limits.max_depth
+        max_depth = UNBOUNDED
+        if not trusted and limits.max_depth is not None:
+            max_depth = limits.max_depth
         max_memo_index = UNBOUNDED if trusted else limits.max_memo_index
         # Exact lists/dicts/sets this load did not create: nearly always empty,
         # so the item opcodes' fast paths only pay a truthiness test.  A
@@ -499,6 +400,9 @@ class Unpickler(_Machine):
                         items = stack
                         stack = metastack.pop()
                         target = stack[-1]
+                        if not items:
+                            # As C: no items, so the target is never looked at.
+                            continue
                         if not trusted:
                             if not plain_keys.issuperset(map(type, items)):
                                 self._check_keys(target, items, pos)
@@ -580,6 +484,9 @@ class Unpickler(_Machine):
                     n = len(items)
                     if n & 1:
                         raise MalformedPickleError("odd number of items for SETITEMS")
+                    if n == 0:
+                        # As C: no items, so the target is never looked at.
+                        continue
                     if COMPILED:
                         # Compiled, a loop over the items is native code:
                         # no slices, no zip.
@@ -624,7 +531,8 @@ class Unpickler(_Machine):
                     target = stack[-1]
                     if type(target) is list and not (foreign and id(target) in foreign):
                         target.extend(items)
-                    else:
+                    elif items:
+                        # (As C: no items, so the target is never looked at.)
                         if not trusted:
                             self._guard_target(target, "APPENDS")
                         calling = True
@@ -758,6 +666,11 @@ class Unpickler(_Machine):
                             )
                         ):
                             self._guard_call(func, args, None, "REDUCE", pos)
+                    if type(args) is not tuple and not isinstance(args, tuple):
+                        raise MalformedPickleError(
+                            "REDUCE arguments must be a tuple, not "
+                            f"{type(args).__name__}"
+                        )
                     calling = True
                     value = func(*args)
                     calling = False

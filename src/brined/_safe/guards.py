@@ -22,6 +22,8 @@ from __future__ import annotations
 import _codecs
 import collections
 import copyreg
+import functools
+import re
 import sys
 import types
 from typing import Any, Final
@@ -146,6 +148,13 @@ _SCALAR_CALLEES: Final = frozenset(
     [("decimal", "Decimal"), ("builtins", "float"), ("builtins", "complex")]
 )
 _HASHED_BUILDERS: Final = (set, frozenset)
+# re._compile's flags a pickle may pass: not re.DEBUG, which prints the parsed
+# pattern to stdout while compiling.
+_RE_FLAGS: Final = int(
+    re.IGNORECASE | re.LOCALE | re.MULTILINE | re.DOTALL | re.UNICODE | re.VERBOSE
+) | int(re.ASCII)
+_re_compile: Final = re._compile  # type: ignore[attr-defined]
+_partial: Final = functools.partial
 _MAPPING_BUILDERS: Final = (dict,)
 
 
@@ -220,7 +229,9 @@ def check_args(
                 "call-args",
             )
     if not isinstance(func, type):
-        if _name(func).endswith("multiarray._reconstruct"):
+        if func is _re_compile:
+            _check_re_compile(args, kwargs)
+        elif _name(func).endswith("multiarray._reconstruct"):
             _check_numpy_reconstruct(args)
         return
     if issubclass(func, _CONTAINER_TYPES):
@@ -267,6 +278,41 @@ def check_args(
                 )
 
 
+def _check_re_compile(args: tuple[Any, ...], kwargs: dict[str, Any] | None) -> None:
+    # re._compile(pattern, flags), as Pattern.__reduce__ writes it.  Compiling
+    # costs CPU in proportion to the pattern, which the input holds; the cache
+    # in re makes a repeated pattern free.
+    if (
+        not kwargs
+        and len(args) == 2
+        and type(args[0]) in (str, bytes)
+        and type(args[1]) is int
+        and not args[1] & ~_RE_FLAGS
+    ):
+        return
+    raise _refuse(
+        "re._compile is only allowed as _compile(str or bytes, flags) without "
+        "re.DEBUG, the form Pattern.__reduce__ writes",
+        "call-args",
+    )
+
+
+def _check_partial_state(state: Any) -> None:
+    # functools.partial.__setstate__ checks the shape itself; its fourth item
+    # becomes the instance __dict__, which gets BUILD's key rules.
+    if type(state) is tuple and len(state) == 4:
+        extra = state[3]
+        if extra is None:
+            return
+        if type(extra) is dict:
+            _state_keys(extra, "partial state")
+            return
+    raise _refuse(
+        "functools.partial state must be (func, args, kwds, dict or None)",
+        "build-state",
+    )
+
+
 def _check_numpy_reconstruct(args: tuple[Any, ...]) -> None:
     # numpy writes _reconstruct(cls, (0,), b'b'); the shape is allocated.
     shape = args[1] if len(args) > 1 else None
@@ -284,15 +330,16 @@ def hashed_keys(func: Any, args: tuple[Any, ...]) -> list[Any] | None:
         return None
     keys: list[Any] = []
     if issubclass(func, _HASHED_BUILDERS) or issubclass(func, collections.Counter):
-        # Elements: set(list), frozenset(tuple), Counter(list).
+        # Elements: set(list), frozenset(tuple), Counter(list).  Subclasses
+        # too: the constructor iterates them all the same.
         for arg in args:
-            if type(arg) in (list, tuple):
+            if isinstance(arg, (list, tuple)):
                 keys.extend(arg)
         return keys
     if issubclass(func, _MAPPING_BUILDERS):
         # Pairs: dict(list), OrderedDict(list), defaultdict(factory, list).
         for arg in args:
-            if type(arg) in (list, tuple):
+            if isinstance(arg, (list, tuple)):
                 keys.extend(p[0] for p in arg if type(p) in (list, tuple) and p)
         return keys
     return None
@@ -366,10 +413,15 @@ def build(inst: Any, state: Any) -> None:
     if setstate is not None:
         setstate(state)
         return
+    # As the C unpickler: a state other than None must be a dict (even an
+    # empty one needs the instance's __dict__), and so must the slot state of
+    # a 2-tuple.
     slotstate = None
+    has_slots = False
     if isinstance(state, tuple) and len(state) == 2:
         state, slotstate = state
-    if state:
+        has_slots = True
+    if state is not None:
         if not isinstance(state, dict):
             raise MalformedPickleError("state is not a dictionary")
         inst_dict = inst.__dict__
@@ -378,7 +430,7 @@ def build(inst: Any, state: Any) -> None:
                 inst_dict[_intern(key)] = value
             else:
                 inst_dict[key] = value
-    if slotstate:
+    if has_slots:
         if not isinstance(slotstate, dict):
             raise MalformedPickleError("slot state is not a dictionary")
         for key, value in slotstate.items():
@@ -396,7 +448,7 @@ def check_instance(inst: Any, opname: str) -> None:
 
 
 def _state_keys(state: dict[Any, Any], what: str) -> None:
-    for key in state:
+    for key in dict.keys(state):
         if type(key) is not str:
             raise _refuse(
                 f"BUILD {what} keys must be str, not {type(key).__name__}",
@@ -422,19 +474,25 @@ def _declared_slots(cls: type) -> set[str]:
 def build_untrusted(inst: Any, state: Any) -> None:
     """BUILD with the guards: `inst` was created by this load (checked by the
     caller); ``__setstate__`` is looked up on the type; keys are str, never
-    dunders; slot state only sets declared slots."""
+    dunders; slot state only sets declared slots.  A state may be a dict
+    subclass, as in C, and is read as a plain dict (``PyDict_Next``)."""
     check_instance(inst, "BUILD")
     setstate = _lookup(type(inst), "__setstate__", None)
     if setstate is not None:
         if _is_ndarray(type(inst)):
             _check_ndarray_state(state)
+        elif isinstance(inst, _partial):
+            _check_partial_state(state)
         setstate(inst, state)
         return
     slotstate = None
+    has_slots = False
     if isinstance(state, tuple) and len(state) == 2:
         state, slotstate = state
-    if state:
-        if type(state) is not dict:
+        has_slots = True
+    if state is not None:
+        # A dict subclass is a dict here, as C's BUILD takes it (PyDict_Check).
+        if not isinstance(state, dict):
             raise MalformedPickleError("state is not a dictionary")
         _state_keys(state, "state")
         try:
@@ -446,14 +504,15 @@ def build_untrusted(inst: Any, state: Any) -> None:
             ) from None
         if type(inst_dict) is not dict:
             raise _refuse("BUILD target's __dict__ is not a dict", "build-target")
-        for key, value in state.items():
+        for key, value in dict.items(state):
             inst_dict[_intern(key)] = value
-    if slotstate:
-        if type(slotstate) is not dict:
+    if has_slots:
+        # As C: the second item of a 2-tuple state must be a dict, even None.
+        if not isinstance(slotstate, dict):
             raise MalformedPickleError("slot state is not a dictionary")
         _state_keys(slotstate, "slot state")
         slots = _declared_slots(type(inst))
-        for key, value in slotstate.items():
+        for key, value in dict.items(slotstate):
             if key not in slots:
                 raise _refuse(
                     f"BUILD slot state names {_short(key)}, which is not a "

@@ -27,10 +27,13 @@ __all__ = ["DEFAULT_LIMITS", "Limits", "check_hashed"]
 class Limits:
     """Resource limits for an untrusted load (``brined.loads(..., limits=...)``).
 
-    * `max_depth`: open MARKs (the stack of containers being built).
+    * `max_depth`: open MARKs (the stack of containers being built), or None
+      (the default) for no limit.  Each open MARK takes at least one input
+      byte and costs a bounded amount of memory, so an unbounded depth is no
+      amplification: the default loads any nest the C pickler writes.
     * `max_hash_depth`: nesting of a tuple or frozenset that will be hashed (as a
       dict key or set member).  Hashing a deep tuple recurses in C without a
-      recursion check and crashes the interpreter, hence far below `max_depth`.
+      recursion check and crashes the interpreter.
     * `max_hash_size`: elements of a hashed tuple/frozenset, counted through
       every level with shared children counted each time they appear (hashing a
       tuple is not cached, so ``t = (t, t)`` repeated is exponential).  The
@@ -52,7 +55,7 @@ class Limits:
     * `check_every`: input bytes between two periodic checks (memo, deadline).
     """
 
-    max_depth: int = 10_000
+    max_depth: int | None = None
     max_hash_depth: int = 1_000
     max_hash_size: int = 1_000_000
     max_hash_collisions: int = 128
@@ -68,6 +71,8 @@ class Limits:
     def __post_init__(self) -> None:
         for field in fields(self):
             value = getattr(self, field.name)
+            if field.name == "max_depth" and value is None:
+                continue
             if field.name == "deadline":
                 if value is not None and not (
                     isinstance(value, (int, float)) and value > 0

@@ -10,12 +10,16 @@ Three layers, checked in this order:
 1. Names that can never be resolved safely: a ``<locals>`` segment, a dunder
    segment in the qualname (``__globals__``, ``__subclasses__``, ...), or an empty
    segment.  Refused whatever ``allow=`` says.
-2. The blocklist: modules and builtins that run code, spawn processes or touch the
-   interpreter (``os``, ``subprocess``, ``builtins.eval``, ...).  ``allow=`` cannot
-   lift these; only ``trusted=True`` (which skips the policy) can.
-3. The allowlist: a small set of plain-data types the stdlib itself writes for
-   builtins at protocols 0-5, plus whatever ``allow=`` adds (names, patterns,
-   or one-word groups such as ``"uuid"``; see `GROUPS`).
+2. The blocklist (tables.py): every name in a *system module* (``os``,
+   ``subprocess``, ``socket``, ``pathlib``, ...), except the plain data types
+   that live there (every Enum, structseqs, named tuples, pure paths), plus
+   single gadgets elsewhere (``builtins.eval``, ``copyreg.add_extension``).
+   ``allow=`` cannot lift these, not even with ``package.*``; only
+   ``trusted=True`` (which skips the policy) can.  An Enum class in a system
+   module that the tables do not list is data too, when allowed by its exact
+   name: `Policy` imports it then, once, to check.
+3. The allowlist: the stdlib's value types and numpy's arrays (tables.py),
+   plus whatever ``allow=`` adds (names, patterns, profiles, group names).
 
 An allowed name may be *called* (the callee of REDUCE, NEWOBJ, NEWOBJ_EX, INST,
 OBJ) or only *appear as a value* (``Policy(values=...)``, e.g. a function used as
@@ -27,21 +31,37 @@ Names are checked after ``fix_imports`` has mapped Python 2 names, so
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Final
+import sys
+from collections.abc import Iterable, Set
+from enum import Enum
+from types import MappingProxyType, ModuleType
+from typing import Any, Final
 
 from ..errors import UnsafeGlobalError
+from .profiles import PROFILES, profile_of
+from .tables import (
+    BLOCKED_NAMES,
+    DATA_IN_SYSTEM_MODULES,
+    DEFAULT_ALLOWED,
+    DEFAULT_VALUES,
+    SYSTEM_MODULES,
+)
+from .tables import GROUPS as _ROUND1_GROUPS
 
 __all__ = [
     "ALLOWED",
     "BAD_NAME",
     "BLOCKED",
+    "BLOCKED_MODULES",
+    "BLOCKED_NAMES",
     "DEFAULT_ALLOWED",
     "GROUPS",
     "NOT_ALLOWED",
     "Policy",
+    "advice",
     "default_policy",
     "is_blocked",
+    "is_blocked_object",
 ]
 
 # Verdicts returned by `Policy.check`.
@@ -50,315 +70,107 @@ NOT_ALLOWED: Final = 1
 BLOCKED: Final = 2
 BAD_NAME: Final = 3
 
-# What the stdlib pickler writes for builtin data at protocols 0-5 (checked with
-# pickletools against pickle.dumps of each type): exact (module, qualname) pairs.
-DEFAULT_ALLOWED: Final[frozenset[tuple[str, str]]] = frozenset(
-    [
-        ("builtins", "set"),
-        ("builtins", "frozenset"),
-        ("builtins", "bytearray"),
-        ("builtins", "bytes"),
-        ("builtins", "complex"),
-        ("builtins", "str"),
-        ("builtins", "int"),
-        ("builtins", "float"),
-        ("builtins", "bool"),
-        ("builtins", "list"),
-        ("builtins", "tuple"),
-        ("builtins", "dict"),
-        # Written for object() at protocols 0-1 (via copyreg._reconstructor) and as
-        # the NEWOBJ class at 2+.
-        ("builtins", "object"),
-        # Protocol 0-1 instances of classes without __reduce__; the unpickler also
-        # checks at REDUCE time that the base it is given is a builtin type.
-        ("copyreg", "_reconstructor"),
-        # bytes/bytearray and datetime states at protocols < 3.
-        ("_codecs", "encode"),
-        ("collections", "OrderedDict"),
-        ("collections", "defaultdict"),
-        ("collections", "Counter"),
-        ("collections", "deque"),
-        ("datetime", "datetime"),
-        ("datetime", "date"),
-        ("datetime", "time"),
-        ("datetime", "timedelta"),
-        ("datetime", "timezone"),
-        ("datetime", "tzinfo"),
-        ("decimal", "Decimal"),
-        ("fractions", "Fraction"),
-        # What dumps(..., on_error="placeholder") writes in place of an object
-        # it could not pickle: a plain record of three strings.
-        ("brined", "Unpicklable"),
-    ]
-)
+# Round 1's name for the system modules.
+BLOCKED_MODULES: Final = SYSTEM_MODULES
 
-# Names a safe load may only hold as values, never call.
-DEFAULT_VALUES: Final[frozenset[tuple[str, str]]] = frozenset(
-    [("builtins", "Ellipsis"), ("builtins", "NotImplemented")]
-)
-
-# Opt-in groups: ``allow=["uuid", "ipaddress"]`` adds each group's exact names.
+# One-word ``allow=`` entries: round 1's groups (now in the default) and the
+# profiles, for policy files and the CLI (``pandas`` = brined.profiles.PANDAS).
 GROUPS: Final[dict[str, frozenset[tuple[str, str]]]] = {
-    "uuid": frozenset([("uuid", "UUID"), ("uuid", "SafeUUID")]),
-    "ipaddress": frozenset(
-        ("ipaddress", name)
-        for name in (
-            "IPv4Address",
-            "IPv6Address",
-            "IPv4Network",
-            "IPv6Network",
-            "IPv4Interface",
-            "IPv6Interface",
-        )
-    ),
-    "pathlib": frozenset(
-        ("pathlib", name) for name in ("PurePath", "PurePosixPath", "PureWindowsPath")
-    ),
-    "range": frozenset([("builtins", "range"), ("builtins", "slice")]),
-    "array": frozenset([("array", "array"), ("array", "_array_reconstructor")]),
-    "numpy": frozenset(
-        [
-            ("numpy", "ndarray"),
-            ("numpy", "dtype"),
-            ("numpy.core.multiarray", "_reconstruct"),
-            ("numpy.core.multiarray", "scalar"),
-            ("numpy._core.multiarray", "_reconstruct"),
-            ("numpy._core.multiarray", "scalar"),
-            # Protocol 5 arrays: numpy checks the shape against the buffer.
-            ("numpy.core.numeric", "_frombuffer"),
-            ("numpy._core.numeric", "_frombuffer"),
-        ]
-        + [
-            ("numpy.dtypes", f"{kind}DType")
-            for kind in (
-                "Bool",
-                "Int8",
-                "Int16",
-                "Int32",
-                "Int64",
-                "UInt8",
-                "UInt16",
-                "UInt32",
-                "UInt64",
-                "Float16",
-                "Float32",
-                "Float64",
-                "LongDouble",
-                "Complex64",
-                "Complex128",
-                "Bytes",
-                "Str",
-                "Void",
-                "DateTime64",
-                "TimeDelta64",
-            )
-        ]
-    ),
+    **_ROUND1_GROUPS,
+    "pandas": PROFILES["PANDAS"],
+    "scipy-sparse": PROFILES["SCIPY_SPARSE"],
+    "sklearn": PROFILES["SKLEARN"],
 }
-
-# Modules (and everything under them) that can run code, spawn processes, load
-# native code or reach into the interpreter.  Matched on the module path, so "os"
-# also covers "os.path".
-BLOCKED_MODULES: Final[frozenset[str]] = frozenset(
-    [
-        "os",
-        "posix",
-        "nt",
-        # os.path's real names, so a re-export can't reach it either.
-        "posixpath",
-        "ntpath",
-        "genericpath",
-        "sys",
-        "subprocess",
-        "_posixsubprocess",
-        "importlib",
-        "_imp",
-        "zipimport",
-        "pkgutil",
-        "runpy",
-        "pydoc",
-        "inspect",
-        "operator",
-        "_operator",
-        "functools",
-        "_functools",
-        "pickle",
-        "_pickle",
-        "pickletools",
-        "marshal",
-        "ctypes",
-        "_ctypes",
-        "shutil",
-        "socket",
-        "_socket",
-        "code",
-        "codeop",
-        "pdb",
-        "bdb",
-        "timeit",
-        "profile",
-        "cProfile",
-        "trace",
-        "multiprocessing",
-        "pty",
-        "signal",
-        "webbrowser",
-        "brined",
-        # Installers, interpreters and tools that run code or reach the network.
-        "pip",
-        "ensurepip",
-        "venv",
-        "setuptools",
-        "distutils",
-        "idlelib",
-        "lib2to3",
-        "doctest",
-        "unittest",
-        "atexit",
-        "threading",
-        "_thread",
-        "asyncio",
-        "concurrent",
-        "gc",
-        "site",
-        "sysconfig",
-        "platform",
-        "tempfile",
-        "zipfile",
-        "tarfile",
-        "shelve",
-        "dbm",
-        "sqlite3",
-        "http",
-        "urllib",
-        "ftplib",
-        "smtplib",
-        "telnetlib",
-        "socketserver",
-        "xmlrpc",
-        "logging",
-        "mmap",
-        "fcntl",
-        "resource",
-        "select",
-        "selectors",
-        "_winapi",
-        "msvcrt",
-        "winreg",
-        "tkinter",
-        "turtle",
-        "cgi",
-        "imp",
-        "ast",
-        "dis",
-        "copy",
-        "weakref",
-        "numpy.testing",
-        "numpy.f2py",
-        "numpy.distutils",
-        "numpy.ctypeslib",
-        "numpy.lib.npyio",
-        "numpy.lib.format",
-        "torch",
-        "joblib",
-        "dill",
-        "cloudpickle",
-        "_pyrepl",
-        "rlcompleter",
-        "readline",
-    ]
-)
-
-# Single names blocked inside otherwise harmless modules.
-BLOCKED_NAMES: Final[frozenset[tuple[str, str]]] = frozenset(
-    [
-        ("builtins", "eval"),
-        ("builtins", "exec"),
-        ("builtins", "compile"),
-        ("builtins", "open"),
-        ("builtins", "getattr"),
-        ("builtins", "setattr"),
-        ("builtins", "delattr"),
-        ("builtins", "__import__"),
-        ("builtins", "globals"),
-        ("builtins", "locals"),
-        ("builtins", "vars"),
-        ("builtins", "breakpoint"),
-        ("builtins", "input"),
-        ("builtins", "exit"),
-        ("builtins", "quit"),
-        ("builtins", "help"),
-        ("builtins", "print"),
-        ("builtins", "memoryview"),
-        ("builtins", "type"),
-        ("builtins", "super"),
-        ("builtins", "object.__reduce__"),
-        ("builtins", "__build_class__"),
-        ("builtins", "classmethod"),
-        ("builtins", "staticmethod"),
-        ("builtins", "property"),
-        ("builtins", "map"),
-        ("builtins", "filter"),
-        ("builtins", "iter"),
-        ("builtins", "next"),
-        ("builtins", "reversed"),
-        ("builtins", "zip"),
-        ("builtins", "enumerate"),
-        ("builtins", "dir"),
-        ("builtins", "id"),
-        ("builtins", "hasattr"),
-        ("builtins", "license"),
-        ("builtins", "copyright"),
-        ("builtins", "credits"),
-        ("codecs", "open"),
-        ("codecs", "EncodedFile"),
-        ("codecs", "decode"),
-        ("_codecs", "decode"),
-        ("numpy", "load"),
-        ("numpy", "loads"),
-        ("numpy", "fromfile"),
-        ("numpy", "memmap"),
-        ("numpy", "frompyfunc"),
-        ("numpy", "vectorize"),
-        # What types.FunctionType / types.CodeType really are; listed so a
-        # resolved object is caught even when reached under another name.
-        ("builtins", "function"),
-        ("builtins", "code"),
-        ("types", "CodeType"),
-        ("types", "FunctionType"),
-        ("types", "LambdaType"),
-        ("io", "open"),
-        ("_io", "open"),
-        ("io", "FileIO"),
-        ("_io", "FileIO"),
-        ("io", "open_code"),
-        ("_io", "open_code"),
-    ]
-)
 
 
 def _module_blocked(module: str) -> bool:
-    if module in BLOCKED_MODULES:
+    if module in SYSTEM_MODULES:
         return True
     # Walk the parents: "os.path" is blocked because "os" is.
     dot = module.rfind(".")
     while dot > 0:
         module = module[:dot]
-        if module in BLOCKED_MODULES:
+        if module in SYSTEM_MODULES:
             return True
         dot = module.rfind(".")
     return False
 
 
 def is_blocked(module: str, name: str) -> bool:
-    """Return True if ``module.name`` is on the hard blocklist."""
-    if module == "brined" and name == "Unpicklable":
-        # The placeholder record of best-effort dumps (three strings, no
-        # behaviour); the rest of brined stays blocked.
-        return False
+    """Return True if ``module.name`` is on the hard blocklist.
+
+    That is: a listed gadget, or any name in a system module that is not one of
+    the data types listed in `DATA_IN_SYSTEM_MODULES`.
+    """
     if (module, name) in BLOCKED_NAMES:
         return True
-    return _module_blocked(module)
+    return _module_blocked(module) and (module, name) not in DATA_IN_SYSTEM_MODULES
+
+
+def _is_enum_class(obj: object) -> bool:
+    return isinstance(obj, type) and issubclass(obj, Enum)
+
+
+def is_blocked_object(obj: object) -> bool:
+    """Whether a resolved global is blocked, judged by what it is.
+
+    Modules are; Enum classes never are (their members are data wherever the
+    class lives); anything else by its ``__module__`` and ``__qualname__``.
+    """
+    if type(obj) is ModuleType:
+        return True
+    if _is_enum_class(obj):
+        return False
+    module = getattr(obj, "__module__", None)
+    qualname = getattr(obj, "__qualname__", None)
+    if isinstance(module, str) and isinstance(qualname, str):
+        return is_blocked(module, qualname)
+    return False
+
+
+# Packages whose import alone opens windows, starts installers or prints:
+# never imported to check a name.
+_IMPORT_HAS_EFFECTS: Final = frozenset(
+    [
+        "idlelib",
+        "tkinter",
+        "turtle",
+        "turtledemo",
+        "antigravity",
+        "this",
+        "pip",
+        "ensurepip",
+        "setuptools",
+        "distutils",
+        "venv",
+        "_pyrepl",
+        "readline",
+    ]
+)
+
+
+def _enum_in_system_module(module: str, name: str) -> bool:
+    """For an exact allow= entry only: is this blocked name an Enum class?
+
+    Imports `module` (a stdlib or library module the user named, never one a
+    pickle names) and walks `name` through the namespaces' own dicts, so no
+    module ``__getattr__`` or descriptor runs.
+    """
+    if (module, name) in BLOCKED_NAMES or _bad_name(module, name):
+        return False
+    if module.partition(".")[0] in _IMPORT_HAS_EFFECTS:
+        return False
+    try:
+        __import__(module, level=0)
+    except Exception:
+        return False
+    obj: Any = sys.modules.get(module)
+    for part in name.split("."):
+        space = getattr(obj, "__dict__", None)
+        if not isinstance(space, (dict, MappingProxyType)):
+            return False
+        obj = space.get(part)
+    return _is_enum_class(obj)
 
 
 def _bad_name(module: str, name: str) -> bool:
@@ -399,20 +211,25 @@ class Policy:
       module and qualname (``"a.b.C"`` matches module ``a.b`` name ``C`` and
       module ``a`` name ``b.C``);
     * ``"module:qualname"``: allows exactly that split;
-    * ``"package.*"``: allows every name in ``package`` and its submodules;
-    * a group name from `GROUPS` (``"uuid"``, ``"ipaddress"``, ``"pathlib"``,
-      ``"range"``, ``"array"``, ``"numpy"``): allows that group's names.
+    * ``"package.*"``: allows every name in ``package`` and its submodules
+      (except blocked ones);
+    * a profile from `brined.profiles` (a set of ``"module:qualname"`` names),
+      given as ``allow=PANDAS``, ``allow=PANDAS | SKLEARN`` or inside a list;
+    * a one-word group name: ``"pandas"``, ``"scipy-sparse"``, ``"sklearn"``
+      (the profiles), or round 1's ``"uuid"``, ``"ipaddress"``, ``"pathlib"``,
+      ``"range"``, ``"array"``, ``"numpy"`` (now in the default; kept working).
 
     `values` takes the same entries but allows them only as values (for example
     a function kept as a ``defaultdict`` factory): the pickle may not call them.
 
     A single string is taken as one entry.  The defaults in `DEFAULT_ALLOWED` are
     always included.  Blocked and malformed names stay refused whatever is
-    allowed.  A `Policy` is immutable and can be shared between loads and
-    threads.
+    allowed, except an Enum class in a system module allowed by its exact name
+    (checked here, by importing it).  A `Policy` is immutable and can be shared
+    between loads and threads.
     """
 
-    __slots__ = ("_exact", "_dotted", "_prefixes", "_values")
+    __slots__ = ("_exact", "_dotted", "_prefixes", "_values", "_unblocked")
 
     def __init__(
         self,
@@ -423,11 +240,15 @@ class Policy:
         exact: set[tuple[str, str]] = set(DEFAULT_ALLOWED)
         dotted: set[str] = set()
         prefixes: list[str] = []
+        unblocked: set[tuple[str, str]] = set()
         for entry in _entries(allow):
             if isinstance(entry, str):
                 self._add_string(entry, exact, dotted, prefixes)
             else:
-                exact.add(_entry_names(entry))
+                names = _entry_names(entry)
+                exact.add(names)
+                if _is_enum_class(entry) and is_blocked(*names):
+                    unblocked.add(names)
         value_names: set[tuple[str, str]] = set(DEFAULT_VALUES)
         for entry in _entries(values):
             if isinstance(entry, str):
@@ -440,10 +261,20 @@ class Policy:
                 value_names.add((module, name))
             else:
                 value_names.add(_entry_names(entry))
+        # Exact names the user gave that the blocklist would refuse: data if
+        # they are Enum classes (imported here, where the user named them).
+        for module, name in exact - DEFAULT_ALLOWED:
+            if is_blocked(module, name) and _enum_in_system_module(module, name):
+                unblocked.add((module, name))
+        for text in dotted:
+            for module, name in _splits(text):
+                if is_blocked(module, name) and _enum_in_system_module(module, name):
+                    unblocked.add((module, name))
         self._exact: frozenset[tuple[str, str]] = frozenset(exact)
         self._dotted: frozenset[str] = frozenset(dotted)
         self._prefixes: tuple[str, ...] = tuple(prefixes)
         self._values: frozenset[tuple[str, str]] = frozenset(value_names - exact)
+        self._unblocked: frozenset[tuple[str, str]] = frozenset(unblocked)
 
     @classmethod
     def from_file(cls, path: str) -> Policy:
@@ -504,7 +335,7 @@ class Policy:
 
     def check(self, module: str, name: str) -> int:
         """Return `ALLOWED`, `NOT_ALLOWED`, `BLOCKED` or `BAD_NAME` for a global."""
-        if is_blocked(module, name):
+        if is_blocked(module, name) and (module, name) not in self._unblocked:
             return BLOCKED
         if _bad_name(module, name):
             return BAD_NAME
@@ -541,6 +372,54 @@ class Policy:
         )
 
 
+def _splits(text: str) -> list[tuple[str, str]]:
+    """Every (module, qualname) split of a dotted ``allow=`` entry."""
+    parts = text.split(".")
+    return [(".".join(parts[:i]), ".".join(parts[i:])) for i in range(1, len(parts))]
+
+
+_TRUST: Final = "If you trust this data: brined.loads(data, trusted=True)"
+
+
+def advice(module: str, name: str, verdict: int) -> str:
+    """What a refusal of ``module.name`` tells the user to do.
+
+    The one place refusal messages are worded: a rule for a family of names
+    (a profiled library, a by-value function, ...) goes here, ahead of the
+    general advice for its verdict.
+    """
+    full = _shown(f"{module}.{name}")
+    if verdict == BLOCKED:
+        return (
+            "it is on the blocklist of names that can run code or reach the "
+            f"system, which allow= cannot lift. {_TRUST}"
+        )
+    if verdict == BAD_NAME:
+        return (
+            "names with '<locals>', dunder or empty segments are never "
+            f"resolved by a safe load, and allow= cannot lift this. {_TRUST}"
+        )
+    profiled = profile_of(module, name)
+    if profiled is not None:
+        profile, listed = profiled
+        use = f"brined.loads(data, allow=brined.profiles.{profile})"
+        if listed:
+            return (
+                f"not allowed by the load policy. {full} is in the profile "
+                f"brined.profiles.{profile}: {use}. {_TRUST}"
+            )
+        return (
+            f"not allowed by the load policy, and not in the profile "
+            f"brined.profiles.{profile} for its library. To allow just this "
+            f'name: brined.loads(data, allow=[*brined.profiles.{profile}, "{full}"])'
+            f". {_TRUST}"
+        )
+    return (
+        f"not allowed by the load policy. {_TRUST}; to allow just this name: "
+        f'brined.loads(data, allow=["{full}"])'
+    )
+
+
 def refusal_error(
     module: str,
     name: str,
@@ -559,24 +438,8 @@ def refusal_error(
             where += f" ({opcode})"
     if written is not None and written != f"{module}.{name}":
         where += f" (written as {_shown(written)!r})"
-    trust = "If you trust this data: brined.loads(data, trusted=True)"
-    if verdict == BLOCKED:
-        reason = (
-            "it is on the blocklist of names that can run code or reach the "
-            f"system, which allow= cannot lift. {trust}"
-        )
-    elif verdict == BAD_NAME:
-        reason = (
-            "names with '<locals>', dunder or empty segments are never "
-            f"resolved by a safe load, and allow= cannot lift this. {trust}"
-        )
-    else:
-        reason = (
-            f"not allowed by the load policy. {trust}; to allow just this name: "
-            f'brined.loads(data, allow=["{full}"])'
-        )
     return UnsafeGlobalError(
-        f"refused global {full!r}{where}: {reason}",
+        f"refused global {full!r}{where}: {advice(module, name, verdict)}",
         module=module,
         name=name,
         offset=offset,
@@ -584,12 +447,19 @@ def refusal_error(
     )
 
 
-def _entries(allow: Iterable[object] | str | None) -> Iterable[object]:
+def _entries(allow: Iterable[object] | str | None) -> list[object]:
+    """The entries of ``allow=``, with profiles (sets of names) flattened."""
     if allow is None:
-        return ()
+        return []
     if isinstance(allow, str) or callable(allow):
-        return (allow,)
-    return allow
+        return [allow]
+    out: list[object] = []
+    for entry in allow:
+        if isinstance(entry, Set) and not isinstance(entry, type):
+            out.extend(entry)
+        else:
+            out.append(entry)
+    return out
 
 
 def _shown(text: str) -> str:

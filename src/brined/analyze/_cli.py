@@ -89,6 +89,12 @@ def _dis(args: argparse.Namespace, out: TextIO) -> int:
             )
         if result.stopped is not None:
             code = 2
+        if result.trailing:
+            # Not in the text, which is pickletools.dis's own; a note beside it.
+            sys.stderr.write(
+                f"brined: {item.name}: {result.trailing} bytes after STOP at offset "
+                f"{result.end} (not part of this pickle; loads ignores them)\n"
+            )
     return code
 
 
@@ -116,6 +122,14 @@ def _scan_line(report: ScanReport, colour: bool) -> list[str]:
         lines.append(f"  ... {report.calls_dropped} more calls")
     if report.stopped and report.stopped != report.reason:
         lines.append(f"  loading stops: {report.stopped}")
+    if report.hint:
+        lines.append(f"  hint: {report.hint}")
+    if report.buffers:
+        many = "buffer" if report.buffers == 1 else "buffers"
+        lines.append(
+            f"  needs {report.buffers} out-of-band {many}: "
+            f"loads(data, buffers=...) with {report.buffers}"
+        )
     if report.trailing:
         lines.append(f"  note: {report.trailing} bytes after STOP (loads ignores them)")
     return lines
@@ -137,7 +151,13 @@ def _scan(args: argparse.Namespace, out: TextIO) -> int:
             continue
         for item in found:
             with item.open() as f:
-                report = scan(f, allow=policy, name=item.name, size=item.size)
+                report = scan(
+                    f,
+                    allow=policy,
+                    name=item.name,
+                    size=item.size,
+                    **_load_options(args),
+                )
             reports.append(report)
             if not args.json:
                 out.write("\n".join(_scan_line(report, colour)) + "\n")
@@ -166,7 +186,12 @@ def _show(args: argparse.Namespace, out: TextIO) -> int:
     for item in found:
         with item.open() as f:
             report, text = show(
-                f, allow=policy, name=item.name, size=item.size, max_items=args.items
+                f,
+                allow=policy,
+                name=item.name,
+                size=item.size,
+                max_items=args.items,
+                **_load_options(args),
             )
         verdict = _paint(report.verdict, _COLOURS[report.verdict], colour)
         out.write(f"# {item.name}: {verdict}\n")
@@ -224,6 +249,14 @@ def add_commands(commands: Any) -> None:
     sh.set_defaults(handler=_show)
 
 
+def _load_options(args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        "fix_imports": args.fix_imports,
+        "encoding": args.encoding,
+        "errors": args.errors,
+    }
+
+
 def _policy_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--allow",
@@ -234,4 +267,24 @@ def _policy_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--policy", metavar="FILE", help="a TOML or JSON file with an allow list"
+    )
+    # The options load() takes for Python 2 pickles, with its defaults: the
+    # same options give the same verdict as brined.load.
+    parser.add_argument(
+        "--encoding",
+        default="ASCII",
+        help="how to decode Python 2 str (8-bit strings), as load(encoding=) "
+        "takes it: e.g. latin1, or bytes to keep them as bytes (default ASCII)",
+    )
+    parser.add_argument(
+        "--errors",
+        default="strict",
+        help="the decoding error handler, as load(errors=) (default strict)",
+    )
+    parser.add_argument(
+        "--fix-imports",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="map Python 2 module names to Python 3 ones, as load(fix_imports=) "
+        "(default: on)",
     )

@@ -11,8 +11,10 @@ decides everything; the feeder only controls what bytes it sees and when:
   mapped back from the loader's offsets through the chunk's opcode list.
 * It rewrites a few opcodes, never changing what loading would decide:
   FRAME opcodes whose length is really there are dropped (they only group
-  bytes); a string or bytes payload longer than `elide_over` is skipped on the
-  input and replaced by a persistent id the scanner turns into an elided value;
+  bytes); a bytes or bytearray payload longer than `elide_over` is skipped on
+  the input and replaced by a persistent id the scanner turns into an elided
+  value (str payloads are read whole, as the loader reads them: the guards
+  look at their content and length, e.g. ``int()`` of too many digits);
   EMPTY_LIST / EMPTY_DICT / EMPTY_SET become persistent ids for bounded
   containers.  Memory then stays independent of the data's size.
 * Memo stores the pickle never reads back are dropped (see `survey_memo`):
@@ -86,8 +88,6 @@ _ELIDABLE: Final = {
     "bytes4": "B",
     "bytes8": "B",
     "bytearray8": "A",
-    "unicodestring4": "S",
-    "unicodestring8": "S",
 }
 _CONTAINERS: Final = {EMPTY_LIST: "L", EMPTY_DICT: "D", EMPTY_SET: "E"}
 _CHUNK: Final = 1 << 16

@@ -8,6 +8,8 @@
   ``add`` and item assignment are reported to the scan and return new symbols.
 * *Elided* values (`ElidedBytes`, `ElidedStr`, `ElidedBytearray`) stand for a
   large payload the feeder skipped: the real type, a short prefix, the length.
+* An `OutOfBandBuffer` stands for the n-th buffer ``loads(buffers=...)``
+  would be given (NEXT_BUFFER): empty, hashed by identity like a PickleBuffer.
 * *Bounded* containers (`BoundedList`, `BoundedDict`, `BoundedSet`) stand for
   the empty containers a pickle fills: they keep the first `keep` items and
   count the rest, so scanning a huge list needs little memory.
@@ -24,6 +26,7 @@ __all__ = [
     "ElidedBytearray",
     "ElidedBytes",
     "ElidedStr",
+    "OutOfBandBuffer",
     "Recorder",
     "Symbol",
     "brief",
@@ -135,6 +138,26 @@ class ElidedBytearray(bytearray):
     """A bytearray payload the scan skipped (see `ElidedBytes`)."""
 
     length: int
+
+
+class OutOfBandBuffer(bytes):
+    """The `ordinal`-th out-of-band buffer: no data, compared by identity.
+
+    Hashed and compared as the PickleBuffers a buffer_callback hands out (by
+    identity), so a buffer used as a dict key or set item scans as it loads.
+    """
+
+    ordinal: int = 0
+    __hash__ = object.__hash__
+
+    def __eq__(self, other: object) -> bool:
+        return self is other
+
+    def __ne__(self, other: object) -> bool:
+        return self is not other
+
+    def __repr__(self) -> str:
+        return f"<out-of-band buffer #{self.ordinal}>"
 
 
 class BoundedList(list[Any]):

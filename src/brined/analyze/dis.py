@@ -9,7 +9,8 @@ pickletools printed up to that point, then a marker line::
 
 and goes on where that is useful: after a stack or memo complaint it keeps
 decoding (the loader itself does not care about most of them); at an unknown
-opcode or a truncated argument it stops; after STOP it reports trailing bytes.
+opcode or a truncated argument it stops.  Bytes after STOP are counted
+(`DisResult.trailing`) but, as in pickletools, not printed.
 Nothing in the pickle is imported or called.
 """
 
@@ -243,11 +244,7 @@ def disassemble(
     while rest:
         rest = counting.read(1 << 16)
         trailing += len(rest)
+    # pickletools.dis stops reading at STOP and prints nothing about what
+    # follows; neither does the text here.  The count is in the result.
     result.trailing = trailing
-    if trailing:
-        machine.problem(
-            result.end,
-            f"{trailing} bytes after STOP: not part of this pickle "
-            "(brined.loads ignores them)",
-        )
     return result

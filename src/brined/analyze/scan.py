@@ -14,10 +14,13 @@ hooks a subclass may override:
   elided payloads the feeder asked for).
 
 Calls on symbols (REDUCE, NEWOBJ, BUILD's ``__setstate__``, APPENDS, ...) run
-through the loader's own opcode code and are recorded.  The verdict is decided
-by the first thing that would stop ``brined.loads``: a refused global or
-persistent id makes it "unsafe" (exit 1), a malformed stream "invalid"
-(exit 2); a pickle that reaches STOP with neither is "clean" (exit 0).
+through the loader's own opcode code and are recorded.  Out-of-band buffers
+(protocol 5's NEXT_BUFFER) are data: the scan hands the loader one stand-in
+per NEXT_BUFFER and counts them, so the verdict is the one ``brined.loads``
+reaches when given that many buffers (``loads(data, buffers=...)``).  The
+verdict is decided by the first thing that would stop ``brined.loads``: a
+refused global or persistent id makes it "unsafe" (exit 1), a malformed stream
+"invalid" (exit 2); a pickle that reaches STOP with neither is "clean" (exit 0).
 """
 
 from __future__ import annotations
@@ -33,7 +36,8 @@ from typing import Any, BinaryIO, Final
 from .._load.ops import py3_name
 from .._load.unpickler import Unpickler
 from .._safe.limits import Limits
-from .._safe.policy import ALLOWED, DEFAULT_ALLOWED, Policy
+from .._safe.policy import ALLOWED, Policy
+from .._safe.tables import DEFAULT_ALLOWED, DEFAULT_VALUES
 from ..errors import (
     LimitExceededError,
     UnpicklingError,
@@ -48,6 +52,7 @@ from ._symbols import (
     ElidedBytearray,
     ElidedBytes,
     ElidedStr,
+    OutOfBandBuffer,
     Symbol,
     brief,
     make_symbol,
@@ -69,9 +74,18 @@ UNSAFE: Final = "unsafe"
 INVALID: Final = "invalid"
 EXIT_CODES: Final = {CLEAN: 0, UNSAFE: 1, INVALID: 2}
 
+# Names the scan resolves as the loader does (importing them runs nothing
+# from the pickle): the plain-data defaults, and the value-only constants.
+_IMPORTED: Final = DEFAULT_ALLOWED | DEFAULT_VALUES
 _MAX_CALLS: Final = 1000
 _MAX_OPS_PER_SYMBOL: Final = 20
 _REFUSING: Final = (UnsafeGlobalError, UnsafeOperationError, LimitExceededError)
+_PY2_STRINGS: Final = frozenset(["STRING", "BINSTRING", "SHORT_BINSTRING"])
+_PY2_HINT: Final = (
+    "a Python 2 str that does not decode as ASCII: load it (and scan it) with "
+    "encoding='latin1' (text) or encoding='bytes' (binary data); "
+    "brined scan --encoding latin1"
+)
 _NO_HOOK: Final = (
     "persistent id {pid}: brined.loads has no persistent_load hook and refuses "
     "it (a loader that resolves persistent ids decides what it becomes)"
@@ -120,8 +134,12 @@ class ScanReport:
     and `offset` say what decided it.  `stopped` is the message of the error the
     loader stopped at, if any (after an unsafe finding the scan goes on until
     the end or an error, to report everything).  `trailing` counts the bytes
-    after STOP (loads ignores them).  `value` is the loaded tree with symbols
-    in it, only when asked for (``keep_value=True``).
+    after STOP (loads ignores them).  `buffers` is the number of out-of-band
+    buffers the pickle takes (NEXT_BUFFER opcodes run): loading it needs
+    ``loads(data, buffers=...)`` with that many.  `value` is the loaded tree
+    with symbols in it, only when asked for (``keep_value=True``).  `hint`
+    suggests the load options that may help (a Python 2 str that needs
+    ``encoding=``), or is empty.
     """
 
     name: str
@@ -133,6 +151,8 @@ class ScanReport:
     calls_dropped: int = 0
     stopped: str | None = None
     trailing: int | None = None
+    buffers: int = 0
+    hint: str = ""
     protocol: int | None = None
     opcode_counts: dict[str, int] = field(default_factory=dict)
     value: Any = None
@@ -156,6 +176,8 @@ class ScanReport:
             "calls_dropped": self.calls_dropped,
             "stopped": self.stopped,
             "trailing_bytes": self.trailing,
+            "buffers": self.buffers,
+            "hint": self.hint,
             "opcode_counts": dict(sorted(self.opcode_counts.items())),
         }
 
@@ -181,6 +203,7 @@ class ScanUnpickler(Unpickler):
             fix_imports=fix_imports,
             encoding=encoding,
             errors=errors,
+            buffers=_Buffers(report),
         )
         self.feeder = feeder
         self.policy = policy
@@ -209,12 +232,13 @@ class ScanUnpickler(Unpickler):
         mod, qual = self._mapped(module, name)
         verdict = self.policy.check(mod, qual)
         key = (mod, qual)
-        if verdict == ALLOWED and key in DEFAULT_ALLOWED:
+        if verdict == ALLOWED and key in _IMPORTED:
             self._use(key, offset, opcode, "allowed", "")
             return super().find_class(module, name)
         if verdict == ALLOWED:
+            status = "allowed" if self.policy.may_call(mod, qual) else "value-only"
             self._use(key, offset, opcode, "allowed-unimported", "allowed by allow=")
-            return make_symbol(f"{mod}.{qual}", "allowed", self, "global")
+            return make_symbol(f"{mod}.{qual}", status, self, "global")
         error = self.policy.refusal(
             mod, qual, verdict, offset=offset, opcode=opcode, written=f"{module}.{name}"
         )
@@ -245,6 +269,13 @@ class ScanUnpickler(Unpickler):
         text = f"{label}({joined})" if how == "call" else f"{label}.{how}({joined})"
         offset, opcode = self.feeder.current()
         self._call(Call(offset, opcode, how, text, cls.sym_status))
+        if cls.sym_status == "value-only" and target is cls:
+            # The loader refuses to call a global allowed only as a value.
+            self.decide(
+                UNSAFE,
+                f"{opcode} would call {cls.sym_label}, allowed only as a value",
+                offset,
+            )
         if len(cls.sym_ops) < _MAX_OPS_PER_SYMBOL and how not in ("call", "__new__"):
             cls.sym_ops.append(text)
         if how in ("call", "__new__"):
@@ -271,6 +302,22 @@ class ScanUnpickler(Unpickler):
             self._uses[key] = use
             self.report.globals.append(use)
         use.count += 1
+
+
+class _Buffers:
+    """Endless out-of-band buffers for NEXT_BUFFER: stand-ins, counted."""
+
+    def __init__(self, report: ScanReport) -> None:
+        self.report = report
+
+    def __iter__(self) -> _Buffers:
+        return self
+
+    def __next__(self) -> OutOfBandBuffer:
+        buffer = OutOfBandBuffer()
+        buffer.ordinal = self.report.buffers
+        self.report.buffers += 1
+        return buffer
 
 
 def _stand_in(kind: str, length: int, prefix: bytes) -> Any:
@@ -377,6 +424,11 @@ def scan(
         report.stopped = f"{type(exc).__name__}: {message}"
         verdict = UNSAFE if isinstance(exc, _REFUSING) else INVALID
         unpickler.decide(verdict, report.stopped, offset)
+        undecodable = "codec can't decode" in message or isinstance(
+            exc.__cause__ or exc.__context__, UnicodeDecodeError
+        )
+        if undecodable and exc.opcode in _PY2_STRINGS:
+            report.hint = _PY2_HINT
     except (RecursionError, MemoryError) as exc:
         report.stopped = f"{type(exc).__name__}: the scan could not go on"
         unpickler.decide(INVALID, report.stopped, feeder.current()[0])

@@ -142,13 +142,27 @@ def show(
     name: str = "<bytes>",
     size: int | None = None,
     max_items: int = 20,
+    fix_imports: bool = True,
+    encoding: str = "ASCII",
+    errors: str = "strict",
 ) -> tuple[ScanReport, str]:
     """Scan `data` (see `scan`) and render what loading it would give.
 
-    Returns the scan report and the text; when the pickle is not valid or the
-    loader would refuse it before STOP, the text says so instead of a tree.
+    `fix_imports`, `encoding` and `errors` mean what they mean for
+    ``brined.loads`` (Python 2 pickles).  Returns the scan report and the text;
+    when the pickle is not valid or the loader would refuse it before STOP, the
+    text says so instead of a tree.
     """
-    report = scan(data, allow=allow, name=name, size=size, keep_value=True)
+    report = scan(
+        data,
+        allow=allow,
+        name=name,
+        size=size,
+        keep_value=True,
+        fix_imports=fix_imports,
+        encoding=encoding,
+        errors=errors,
+    )
     if report.stopped is not None:
         return report, f"(no value: loading stops here: {report.stopped})\n"
     return report, render(report.value, max_items=max_items)

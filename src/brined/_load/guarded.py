@@ -1,0 +1,437 @@
+"""The unpickler's state beneath the opcodes: the memo, guard state, limits.
+
+`_Guarded` (over `_Input`, the input layer in ``io.py``) is a base of
+`Unpickler`; the rare opcodes (``ops.py``) and the hot loop
+(``unpickler.py``) sit above it.  Rules that hold in this module:
+
+* In an untrusted load, every object the pickle may call or mutate is checked
+  against where it came from: ``_foreign`` holds the ids of objects this load
+  did not create (globals, persistent and extension objects, buffers),
+  ``_callable`` maps the ids of globals the policy lets the pickle call to the
+  argument checks each needs (``guards.call_kind``).  The objects behind
+  those ids are kept alive in ``_keep`` for the whole load, so an id is never
+  reused while it is tracked.
+* ``_owned`` holds the ids of objects a subclass's own hooks produced: what
+  ``persistent_load`` returns, what an overriding ``find_class`` returns
+  without getting it from the base ``find_class``, and what calling those
+  returns.  The subclass decided about them (``brined scan`` returns inert
+  symbols this way), so they may be called and given state or items; argument
+  checks and limits still apply, and so do all guards on every other object.
+* Nothing here reads the input: the loop and ``ops.py`` do.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Final
+
+if TYPE_CHECKING:
+    from _typeshed import IdentityFunction
+
+from .._safe.guards import (
+    CALL_PLAIN,
+    CALL_RECONSTRUCTOR,
+    build,
+    build_untrusted,
+    call_kind,
+    check_args,
+    check_instance,
+    check_reconstructor,
+    hashed_keys,
+    is_real_class,
+)
+from .._safe.limits import check_hashed
+from .._safe.policy import Policy
+from ..errors import MalformedPickleError, UnsafeOperationError
+from .io import UNBOUNDED, _Input
+from .memo_proxy import MemoProxy
+from .names import py3_name
+from .translate import translate
+
+try:
+    from mypy_extensions import mypyc_attr
+except ImportError:
+    # mypyc reads the decorator at compile time; at run time it does nothing, so
+    # neither build needs mypy_extensions installed.
+    def mypyc_attr(*attrs: str, **kwattrs: object) -> IdentityFunction:
+        return lambda cls: cls
+
+
+__all__ = ["PLAIN_KEYS", "SIZED", "_Guarded"]
+
+# Int hashes are their value modulo a prime (sys.hash_info.modulus): smaller
+# ints never collide.  Capped at 2**60 so that, compiled, it is a machine-size
+# int and comparing a key with it is native (the modulus itself is not).
+_DISTINCT_HASH: Final = min(sys.hash_info.modulus, 1 << 60)
+# Key types whose hashes need no check (see `_check_keys`): their hashes are
+# randomized (str, bytes) or distinct (None, bool).  Ints are checked: big
+# ones collide by design.
+PLAIN_KEYS: Final = frozenset([str, bytes, bool, type(None)])
+SIZED: Final = frozenset([str, bytes, bytearray, list, tuple, dict, set, frozenset])
+_TEXT_TYPES: Final = (str, bytes, bytearray)
+
+_TRUST: Final = "If you trust this data: brined.loads(data, trusted=True)"
+
+
+def _weight(obj: Any) -> int:
+    # Bytes for text, a pointer's worth per item for containers.
+    return len(obj) if isinstance(obj, _TEXT_TYPES) else 8 * len(obj)
+
+
+# Unpickler, which Python code subclasses, derives from this class.
+@mypyc_attr(allow_interpreted_subclasses=True)
+class _Guarded(_Input):
+    """State shared by the loop and the slow paths; see the module docstring."""
+
+    fix_imports: bool
+    encoding: str
+    errors: str
+    _policy: Policy | None
+    _buffers: Iterator[Any] | None
+    _stack: list[Any]
+    _metastack: list[list[Any]]
+    _calling: bool
+    # Whether `_find` may call `find_class` directly (see `Unpickler.__init__`).
+    _own_find: bool
+    _op_offset: int | None
+    _foreign: set[int]
+    _foreign_containers: set[int]
+    _callable: dict[int, int]
+    _owned: set[int]
+    _resolved: Any
+    _keep: list[Any]
+    _hashes: dict[int, dict[int, int]]
+    _hash_work: int
+    _objects: int
+    _materialised: int
+
+    # -- the memo ----------------------------------------------------------------
+    #
+    # Picklers write memo indices 0, 1, 2... in order (MEMOIZE always does), so
+    # the memo is a list, which the loop appends to and indexes natively; any
+    # other key (a sparse PUT, a primed memo) goes to `_memo_extra`.  Keys in
+    # `_memo_extra` are never below ``len(_memo)``, so each key lives in one
+    # place.  Both objects live as long as the unpickler: the loop holds them
+    # in locals while hooks may reach the memo through `memo`.
+
+    @property
+    def memo(self) -> MemoProxy:
+        """The memo, as a live mapping of index to object (like the C
+        unpickler's memo proxy); assigning a mapping or proxy copies it in."""
+        return MemoProxy(self)
+
+    @memo.setter
+    def memo(self, value: Mapping[Any, Any]) -> None:
+        if isinstance(value, MemoProxy):
+            value = value.copy()
+        elif not isinstance(value, Mapping):
+            raise TypeError(
+                "'memo' attribute must be an UnpicklerMemoProxy object or dict, "
+                f"not {type(value).__name__}"
+            )
+        entries = list(value.items())
+        self._memo.clear()
+        self._memo_extra.clear()
+        for key, obj in entries:
+            self._memo_put(key, obj)
+
+    def _memo_len(self) -> int:
+        return len(self._memo) + len(self._memo_extra)
+
+    def _memo_get(self, key: Any) -> Any:
+        """The object memoized at `key`; KeyError if there is none."""
+        memo = self._memo
+        if type(key) is int and 0 <= key < len(memo):
+            return memo[key]
+        return self._memo_extra[key]
+
+    def _memo_put(self, key: Any, obj: Any) -> None:
+        memo = self._memo
+        n = len(memo)
+        if type(key) is int and 0 <= key <= n:
+            if key < n:
+                memo[key] = obj
+            else:
+                memo.append(obj)
+                if self._memo_extra:
+                    self._memo_extra.pop(key, None)
+        else:
+            self._memo_extra[key] = obj
+
+    def _memo_del(self, key: Any) -> None:
+        memo = self._memo
+        if type(key) is int and 0 <= key < len(memo):
+            # Keep the list dense: the entries after `key` move to the dict.
+            extra = self._memo_extra
+            for i in range(key + 1, len(memo)):
+                extra[i] = memo[i]
+            del memo[key:]
+        else:
+            del self._memo_extra[key]
+
+    def _memo_missing(self, key: Any) -> MalformedPickleError:
+        return MalformedPickleError(f"Memo value not found at index {key}")
+
+    def _memo_fetch(self, key: int) -> Any:
+        """A GET's object (the loop indexes the list itself first)."""
+        try:
+            return self._memo_get(key)
+        except KeyError:
+            raise self._memo_missing(key) from None
+
+    def _reset_guards(self) -> None:
+        self._resolved = None
+        if self._trusted:
+            # Only the guards use this state: a trusted unpickler never makes
+            # it (its loop sees empty stand-ins, see `load`), which saves a
+            # trusted loads() six allocations.
+            return
+        self._foreign = set()
+        self._foreign_containers = set()
+        self._callable = {}
+        self._owned = set()
+        self._keep = []
+        self._hashes = {}
+
+    def _start_load(self) -> None:
+        # The guard state outlives one load, like the memo that can refer to
+        # its objects; the counters and the deadline are per load.
+        self._objects = 0
+        self._materialised = 0
+        self._hash_work = 0
+        self._step = UNBOUNDED if self._trusted else self._limits.check_every
+        deadline = self._limits.deadline
+        self._deadline_at = (
+            0.0 if deadline is None or self._trusted else time.monotonic() + deadline
+        )
+
+    # -- limits and guards (untrusted loads) ------------------------------------
+
+    def _count(self, result: Any, pos: int) -> None:
+        """Count one created object, and the bytes a call materialised.
+
+        The loop inlines the common case: it bumps ``_objects`` itself and only
+        calls `_counted` for sized results or past the limit.
+        """
+        self._objects += 1
+        if type(result) in SIZED or self._objects > self._limits.max_objects:
+            self._counted(result, pos)
+
+    def _counted(self, result: Any, pos: int) -> None:
+        limits = self._limits
+        if self._objects > limits.max_objects:
+            raise self._limit(
+                f"more than max_objects={limits.max_objects} objects created",
+                "max_objects",
+            )
+        if type(result) in SIZED:
+            self._charge(_weight(result), pos)
+
+    def _charge(self, size: int, pos: int) -> None:
+        """Count `size` bytes or items a call took or made against the budget.
+
+        A call's work grows with its arguments, and a pickle can pass one big
+        memoized argument to many calls for a few bytes each: what calls take
+        and return may not exceed ``max_bytes_floor + max_bytes_ratio * input
+        bytes read``.
+        """
+        limits = self._limits
+        self._materialised += size
+        allowed = limits.max_bytes_floor + limits.max_bytes_ratio * (self._base + pos)
+        if self._materialised > allowed:
+            raise self._limit(
+                f"calls took or made more than {allowed} bytes or items for "
+                f"{self._base + pos} input bytes",
+                "max_bytes_ratio",
+            )
+
+    def _note_foreign(self, obj: Any, callable_: bool) -> None:
+        """Record an object this load did not create (a global, a persistent or
+        extension object, a buffer): never a BUILD or item target."""
+        key = id(obj)
+        if callable_ and key not in self._callable:
+            self._callable[key] = call_kind(obj)
+        if key in self._foreign:
+            return
+        self._foreign.add(key)
+        self._keep.append(obj)
+        if isinstance(obj, (list, dict, set)):
+            self._foreign_containers.add(key)
+
+    def _own(self, obj: Any) -> None:
+        """Hand `obj` to the subclass that produced it (see `_owned`)."""
+        key = id(obj)
+        if key not in self._owned:
+            self._owned.add(key)
+            self._keep.append(obj)
+            if key not in self._callable:
+                self._callable[key] = call_kind(obj)
+
+    def _note_global(self, module: str, name: str, obj: Any) -> None:
+        policy = self._policy
+        if policy is None:
+            return
+        if self.proto < 3 and self.fix_imports:
+            module, name = py3_name(module, name)
+        if self._resolved is not obj:
+            # An overriding find_class produced this itself rather than
+            # through the base find_class: that override decided, and owns it.
+            self._own(obj)
+            return
+        self._note_foreign(obj, policy.may_call(module, name))
+
+    def _refuse_callee(self, func: Any, opname: str) -> UnsafeOperationError:
+        if id(func) in self._foreign:
+            why = "it was allowed only as a value"
+        else:
+            why = "only globals the policy allows can be called"
+        return UnsafeOperationError(
+            f"{opname} refused to call a {type(func).__name__}: {why}. {_TRUST}",
+            rule="callee",
+        )
+
+    def _guard_call(
+        self, func: Any, args: Any, kwargs: Any, opname: str, pos: int
+    ) -> None:
+        """Before REDUCE/NEWOBJ/NEWOBJ_EX/INST/OBJ calls `func` (untrusted).
+
+        The loop skips this for callees whose kind is `CALL_PLAIN`.
+        """
+        kind = self._callable.get(id(func))
+        if kind is None:
+            raise self._refuse_callee(func, opname)
+        if type(args) is not tuple:
+            # As C: a call's arguments are a tuple (INST and OBJ pass one).
+            raise MalformedPickleError(
+                f"{opname} arguments must be a tuple, not {type(args).__name__}"
+            )
+        size = 0
+        for arg in args:
+            if type(arg) in SIZED:
+                size += _weight(arg)
+        if kwargs:
+            size += _weight(kwargs)
+            for arg in kwargs.values():
+                if type(arg) in SIZED:
+                    size += _weight(arg)
+        if size:
+            self._charge(size, pos)
+        max_digits = self._limits.max_int_digits
+        if kind == CALL_RECONSTRUCTOR:
+            check_reconstructor(args, self._callable, max_digits)
+            # base.__init__(obj, state) hashes what a dict or set base gets.
+            func, args = args[1], args[2:]
+        elif kind != CALL_PLAIN or kwargs:
+            check_args(func, args, kwargs, max_digits)
+        if isinstance(func, type):
+            keys = hashed_keys(func, args)
+            if keys is not None:
+                self._check_keys(None, keys, pos)
+
+    def _guard_target(self, target: Any, opname: str) -> None:
+        """SETITEM(S)/APPEND(S)/ADDITEMS/BUILD only on objects this load made."""
+        if id(target) in self._owned and not is_real_class(target):
+            return
+        check_instance(target, opname)
+        if id(target) in self._foreign:
+            raise UnsafeOperationError(
+                f"{opname} refused on a {type(target).__name__} this load did not "
+                f"create (a global, persistent or extension object). {_TRUST}",
+                rule="target",
+            )
+
+    def _guard_build(self, target: Any, state: Any, pos: int) -> None:
+        self._guard_target(target, "BUILD")
+        self._count(None, pos)
+        # One memoized state given to many BUILDs is checked and copied item
+        # by item each time: weigh it as the Python-level work it is.
+        size = 4 * _weight(state) if type(state) in SIZED else 0
+        if type(state) is tuple:
+            for part in state:
+                if type(part) in SIZED:
+                    size += 4 * _weight(part)
+        if size:
+            self._charge(size, pos)
+        if id(target) in self._owned and not is_real_class(target):
+            # The subclass's own object: BUILD as the stdlib does it.
+            build(target, state)
+        else:
+            build_untrusted(target, state)
+
+    def _check_plain_keys(self, target: Any, keys: list[Any], pos: int) -> None:
+        """`_check_keys`, unless every key is of a `PLAIN_KEYS` type."""
+        if not PLAIN_KEYS.issuperset(map(type, keys)):
+            self._check_keys(target, keys, pos)
+
+    def _check_keys(self, target: Any, keys: Any, pos: int) -> None:
+        """Keys about to be hashed into `target` (None: a constructor's own)."""
+        limits = self._limits
+        counts: dict[int, int] | None = None
+        for key in keys:
+            kind = type(key)
+            if kind is str or kind is bytes or key is None or kind is bool:
+                continue
+            if kind is int:
+                number: int = key
+                if -_DISTINCT_HASH < number < _DISTINCT_HASH:
+                    continue
+            if isinstance(key, (tuple, frozenset)):
+                self._hash_work += check_hashed(key, limits)
+                allowed = limits.max_hash_size + limits.max_bytes_ratio * (
+                    self._base + pos
+                )
+                if self._hash_work > allowed:
+                    raise self._limit(
+                        f"hashing the keys of this load would visit more than "
+                        f"{allowed} elements (max_hash_size plus max_bytes_ratio "
+                        "per input byte)",
+                        "max_hash_size",
+                    )
+            if counts is None:
+                if target is None:
+                    counts = {}
+                else:
+                    counts = self._hashes.get(id(target))
+                    if counts is None:
+                        counts = self._hashes[id(target)] = {}
+                        self._keep.append(target)
+            h = hash(key)
+            n = counts.get(h, 0) + 1
+            counts[h] = n
+            if n > limits.max_hash_collisions:
+                raise self._limit(
+                    f"more than max_hash_collisions={limits.max_hash_collisions} "
+                    "keys of one container share a hash value (hash flooding)",
+                    "max_hash_collisions",
+                )
+
+    def _check_text_number(self, data: bytes) -> None:
+        limit = self._limits.max_int_digits
+        # Cheap test first: a sign, a "0x" prefix and an "L" suffix aside.
+        if not self._trusted and len(data) > limit:
+            digits = data.strip(b" \t\r+-L")
+            if digits[:2].lower() in (b"0x", b"0o", b"0b"):
+                digits = digits[2:]
+            if len(digits) > limit:
+                raise self._limit(
+                    f"a text-protocol number of {len(digits)} digits is longer "
+                    f"than max_int_digits={limit}",
+                    "max_int_digits",
+                )
+
+    # -- errors ---------------------------------------------------------------
+
+    def _translate(
+        self,
+        exc: Exception,
+        code: int,
+        start: int,
+        user: bool,
+        metastack: list[list[Any]],
+    ) -> Exception | None:
+        """What `load` raises for `exc` (None: re-raise it); see `translate`."""
+        return translate(
+            exc, code, self._base + start, self._trusted, user, bool(metastack)
+        )
