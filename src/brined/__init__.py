@@ -32,6 +32,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "COMPILED",
+    "Checkpoint",
     "DEFAULT_PROTOCOL",
     "HIGHEST_PROTOCOL",
     "LimitExceededError",
@@ -44,27 +45,34 @@ __all__ = [
     "PlaceholderWarning",
     "Policy",
     "TruncatedPickleError",
+    "Unpicklable",
     "Unpickler",
     "UnpicklingError",
-    "Unpicklable",
     "UnsafeGlobalError",
     "UnsafeOperationError",
+    "cloud",
     "dump",
     "dumps",
     "explain",
     "hash",
     "load",
+    "load_session",
     "loads",
     "profiles",
+    "save_session",
 ]
 
 # Public names of the features, imported on first use so that `import brined`
 # stays fast and needs nothing outside the stdlib: name -> the module that
 # defines it (a name that is the module's own is the module itself).
 _LAZY: dict[str, str] = {
+    "Checkpoint": ".checkpoint",
+    "cloud": ".cloud",
     "explain": ".diagnostics",
     "hash": ".hashing",
+    "load_session": ".checkpoint",
     "profiles": ".profiles",
+    "save_session": ".checkpoint",
 }
 
 

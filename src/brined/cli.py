@@ -21,6 +21,7 @@ import brined
 
 from ._format.opcodes import PROTO, REDUCE, SHORT_BINUNICODE, STACK_GLOBAL, STOP, TUPLE1
 from .analyze import _cli as _analyze_cli
+from .checkpoint import _cli as _checkpoint_cli
 from .errors import UnsafeGlobalError
 
 __all__ = ["build_parser", "main"]
@@ -126,6 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.set_defaults(handler=_demo)
     _analyze_cli.add_commands(commands)
+    _checkpoint_cli.add_commands(commands)  # after analyze: it extends `show`
     from .diagnostics import add_command as _add_explain
 
     _add_explain(commands)

@@ -165,6 +165,11 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
     plain_reduce = (
         proto >= 2 and p._reducer_override is None and p._own_dispatch_table is None
     )
+    # Types a subclass vouches its hooks leave alone (its reducer_override
+    # returns NotImplemented and its dispatch_table has no entry for them;
+    # brined.cloud keeps such a set): their instances may take the plain
+    # path even though hooks are set.  The set may grow during the dump.
+    hook_free: Any = getattr(p, "_hook_free_types", None) if proto >= 2 else None
     copyreg_table = _copyreg_table
     # Deterministic dumps: atoms by value, set elements ordered (`canonical`).
     det = p._det
@@ -459,7 +464,7 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                 owner = item
                 continue
             if (
-                plain_reduce
+                (plain_reduce or (hook_free is not None and t in hook_free))
                 and t is not type
                 and t is not FunctionType
                 and t not in copyreg_table

@@ -381,6 +381,27 @@ def _splits(text: str) -> list[tuple[str, str]]:
 _TRUST: Final = "If you trust this data: brined.loads(data, trusted=True)"
 
 
+# What the reconstructors of by-value pickles (brined.cloud's, and
+# cloudpickle's) rebuild, for a refusal that says so.
+_BY_VALUE_KINDS: Final[dict[str, str]] = {
+    "make_function": "a function defined by value",
+    "_make_function": "a function defined by value",
+    "make_code": "a code object (bytecode)",
+    "make_skeleton_class": "a class defined by value",
+    "_make_skeleton_class": "a class defined by value",
+    "make_skeleton_enum": "an enum defined by value",
+    "_make_skeleton_enum": "an enum defined by value",
+    "make_dynamic_module": "a module defined by value",
+    "dynamic_subimport": "a module defined by value",
+}
+
+
+def _by_value_kind(module: str, name: str) -> str | None:
+    if not module.startswith(("brined.cloud", "cloudpickle")):
+        return None
+    return _BY_VALUE_KINDS.get(name, "an object defined by value")
+
+
 def advice(module: str, name: str, verdict: int) -> str:
     """What a refusal of ``module.name`` tells the user to do.
 
@@ -389,6 +410,13 @@ def advice(module: str, name: str, verdict: int) -> str:
     general advice for its verdict.
     """
     full = _shown(f"{module}.{name}")
+    kind = _by_value_kind(module, name)
+    if kind is not None:
+        return (
+            f"it rebuilds {kind} (pickled by value by brined.cloud or cloudpickle), "
+            "and loading it would run code from the pickle. If you trust this "
+            "data: brined.cloud.loads(data) or brined.loads(data, trusted=True)"
+        )
     if verdict == BLOCKED:
         return (
             "it is on the blocklist of names that can run code or reach the "
