@@ -283,3 +283,35 @@ def test_out_of_band_buffers_are_data_not_a_refusal() -> None:
         "<out-of-band buffer #1>",
     ]
     assert report.to_json()["buffers"] == 2
+
+
+# -- names allowed only as values ------------------------------------------------
+
+
+# A plain class that is not default data (tests/hostile_scan uses it too).
+_VALUE_ONLY = "email.message.Message"
+
+
+def _value_only_case(call: bool) -> bytes:
+    held = b"\x80\x04\x8c\remail.message\x8c\x07Message\x93"
+    if call:
+        return held + b")R."  # Message()
+    return b"\x80\x04(" + held[2:] + b"K\x01l."  # [Message, 1]
+
+
+@pytest.mark.parametrize("call", [False, True], ids=["held", "called"])
+def test_a_value_only_name_is_refused_when_called_as_loads_refuses_it(
+    call: bool,
+) -> None:
+    import brined
+
+    policy = brined.Policy(values=[_VALUE_ONLY])
+    data = _value_only_case(call)
+    try:
+        brined.loads(data, allow=policy)  # type: ignore[arg-type]
+        loaded = "clean"
+    except brined.UnsafeOperationError:
+        loaded = "unsafe"
+    assert scan(data).verdict == "unsafe"  # not allowed at all by default
+    assert scan(data, allow=policy).verdict == loaded
+    assert loaded == ("unsafe" if call else "clean")

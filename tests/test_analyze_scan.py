@@ -15,7 +15,6 @@ from hypothesis import strategies as st
 
 import brined
 from brined.analyze import scan
-from tests.corpus import cases
 from tests.hostile_scan.generate import CASES, MARKER
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -119,19 +118,7 @@ def test_new_setstate_and_persistent_ids_are_calls() -> None:
     assert call.how == "persistent_load" and call.offset == 11
 
 
-@pytest.mark.parametrize("proto", range(6))
-def test_benign_corpus_scan_is_clean_exactly_when_loads_succeeds(proto: int) -> None:
-    checked = 0
-    for case in cases():
-        if proto not in case.protocols or case.extensions:
-            continue
-        try:
-            data = pickle.dumps(case.factory(), proto)
-        except Exception:
-            continue
-        assert scan(data).verdict == load_verdict(data), case.id
-        checked += 1
-    assert checked > 300
+# The benign corpus at every protocol: tests/test_analyze_agreement.py.
 
 
 def test_bytes_after_stop_are_counted_not_scanned() -> None:

@@ -320,8 +320,7 @@ def test_import_brined_imports_only_the_stdlib_and_the_engine() -> None:
         for m in loaded
         if m.split(".")[0] not in sys.stdlib_module_names
         and m.split(".")[0] not in _ENGINE_OPTIONAL
-        # The compiled build's shared library, named by mypyc: "<hash>__mypyc".
-        and not m.endswith("__mypyc")
+        and not m.endswith("__mypyc")  # the compiled build's shared C module
     ]
     assert not foreign, f"import brined pulls in {foreign}"
     features = [

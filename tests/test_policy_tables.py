@@ -122,6 +122,7 @@ ORDINARY: dict[str, Any] = {
     "counter": collections.Counter("mississippi"),
     "deque": collections.deque([1, 2], maxlen=5),
     "defaultdict": collections.defaultdict(list, {"k": [1]}),
+    "unpicklable": brined.Unpicklable("root[0]", "socket", "cannot pickle"),
 }
 # ZoneInfo pickles as getattr(ZoneInfo, '_unpickle') at every protocol: the
 # nested-name lookup that defect 3 (the loader) teaches REDUCE to recognise.
@@ -169,7 +170,7 @@ def _names(data: bytes) -> set[tuple[str, str]]:
 def test_every_default_name_is_needed_by_some_value() -> None:
     """No dead entries: each default name (numpy's aside) is written by the C
     pickler for one of the values above, or is its documented companion."""
-    from brined._load.unpickler import py3_name
+    from brined._load.names import py3_name
 
     written: set[tuple[str, str]] = set()
     for value in [*ORDINARY.values(), ZONED, object(), 1.5, b"x", "s", 7, True]:
@@ -501,7 +502,7 @@ GADGETS: list[tuple[str, str]] = [
 
 
 def _hostile_corpus_names() -> set[tuple[str, str]]:
-    from brined._load.unpickler import py3_name
+    from brined._load.names import py3_name
 
     corpus = Path(__file__).resolve().parent / "hostile" / "corpus"
     names: set[tuple[str, str]] = set()
@@ -640,6 +641,24 @@ def test_scan_calls_ordinary_values_clean(label: str) -> None:
         assert scan(data).verdict == "clean", (label, proto)
 
 
+def test_scan_calls_numpy_values_clean() -> None:
+    np = pytest.importorskip("numpy", reason="numpy is a test extra")
+    from brined.analyze.scan import scan
+
+    values = [
+        np.arange(6.0).reshape(2, 3),
+        np.array(["a", None], dtype=object),
+        np.dtype([("a", "f8"), ("b", "O")]),
+        np.float32(2.5),
+        np.int64,
+    ]
+    for value in values:
+        for proto in PROTOCOLS:
+            data = pickle.dumps(value, proto)
+            brined.loads(data)
+            assert scan(data).verdict == "clean", (value, proto)
+
+
 def test_scan_agrees_with_loads_on_system_data_and_gadgets() -> None:
     from brined.analyze.scan import scan
 
@@ -679,3 +698,74 @@ def test_import_brined_imports_no_library_or_profile() -> None:
     )
     assert out.stdout.strip() == "[]"
     assert brined.profiles.PANDAS  # loaded on first use
+
+
+class _Reduce:
+    """Pickles as whatever reduce value it is given (to write hostile states)."""
+
+    def __init__(self, value: tuple[Any, ...]) -> None:
+        self.value = value
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return self.value
+
+
+def _dtype_states() -> dict[str, tuple[Any, ...]]:
+    np = pytest.importorskip("numpy", reason="numpy is a test extra")
+    obj, f8 = np.dtype("O"), np.dtype("f8")
+    return {
+        # Flags 0 hide the object field: arrays would read pointers from bytes.
+        "hidden-object-field": ("V8", (3, "|", None, ("a",), {"a": (obj, 0)}, 8, 1, 0)),
+        "field-past-the-item": (
+            "V8",
+            (3, "|", None, ("a",), {"a": (f8, 100)}, 8, 1, 16),
+        ),
+        "object-dtype-without-flags": ("O", (3, "|", None, None, None, 8, 8, 0)),
+        "overlapping-object-fields": (
+            "V16",
+            (3, "|", None, ("a", "b"), {"a": (obj, 0), "b": (f8, 4)}, 16, 1, 63),
+        ),
+    }
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        "hidden-object-field",
+        "field-past-the-item",
+        "object-dtype-without-flags",
+        "overlapping-object-fields",
+    ],
+)
+def test_inconsistent_numpy_dtype_state_is_refused(case: str) -> None:
+    np = pytest.importorskip("numpy", reason="numpy is a test extra")
+    text, state = _dtype_states()[case]
+    for proto in PROTOCOLS:
+        data = pickle.dumps(_Reduce((np.dtype, (text, False, True), state)), proto)
+        with pytest.raises(UnsafeOperationError, match="dtype") as info:
+            brined.loads(data)
+        assert info.value.rule == "build-state"
+
+
+def test_numpy_shared_dtypes_cannot_be_changed() -> None:
+    np = pytest.importorskip("numpy", reason="numpy is a test extra")
+    state = (3, "<", None, None, None, 4, 4, 0)
+    for reduce_value in [
+        (np.dtype, ("f8",), state),
+        (np.dtype, ("f8", False, False), state),
+        (np.dtypes.Float64DType, (), state),
+    ]:
+        data = pickle.dumps(_Reduce(reduce_value), 4)
+        with pytest.raises((UnsafeOperationError, UnsafeGlobalError)):
+            brined.loads(data)
+    assert np.dtype("f8").itemsize == 8
+
+
+def test_object_array_state_must_match_its_shape() -> None:
+    np = pytest.importorskip("numpy", reason="numpy is a test extra")
+    from numpy._core.multiarray import _reconstruct
+
+    state = (1, (10**6,), np.dtype("O"), False, ["a"])
+    data = pickle.dumps(_Reduce((_reconstruct, (np.ndarray, (0,), b"b"), state)), 2)
+    with pytest.raises(UnsafeOperationError, match="shape"):
+        brined.loads(data)

@@ -175,3 +175,19 @@ def test_sklearn_refusal_names_the_profile() -> None:
         brined.loads(data)
     with pytest.raises(UnsafeGlobalError):
         brined.loads(data, allow=brined.profiles.PANDAS)
+
+
+def test_profiles_by_group_name_in_policy_files_and_the_cli(tmp_path: Any) -> None:
+    pd = pytest.importorskip("pandas", reason="pandas is a test extra")
+    from brined.cli import main
+
+    path = tmp_path / "frame.pkl"
+    path.write_bytes(pickle.dumps(pd.DataFrame({"a": [1.5, 2.5]}), 5))
+    policy_file = tmp_path / "policy.txt"
+    policy_file.write_text("# pandas frames\npandas\n")
+    policy = Policy.from_file(str(policy_file))
+    assert brined.loads(path.read_bytes(), allow=policy).equals(
+        pd.DataFrame({"a": [1.5, 2.5]})
+    )
+    assert main(["scan", str(path)]) == 1
+    assert main(["scan", "--allow", "pandas", str(path)]) == 0

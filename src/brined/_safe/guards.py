@@ -234,6 +234,9 @@ def check_args(
         elif _name(func).endswith("multiarray._reconstruct"):
             _check_numpy_reconstruct(args)
         return
+    if _is_dtype(func):
+        _check_dtype_call(func, args, kwargs)
+        return
     if issubclass(func, _CONTAINER_TYPES):
         if issubclass(func, (bytes, bytearray)) and args and _is_int(args[0]):
             raise _refuse(
@@ -311,6 +314,70 @@ def _check_partial_state(state: Any) -> None:
         "functools.partial state must be (func, args, kwds, dict or None)",
         "build-state",
     )
+
+
+def _check_dtype_call(
+    func: Any, args: tuple[Any, ...], kwargs: dict[str, Any] | None
+) -> None:
+    # numpy writes dtype(str, align, True): copy=True makes a new descriptor,
+    # so BUILD fills that one and never numpy's shared dtype objects.
+    if (
+        func.__name__ == "dtype"
+        and not kwargs
+        and len(args) == 3
+        and type(args[0]) is str
+        and type(args[1]) is bool
+        and args[2] is True
+    ):
+        return
+    raise _refuse(
+        "numpy.dtype is only allowed as dtype(str, align, True), the form numpy "
+        "writes (a copy, so no shared dtype is changed)",
+        "call-args",
+    )
+
+
+def _check_dtype_built(dtype: Any) -> None:
+    """After BUILD, a dtype must be one numpy itself would make from its parts.
+
+    dtype.__setstate__ trusts its state: flags that hide an object field, or a
+    field past the end of the item, make arrays that read or free arbitrary
+    memory.  numpy's constructor checks those things, so the dtype is rebuilt
+    from its description and compared.
+    """
+    np = sys.modules["numpy"]
+    try:
+        names = dtype.names
+        sub = dtype.subdtype
+        if names is not None:
+            fields = dtype.fields
+            spec: dict[str, Any] = {
+                "names": list(names),
+                "formats": [fields[n][0] for n in names],
+                "offsets": [fields[n][1] for n in names],
+                "titles": [fields[n][2] if len(fields[n]) > 2 else None for n in names],
+                "itemsize": dtype.itemsize,
+            }
+            canonical = np.dtype(spec, align=bool(dtype.isalignedstruct))
+        elif sub is not None:
+            canonical = np.dtype(sub)
+        else:
+            canonical = np.dtype(dtype.str)
+        ok = (
+            canonical == dtype
+            and canonical.flags == dtype.flags
+            and canonical.itemsize == dtype.itemsize
+            and canonical.hasobject == dtype.hasobject
+            and canonical.alignment == dtype.alignment
+        )
+    except (TypeError, ValueError, KeyError, IndexError):
+        ok = False
+    if not ok:
+        raise _refuse(
+            "numpy dtype state does not describe a dtype numpy would build "
+            "(flags, offsets or sizes are inconsistent)",
+            "build-state",
+        )
 
 
 def _check_numpy_reconstruct(args: tuple[Any, ...]) -> None:
@@ -484,6 +551,8 @@ def build_untrusted(inst: Any, state: Any) -> None:
         elif isinstance(inst, _partial):
             _check_partial_state(state)
         setstate(inst, state)
+        if _is_dtype(type(inst)):
+            _check_dtype_built(inst)
         return
     slotstate = None
     has_slots = False
@@ -527,6 +596,13 @@ def _is_ndarray(cls: type) -> bool:
     return any(k.__name__ == "ndarray" and k.__module__ == "numpy" for k in cls.__mro__)
 
 
+def _is_dtype(cls: Any) -> bool:
+    # Named, not imported, as for ndarray.
+    return isinstance(cls, type) and any(
+        k.__name__ == "dtype" and k.__module__ == "numpy" for k in cls.__mro__
+    )
+
+
 def _check_ndarray_state(state: Any) -> None:
     """ndarray.__setstate__ allocates the shape before it looks at the data:
     the shape must describe exactly the elements or bytes the state carries."""
@@ -538,8 +614,9 @@ def _check_ndarray_state(state: Any) -> None:
     count = 1
     for n in shape:
         count *= n
-    if type(raw) is list:
-        ok = count == len(raw)
+    if isinstance(raw, list):
+        # numpy reads the list's real items: a mismatch crashes the process.
+        ok = count == list.__len__(raw)
     elif isinstance(raw, (bytes, bytearray, str)):
         itemsize = getattr(dtype, "itemsize", None)
         ok = type(itemsize) is int and count * itemsize == len(raw)

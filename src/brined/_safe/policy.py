@@ -55,6 +55,7 @@ __all__ = [
     "BLOCKED_MODULES",
     "BLOCKED_NAMES",
     "DEFAULT_ALLOWED",
+    "DEFAULT_VALUES",
     "GROUPS",
     "NOT_ALLOWED",
     "Policy",

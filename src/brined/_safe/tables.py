@@ -38,7 +38,6 @@ __all__ = [
 # (numpy 2 keeps numpy.core.* as aliases that load 1.x pickles).
 NUMPY_NAMES: Final[frozenset[tuple[str, str]]] = frozenset(
     [
-        ("numpy", "ndarray"),
         ("numpy", "dtype"),
         ("numpy.core.multiarray", "_reconstruct"),
         ("numpy.core.multiarray", "scalar"),
@@ -47,33 +46,6 @@ NUMPY_NAMES: Final[frozenset[tuple[str, str]]] = frozenset(
         # Protocol 5 arrays: numpy checks the shape against the buffer.
         ("numpy.core.numeric", "_frombuffer"),
         ("numpy._core.numeric", "_frombuffer"),
-    ]
-    + [
-        ("numpy.dtypes", f"{kind}DType")
-        for kind in (
-            "Bool",
-            "Int8",
-            "Int16",
-            "Int32",
-            "Int64",
-            "UInt8",
-            "UInt16",
-            "UInt32",
-            "UInt64",
-            "Float16",
-            "Float32",
-            "Float64",
-            "LongDouble",
-            "Complex64",
-            "Complex128",
-            "CLongDouble",
-            "Bytes",
-            "Str",
-            "Void",
-            "Object",
-            "DateTime64",
-            "TimeDelta64",
-        )
     ]
 )
 
@@ -162,11 +134,41 @@ DEFAULT_ALLOWED: Final[frozenset[tuple[str, str]]] = frozenset(
     + list(NUMPY_NAMES)
 )
 
-# Names a safe load may only hold as values, never call: numpy's scalar types
-# are (a dtype= parameter kept in an object), but np.void(2**40) allocates and
-# np.str_(x) is repr(x), so a pickle may not call them.
+# Names a safe load may only hold as values, never call.  numpy's scalar types
+# (a dtype= parameter kept in an object): np.void(2**40) allocates and
+# np.str_(x) is repr(x).  np.ndarray is passed to _reconstruct, and
+# np.ndarray(shape) allocates.  The DType classes return numpy's shared dtype
+# objects, which a BUILD must never change.
 DEFAULT_VALUES: Final[frozenset[tuple[str, str]]] = frozenset(
     [("builtins", "Ellipsis"), ("builtins", "NotImplemented")]
+    + [("numpy", "ndarray")]
+    + [
+        ("numpy.dtypes", f"{kind}DType")
+        for kind in (
+            "Bool",
+            "Int8",
+            "Int16",
+            "Int32",
+            "Int64",
+            "UInt8",
+            "UInt16",
+            "UInt32",
+            "UInt64",
+            "Float16",
+            "Float32",
+            "Float64",
+            "LongDouble",
+            "Complex64",
+            "Complex128",
+            "CLongDouble",
+            "Bytes",
+            "Str",
+            "Void",
+            "Object",
+            "DateTime64",
+            "TimeDelta64",
+        )
+    ]
     + [
         ("numpy", kind)
         for kind in (
