@@ -57,6 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
     _analyze_cli.add_commands(commands)
     _checkpoint_cli.add_commands(commands)  # after analyze: it extends `show`
     _cache_cli.add_commands(commands)
+    from .diagnostics import add_command as _add_explain
+
+    _add_explain(commands)
     return parser
 
 
