@@ -42,7 +42,7 @@ ENGINE_DEPS: dict[str, frozenset[str]] = {
     "_api": frozenset(["_dump", "_load"]),
 }
 # Above the engine, not features: the analysis tools and the command line.
-TOOLS = frozenset(["analyze", "cli", "__main__", "__init__"])
+TOOLS = frozenset(["analyze", "cli", "_demo", "__main__", "__init__"])
 
 
 @dataclass(frozen=True)
