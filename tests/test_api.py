@@ -179,6 +179,19 @@ def test_demo_does_not_run_the_malicious_payload(
     assert "pwned" not in demo.stdout.splitlines()
 
 
+def test_demo_shows_each_job_working(demo: subprocess.CompletedProcess[str]) -> None:
+    # Each step also turns the exit code to 1 when it misbehaves; these are the
+    # results a reader is meant to see.
+    for shown in (
+        "tax(10.0) = 12.0",  # a closure by value, refused by the safe loader
+        "exc.path = root['config']['handlers'][2]['lock']",
+        "equal values, built differently -> same bytes: True",
+        "restore() -> {'step': 2}",  # the torn newest generation skipped
+        "Oslo is not cached -> CacheMiss",
+    ):
+        assert shown in demo.stdout
+
+
 def test_version_flag_prints_version_and_build() -> None:
     result = _run_brined("--version")
     build = "compiled" if brined.COMPILED else "interpreted"

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import brined
@@ -48,7 +48,7 @@ values = st.recursive(
         | st.dictionaries(st.text(max_size=4) | st.integers(), inner, max_size=4)
         | st.tuples(inner, inner)
     ),
-    max_leaves=24,
+    max_leaves=16,
 )
 
 
@@ -78,25 +78,25 @@ def det(v: Any, protocol: int | None = None) -> bytes:
 # -- properties ---------------------------------------------------------------
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(values)
 def test_equal_values_built_differently_give_equal_bytes(v: Any) -> None:
     assert det(v) == det(rebuild(v))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(values, st.sampled_from([0, 1, 2, 3, 4, 5]))
 def test_deterministic_output_loads_with_the_stdlib(v: Any, protocol: int) -> None:
     assert pickle.loads(det(v, protocol)) == v
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(values)
 def test_equal_values_give_equal_hashes(v: Any) -> None:
     assert brined.hash(v) == brined.hash(rebuild(v))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(values, values)
 def test_unequal_values_give_unequal_hashes(a: Any, b: Any) -> None:
     assume(a != b)
@@ -126,8 +126,8 @@ def _in_child(values_list: list[Any], seed: str) -> list[list[str]]:
     return result
 
 
-@settings(max_examples=4, deadline=None)
-@given(st.lists(values, min_size=10, max_size=30))
+@settings(max_examples=2, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(values, min_size=10, max_size=25))
 def test_other_hash_seeds_give_equal_bytes_and_hashes(vs: list[Any]) -> None:
     here = [[det(v).hex(), brined.hash(v)] for v in vs]
     for seed in ("0", "12345"):
@@ -339,3 +339,23 @@ def test_hash_of_an_unpicklable_object_raises_with_the_path() -> None:
     with pytest.raises(TypeError) as info:
         brined.hash({"k": threading.Lock()})
     assert info.value.path == "root['k']"  # type: ignore[attr-defined]
+
+
+@pytest.mark.slow
+@settings(max_examples=2000, deadline=None)
+@given(values)
+def test_determinism_soak(v: Any) -> None:
+    data = det(v)
+    assert data == det(rebuild(v))
+    assert pickle.loads(data) == v
+    assert brined.hash(v) == brined.hash(rebuild(v))
+
+
+def test_clear_memo_between_deterministic_dumps_gives_standalone_bytes() -> None:
+    out = io.BytesIO()
+    p = brined.Pickler(out, deterministic=True)
+    p.dump(["".join(["a", "b"])])
+    p.clear_memo()
+    start = out.tell()
+    p.dump(["ab", {"x", "y"}])
+    assert out.getvalue()[start:] == det(["ab", {"y", "x"}])

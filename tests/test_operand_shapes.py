@@ -127,3 +127,17 @@ ACCEPTED: dict[str, bytes] = {
 def test_shapes_c_accepts_load_to_the_same_value(name: str, trusted: bool) -> None:
     data = ACCEPTED[name]
     assert brined.loads(data, trusted=trusted) == pickle.loads(data)
+
+
+def test_newobj_takes_a_tuple_subclass_as_c_does() -> None:
+    # Found by the mutation fuzzer: NEWOBJ's arguments may be a tuple
+    # subclass (here a namedtuple), as C's PyTuple_Check allows.
+    data = (
+        b"\x80\x03ctests.corpus\nPoint\nq\x01X\x01\x00\x00\x00a"
+        b"X\x01\x00\x00\x00b\x86q\x02\x81q\x03h\x01h\x03\x81."
+    )
+    expected = pickle.loads(data)
+    assert brined.loads(data, trusted=True) == expected
+    # A safe load refuses it (an UnpicklingError), which C need not do.
+    with pytest.raises(brined.UnpicklingError):
+        brined.loads(data, allow=["tests.corpus.Point"])

@@ -32,6 +32,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "COMPILED",
+    "Cache",
+    "CacheMiss",
     "Checkpoint",
     "DEFAULT_PROTOCOL",
     "HIGHEST_PROTOCOL",
@@ -66,6 +68,8 @@ __all__ = [
 # stays fast and needs nothing outside the stdlib: name -> the module that
 # defines it (a name that is the module's own is the module itself).
 _LAZY: dict[str, str] = {
+    "Cache": ".cache",
+    "CacheMiss": ".cache",
     "Checkpoint": ".checkpoint",
     "cloud": ".cloud",
     "explain": ".diagnostics",

@@ -130,3 +130,51 @@ def explain(obj: Any, *, protocol: int | None = None) -> list[Problem]:
             )
         )
     return problems
+
+
+def _explain_command(args: Any, out: Any) -> int:
+    """``brined explain FILE.py:NAME``: import FILE.py, explain its NAME."""
+    import importlib.util
+    import os
+    import sys
+
+    target: str = args.target
+    path, sep, name = target.rpartition(":")
+    if not sep or not path or not name:
+        out.write(f"brined explain: expected FILE.py:NAME, got {target!r}\n")
+        return 2
+    # Imported as a module named after the file, so that its classes and
+    # functions can be found by name as a dump would look them up.
+    module_name = os.path.splitext(os.path.basename(path))[0]
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:
+        out.write(f"brined explain: cannot import {path}\n")
+        return 2
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    spec.loader.exec_module(module)
+    if not hasattr(module, name):
+        out.write(f"brined explain: {path} defines no {name!r}\n")
+        return 2
+    problems = explain(getattr(module, name), protocol=args.protocol)
+    if not problems:
+        out.write(f"{name}: pickles (no problem found)\n")
+        return 0
+    out.write(f"{name}: {len(problems)} object(s) cannot be pickled\n")
+    for problem in problems:
+        out.write(f"{str(problem).replace('root', name, 1)}\n")
+    return 1
+
+
+def add_command(commands: Any) -> None:
+    """Register ``brined explain`` on the CLI's subcommands."""
+    parser = commands.add_parser(
+        "explain",
+        help="list every object in a value that cannot be pickled, and why",
+        description="Import FILE.py as a module named after the file and list "
+        "every object in its global NAME that cannot be pickled, with its path, "
+        "the reason and a hint. Exit 0: it pickles; 1: problems; 2: usage.",
+    )
+    parser.add_argument("target", metavar="FILE.py:NAME")
+    parser.add_argument("--protocol", type=int, default=None)
+    parser.set_defaults(handler=_explain_command)

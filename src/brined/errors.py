@@ -130,6 +130,13 @@ class _MalformedValueError(MalformedPickleError, ValueError):
     """
 
 
+class _MalformedTypeError(MalformedPickleError, TypeError):
+    """A malformed pickle where the stdlib raises TypeError (REDUCE arguments
+    that are not a tuple): also a TypeError, as `_MalformedValueError` is a
+    ValueError.  Private: catch `MalformedPickleError`.
+    """
+
+
 class PlaceholderWarning(UserWarning):
     """``dump``/``dumps(..., on_error="placeholder")`` replaced objects it could
     not pickle by `brined.Unpicklable` (the message lists their paths)."""

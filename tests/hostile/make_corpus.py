@@ -283,6 +283,49 @@ def name_tricks() -> None:
         "builtins.getattr to reach attributes",
     )
     case(
+        f"{f}--getattr-on-a-made-list",
+        proto(2) + glob("builtins", "getattr") + b"]" + uni("append") + b"\x86R.",
+        OPERATION,
+        "getattr on an object the pickle made, not a global",
+    )
+    case(
+        f"{f}--getattr-dunder-p2",
+        proto(2)
+        + glob("__builtin__", "getattr")
+        + glob("collections", "OrderedDict")
+        + uni("__init__")
+        + b"\x86R.",
+        GLOBALS,
+        "getattr to a dunder, as protocol 2 writes nested names",
+    )
+    case(
+        f"{f}--getattr-walk-to-system",
+        proto(2)
+        + glob("builtins", "getattr")
+        + glob("builtins", "getattr")
+        + glob("pathlib", "os")
+        + uni("system")
+        + b"\x86R"
+        + uni(TOUCH)
+        + b"\x85R.",
+        GLOBALS,
+        "getattr(pathlib.os, 'system') called: a chain to os.system",
+    )
+    case(
+        f"{f}--getattr-memo-reuse",
+        proto(2)
+        + glob("builtins", "getattr")
+        + b"q\x00"
+        + glob("collections", "OrderedDict")
+        + uni("fromkeys")
+        + b"\x86R0h\x00"
+        + glob("os", "system")
+        + uni("__call__")
+        + b"\x86R.",
+        GLOBALS,
+        "getattr kept in the memo and used again on os.system",
+    )
+    case(
         f"{f}--import",
         proto(2) + call1(glob("builtins", "__import__"), uni("os")) + b".",
         GLOBALS,

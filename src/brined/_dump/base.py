@@ -195,6 +195,10 @@ class PicklerBase:
         self._user_override: Callable[[Any], Any] | None = None
         # The objects being saved, root first, while `_run_entries` runs.
         self._owners: list[Any] | None = None
+        # While `run_levels` runs: its stack of levels, and the object of the
+        # level whose item goes to `_save_compound` (see `replace`).
+        self._level_stack: list[Any] | None = None
+        self._level_me: Any = None
         # The output buffers are made by each dump (`_init_output`), not here:
         # `dumps` makes a pickler per call.
 
@@ -208,6 +212,7 @@ class PicklerBase:
         """Forget every object pickled so far (shared objects are written again)."""
         self._mt = None
         self._memo.clear()
+        self._canon.clear()
 
     @property
     def memo(self) -> dict[int, tuple[int, Any]]:

@@ -174,6 +174,8 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
     # Deterministic dumps: atoms by value, set elements ordered (`canonical`).
     det = p._det
     canon = p._canon
+    # Best-effort dumps (`replace`) read the levels' objects from here.
+    p._level_stack = stack
     try:
         while True:
             # -- the next item of the current level, or its end
@@ -526,8 +528,10 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                             continue
                     entry = p._save_reduce_value(item, rv)
                 else:
+                    p._level_me = me  # for a best-effort `reducer_override`
                     entry = p._save_compound(item)
             else:
+                p._level_me = me
                 entry = p._save_compound(item)
             _drain(w, buf)
             if entry is not None:
@@ -546,3 +550,6 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
             chain.append(item)
         annotate(exc, chain)
         raise
+    finally:
+        p._level_stack = None
+        p._level_me = None

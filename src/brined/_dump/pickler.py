@@ -97,13 +97,7 @@ class Pickler(Savers):
             self._init_output()
             proto = self.proto
             w: BytesWriter | None = None
-            if (
-                _COMPILED
-                and self._pers_func is None
-                and not self.fast
-                and self.bin
-                and not self._placeholder
-            ):
+            if _COMPILED and self._pers_func is None and not self.fast and self.bin:
                 # `run_levels` applies: the output goes to a native writer,
                 # the memo to a native table.
                 w = BytesWriter()

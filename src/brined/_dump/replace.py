@@ -19,6 +19,7 @@ from typing import Any
 
 from ..errors import PicklingError, PlaceholderWarning
 from .base import _copyreg_newobj, _copyreg_table
+from .levels import _DONE
 from .paths import describe, type_name
 from .placeholder import Unpicklable
 from .reduce import (
@@ -113,6 +114,20 @@ def _reduce(p: Any, obj: Any) -> Any:
     return rv
 
 
+def _chain(p: Any) -> list[Any]:
+    """The objects being saved, root first, from whichever driver runs."""
+    owners = p._owners
+    if owners is not None:
+        return list(owners)
+    levels = p._level_stack
+    if levels is None:
+        return []
+    chain = [level[7] for level in levels if level[7] is not _DONE]
+    if p._level_me is not _DONE:
+        chain.append(p._level_me)
+    return chain
+
+
 def reduce_or_replace(p: Any, obj: Any) -> Any:
     """The reduce value of `obj` (or NotImplemented: the pickler's own way),
     or, if it cannot be pickled, that of an `Unpicklable` recorded in
@@ -120,7 +135,7 @@ def reduce_or_replace(p: Any, obj: Any) -> Any:
     try:
         return _reduce(p, obj)
     except Exception as exc:
-        chain = list(p._owners or ())
+        chain = _chain(p)
         if not chain or chain[-1] is not obj:
             chain.append(obj)
         stand_in = Unpicklable(

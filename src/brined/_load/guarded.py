@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Final
 if TYPE_CHECKING:
     from _typeshed import IdentityFunction
 
+from .._format.opcodes import REDUCE
 from .._safe.guards import (
     CALL_PLAIN,
     CALL_RECONSTRUCTOR,
@@ -43,11 +44,16 @@ from .._safe.guards import (
     is_real_class,
 )
 from .._safe.limits import check_hashed
-from .._safe.policy import Policy
-from ..errors import MalformedPickleError, UnsafeOperationError
+from .._safe.policy import NOT_ALLOWED, Policy
+from ..errors import (
+    MalformedPickleError,
+    UnsafeGlobalError,
+    UnsafeOperationError,
+    _MalformedTypeError,
+)
 from .io import UNBOUNDED, _Input
 from .memo_proxy import MemoProxy
-from .names import py3_name
+from .names import NameLookup, NamePath, py3_name
 from .translate import translate
 
 try:
@@ -59,7 +65,7 @@ except ImportError:
         return lambda cls: cls
 
 
-__all__ = ["PLAIN_KEYS", "SIZED", "_Guarded"]
+__all__ = ["CALL_LOOKUP", "PLAIN_KEYS", "SIZED", "_Guarded"]
 
 # Int hashes are their value modulo a prime (sys.hash_info.modulus): smaller
 # ints never collide.  Capped at 2**60 so that, compiled, it is a machine-size
@@ -73,6 +79,9 @@ SIZED: Final = frozenset([str, bytes, bytearray, list, tuple, dict, set, frozens
 _TEXT_TYPES: Final = (str, bytes, bytearray)
 
 _TRUST: Final = "If you trust this data: brined.loads(data, trusted=True)"
+# The call kind of a safe load's getattr (`NameLookup`): outside the kinds of
+# `guards.call_kind`, so the loop always sends it through `_guard_call`.
+CALL_LOOKUP: Final = 100
 
 
 def _weight(obj: Any) -> int:
@@ -101,6 +110,12 @@ class _Guarded(_Input):
     _callable: dict[int, int]
     _owned: set[int]
     _resolved: Any
+    # (module, qualname) of each global this load resolved, by id: what a
+    # nested-name lookup may start from (see `_guard_lookup`).
+    _global_names: dict[int, tuple[str, str]]
+    # The `NamePath`s and `NameLookup`s this unpickler made (see
+    # `_Resolver._check_stand_ins`).
+    _stand_ins: list[Any]
     _keep: list[Any]
     _hashes: dict[int, dict[int, int]]
     _hash_work: int
@@ -193,6 +208,8 @@ class _Guarded(_Input):
         self._callable = {}
         self._owned = set()
         self._keep = []
+        self._global_names = {}
+        self._stand_ins = []
         self._hashes = {}
 
     def _start_load(self) -> None:
@@ -273,6 +290,9 @@ class _Guarded(_Input):
         policy = self._policy
         if policy is None:
             return
+        if type(obj) is NameLookup or type(obj) is NamePath:
+            # find_class registered these itself (see `_Resolver.find_class`).
+            return
         if self.proto < 3 and self.fix_imports:
             module, name = py3_name(module, name)
         if self._resolved is not obj:
@@ -281,8 +301,20 @@ class _Guarded(_Input):
             self._own(obj)
             return
         self._note_foreign(obj, policy.may_call(module, name))
+        self._global_names[id(obj)] = (module, name)
 
-    def _refuse_callee(self, func: Any, opname: str) -> UnsafeOperationError:
+    def _refuse_callee(
+        self, func: Any, opname: str
+    ) -> UnsafeOperationError | UnsafeGlobalError:
+        if type(func) is NamePath and self._policy is not None:
+            # The refused global it stands for, named as find_class would.
+            path: NamePath = func
+            return self._policy.refusal(
+                path.module,
+                path.qualname,
+                NOT_ALLOWED,
+                written=f"{path.module}.{path.qualname}",
+            )
         if id(func) in self._foreign:
             why = "it was allowed only as a value"
         else:
@@ -302,9 +334,17 @@ class _Guarded(_Input):
         kind = self._callable.get(id(func))
         if kind is None:
             raise self._refuse_callee(func, opname)
+        if kind == CALL_LOOKUP:
+            if opname != "REDUCE":
+                raise self._refuse_callee(func, opname)
+            # REDUCE has no argument: its opcode is the byte before `pos`.
+            self._op_offset = self._base + pos - 1
+            self._op_code = REDUCE
+            self._guard_lookup(func, args)
+            return
         if type(args) is not tuple:
             # As C: a call's arguments are a tuple (INST and OBJ pass one).
-            raise MalformedPickleError(
+            raise _MalformedTypeError(
                 f"{opname} arguments must be a tuple, not {type(args).__name__}"
             )
         size = 0
@@ -329,6 +369,14 @@ class _Guarded(_Input):
             keys = hashed_keys(func, args)
             if keys is not None:
                 self._check_keys(None, keys, pos)
+
+    def _guard_lookup(self, lookup: Any, args: Any) -> None:
+        """REDUCE of a safe load's getattr (`_Resolver` implements it)."""
+        raise NotImplementedError
+
+    def _check_stand_ins(self) -> None:
+        """At STOP, when `NamePath`s exist (`_Resolver` implements it)."""
+        raise NotImplementedError
 
     def _guard_target(self, target: Any, opname: str) -> None:
         """SETITEM(S)/APPEND(S)/ADDITEMS/BUILD only on objects this load made."""

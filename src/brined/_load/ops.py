@@ -58,6 +58,7 @@ from ..errors import (
     _MalformedValueError,
 )
 from .guarded import PLAIN_KEYS, SIZED, _Guarded
+from .io import bad_key
 from .names import py3_name
 
 try:
@@ -88,6 +89,22 @@ class _Machine(_Guarded):
     """The rare opcodes and the hooks; see the module docstring."""
 
     # -- rare opcodes: work on the state saved on self --------------------------
+
+    def _rare(
+        self, code: int, buf: bytes, pos: int, end: int, start: int, stack: list[Any]
+    ) -> tuple[bytes, int, int, int, list[Any]]:
+        """Run a rare opcode from the table on the state saved on self."""
+        handler = RARE.get(code)
+        if handler is None:
+            raise MalformedPickleError(bad_key(code))
+        self._buf = buf
+        self._pos = pos
+        self._end = end
+        self._start = start
+        self._stack = stack
+        self._op_code = code
+        handler(self)
+        return self._buf, self._pos, self._end, self._start, self._stack
 
     def _pop_mark(self) -> list[Any]:
         items = self._stack

@@ -8,15 +8,25 @@ allowed module can re-export a blocked object).
 from __future__ import annotations
 
 import sys
+import types
 from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
     from _typeshed import IdentityFunction
 
-from .._safe.policy import ALLOWED, BLOCKED, default_policy, is_blocked_object
-from ..errors import UnsafeGlobalError
+from .._format.opcodes import GLOBAL, STACK_GLOBAL
+from .._safe.policy import (
+    ALLOWED,
+    BAD_NAME,
+    BLOCKED,
+    NOT_ALLOWED,
+    default_policy,
+    is_blocked_object,
+)
+from ..errors import UnsafeGlobalError, UnsafeOperationError
+from .guarded import CALL_LOOKUP
 from .io import op_name
-from .names import py3_name
+from .names import NameLookup, NamePath, py3_name
 from .ops import _Machine
 
 try:
@@ -31,6 +41,14 @@ except ImportError:
 __all__ = ["_Resolver"]
 
 _ModuleType: Final = type(sys)
+# (types.FunctionType: compiled, this module's own functions are not one.)
+_FunctionType: Final = types.FunctionType
+# The opcodes whose global lands on the stack where getattr's base goes.
+_PUSHES_GLOBAL: Final = frozenset([GLOBAL, STACK_GLOBAL])
+_LOOKUP_SHAPE: Final = (
+    "getattr is only allowed as the C pickler writes a nested name below "
+    "protocol 4: getattr(global, 'name') through REDUCE"
+)
 
 
 # Unpickler, which Python code subclasses, derives from this class.
@@ -52,8 +70,16 @@ class _Resolver(_Machine):
         if self.proto < 3 and self.fix_imports:
             module, name = py3_name(module, name)
         if policy is not None:
+            if module == "builtins" and name == "getattr":
+                return self._name_lookup()
             verdict = policy.check(module, name)
             if verdict != ALLOWED:
+                if verdict == NOT_ALLOWED and self._op_code in _PUSHES_GLOBAL:
+                    # Maybe `Outer` of getattr(Outer, 'Inner'), with only
+                    # Outer.Inner allowed: then it is that lookup's base.
+                    base = self._base_of_lookup(module, name, True)
+                    if base is not None:
+                        return base
                 raise self._refusal(module, name, verdict, written)
         __import__(module, level=0)
         root: Any = sys.modules[module]
@@ -96,3 +122,178 @@ class _Resolver(_Machine):
         # name actually resolved to.
         if is_blocked_object(obj):
             raise self._refusal(module, name, BLOCKED, written)
+
+    # -- nested names below protocol 4: getattr(Outer, 'Inner') ---------------
+
+    def _name_lookup(self) -> NameLookup:
+        lookup = NameLookup()
+        key = id(lookup)
+        self._callable[key] = CALL_LOOKUP
+        self._foreign.add(key)
+        self._stand_ins.append(lookup)
+        self._resolved = lookup
+        return lookup
+
+    def _base_of_lookup(self, module: str, name: str, pushed: bool) -> Any:
+        """A `NamePath` for `module`.`name` if it sits where getattr's first
+        argument goes (the next object on a stack whose top is a
+        `NameLookup`), else None.  `pushed`: the object is about to be
+        pushed (GLOBAL); otherwise it replaces the top (REDUCE)."""
+        stack = self._stack
+        below: Any = None
+        depth = len(stack) if pushed else len(stack) - 1
+        if depth > 0:
+            below = stack[depth - 1]
+        elif self._metastack and self._metastack[-1]:
+            below = self._metastack[-1][-1]
+        if type(below) is not NameLookup:
+            return None
+        path = NamePath(module, name)
+        key = id(path)
+        self._foreign.add(key)
+        self._stand_ins.append(path)
+        self._global_names[key] = (module, name)
+        self._resolved = path
+        return path
+
+    def _check_stand_ins(self) -> None:
+        """Refuse a load that kept a stand-in anywhere but in the memo.
+
+        A `NamePath` stands for a global the policy refused, so it may only
+        be a lookup's base, and a `NameLookup` for getattr, which may only be
+        called: by STOP nothing but the memo (and a memoized ``(base,
+        'name')`` argument tuple) may still refer to either.  Reference
+        counts tell, without walking the result: every other holder (a
+        container, an instance, the result itself) is one reference too many.
+        """
+        self._resolved = None
+        held, tuples = _memo_holds(self._memo, self._memo_extra)
+        leaked = _leak(tuples, held)
+        if leaked is not None:
+            self._leaked(leaked[0])
+        leaked = _leak(self._stand_ins, held)
+        if leaked is not None:
+            self._leaked(leaked)
+
+    def _leaked(self, path: Any) -> None:
+        if type(path) is NameLookup:
+            raise self._refusal("builtins", "getattr", BLOCKED, "builtins.getattr")
+        raise self._refusal(
+            path.module, path.qualname, NOT_ALLOWED, f"{path.module}.{path.qualname}"
+        )
+
+    def _guard_lookup(self, lookup: Any, args: Any) -> None:
+        """Resolve getattr(base, attr) as the dotted name it spells, if the
+        policy allows that name; refuse every other use of getattr."""
+        policy = self._policy
+        if (
+            policy is None
+            or type(args) is not tuple
+            or len(args) != 2
+            or type(args[1]) is not str
+        ):
+            raise UnsafeOperationError(_LOOKUP_SHAPE, rule="getattr")
+        base, attr = args
+        owner = self._global_names.get(id(base))
+        bound = False
+        if owner is None:
+            # A bound method: getattr(instance, 'method') of a class this load
+            # resolved (the pickle made the instance, so it is not a global).
+            owner = self._global_names.get(id(type(base)))
+            if owner is None or type(base) is NamePath:
+                raise UnsafeOperationError(
+                    f"getattr on a {type(base).__name__} is refused: {_LOOKUP_SHAPE}",
+                    rule="getattr",
+                )
+            bound = True
+        module, qualname = owner
+        dotted = f"{qualname}.{attr}"
+        written = f"{module}.{dotted}"
+        # A dunder, "<locals>" or empty part is a bad name to the policy; a
+        # dot would make one getattr walk several names.
+        verdict = BAD_NAME if "." in attr else policy.check(module, dotted)
+        if verdict != ALLOWED:
+            path = None
+            if verdict == NOT_ALLOWED and not bound:
+                path = self._base_of_lookup(module, dotted, False)
+            if path is None:
+                raise self._refusal(module, dotted, verdict, written)
+            lookup.result = path
+            return
+        if bound:
+            # Looked up on the class, never through the instance (whose
+            # __getattr__ could run anything): only plain functions bind.
+            func = getattr(type(base), attr, None)
+            if type(func) is not _FunctionType:
+                raise UnsafeOperationError(
+                    f"getattr on a {type(base).__name__} instance only binds "
+                    f"a method; {written} is not one",
+                    rule="getattr",
+                )
+            self._check_resolved(module, dotted, func, written)
+            lookup.result = func.__get__(base, type(base))
+            return
+        obj: Any
+        if type(base) is NamePath:
+            __import__(module, level=0)
+            obj = sys.modules[module]
+            for part in qualname.split("."):
+                if type(obj) is _ModuleType and obj is not sys.modules[module]:
+                    raise self._refusal(module, dotted, BLOCKED, written)
+                obj = getattr(obj, part)
+        else:
+            obj = base
+        if type(obj) is _ModuleType:
+            raise self._refusal(module, dotted, BLOCKED, written)
+        obj = getattr(obj, attr)
+        self._check_resolved(module, dotted, obj, written)
+        key = id(obj)
+        if key not in self._global_names:
+            self._global_names[key] = (module, dotted)
+        self._note_foreign(obj, policy.may_call(module, dotted))
+        lookup.result = obj
+
+
+# Reference counting for `_Resolver._check_stand_ins`: each step in a function of
+# its own, so no loop variable of one step is still holding an object when
+# the next one counts.
+
+
+def _memo_holds(
+    memo: list[Any], extra: dict[Any, Any]
+) -> tuple[dict[int, int], list[Any]]:
+    """How many references the memo holds to each object, counting the items
+    of memoized 2-tuples; and those tuples that start with a `NamePath`."""
+    held: dict[int, int] = {}
+    tuples: list[Any] = []
+    entries = list(memo)
+    entries.extend(extra.values())
+    for entry in entries:
+        key = id(entry)
+        if key not in held and type(entry) is tuple and len(entry) == 2:
+            inner = id(entry[0])
+            held[inner] = held.get(inner, 0) + 1
+            if type(entry[0]) is NamePath:
+                tuples.append(entry)
+        held[key] = held.get(key, 0) + 1
+    return held, tuples
+
+
+def _alone() -> int:
+    # The count of an object held by one list only, seen from a loop like
+    # `_leak`'s (the same in both builds, whatever the loop itself holds).
+    items = [NamePath("", "")]
+    count = 0
+    for item in items:
+        count = sys.getrefcount(item)
+    return count
+
+
+def _leak(items: list[Any], held: dict[int, int]) -> Any:
+    """The first of `items` (each listed once) held by more than `items`
+    and the memo, or None."""
+    alone = _alone()
+    for item in items:
+        if sys.getrefcount(item) > alone + held.get(id(item), 0):
+            return item
+    return None

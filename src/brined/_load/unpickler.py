@@ -1,29 +1,19 @@
-"""The unpickler: a flat, iterative pickle virtual machine.
+"""The unpickler: a flat, iterative pickle virtual machine (the hot loop).
 
-Design notes (why it looks the way it does):
+* One loop, no recursion per nesting level: MARK pushes the current stack onto
+  a metastack, so a million nested lists load at the default recursion limit.
+* The input is a byte buffer and a position held in locals; every length is
+  checked against what the buffer holds before anything is sliced.
+* Dispatch is an if/elif chain on the opcode, most frequent first; rare
+  opcodes go through `RARE`, methods that work on the state saved on ``self``.
+* Errors become `UnpicklingError` subclasses naming the opcode and offset;
+  what the pickle's own calls raise propagates when ``trusted=True``.
+* Untrusted loads ask the `Policy` before importing and run the guards and
+  `Limits`, at most a type test or an empty-set check on hot opcodes.
 
-* One loop, no recursion per nesting level: containers are built on an explicit
-  stack and MARK pushes the current stack onto a metastack, so a million nested
-  lists load at the default recursion limit.
-* The input is a byte buffer plus an integer position held in locals.  `loads`
-  indexes the caller's bytes directly; a file is read into the buffer a frame or a
-  peeked chunk at a time, or exactly as many bytes as each opcode needs when the
-  file can neither peek nor seek.  Every length is checked against what the buffer
-  holds before anything is sliced or allocated.
-* Dispatch is an if/elif chain on the opcode int, most frequent first; rare opcodes
-  go through a table of methods that work on the state saved on ``self``.
-* Errors: anything the loop itself trips over becomes an `UnpicklingError`
-  subclass naming the opcode and byte offset.  Exceptions raised by code the
-  pickle calls (REDUCE, BUILD, hooks...) propagate unchanged when ``trusted=True``,
-  as the stdlib does, and are wrapped otherwise.
-* Safety: the base `find_class` asks the load `Policy` before importing anything.
-  Untrusted loads also run the opcode guards (``_safe/guards.py``: what may be
-  called, given state or items) and the `Limits` (``_safe/limits.py``); each guard
-  costs the hot opcodes at most a type test or a check of an empty set.  The
-  bases, from the bottom: `_Input` (``io.py``: the input refills),
-  `_Guarded` (``guarded.py``: memo, guard state, limits; errors are
-  translated in ``translate.py``), `_Machine` (``ops.py``: rare opcodes and
-  hooks), `_Resolver` (``resolve.py``: `find_class` and nested-name lookups).
+Bases, from the bottom (docs/loader.md has the map): `_Input` (``io.py``),
+`_Guarded` (``guarded.py``; ``translate.py``), `_Machine` (``ops.py``),
+`_Resolver` (``resolve.py``).
 """
 
 from __future__ import annotations
@@ -93,15 +83,22 @@ from .._safe.guards import (
 )
 from .._safe.limits import DEFAULT_LIMITS, Limits
 from .._safe.policy import Policy, default_policy
-from ..errors import MalformedPickleError, UnpicklingError, _MalformedValueError
+from ..errors import (
+    MalformedPickleError,
+    UnpicklingError,
+    _MalformedTypeError,
+    _MalformedValueError,
+)
 from .io import (
     PEEK_START,
     UNBOUNDED,
     _as_bytes,
     _BytesFile,
-    bad_key,
 )
-from .ops import PLAIN_KEYS, RARE, SIZED
+
+# py3_name is re-exported for code that imported it from here before the split.
+from .names import py3_name as py3_name
+from .ops import PLAIN_KEYS, SIZED
 from .resolve import _Resolver
 
 if COMPILED:
@@ -359,6 +356,7 @@ class Unpickler(_Resolver):
                             raise MalformedPickleError("STACK_GLOBAL requires str")
                         self._start = start
                         self._op_code = code
+                        self._stack = stack
                         stack.append(self._find(module, name))
                     elif code == NEWOBJ:
                         args = stack.pop()
@@ -665,9 +663,11 @@ class Unpickler(_Resolver):
                                 and len(args[0]) <= SHORT_TEXT
                             )
                         ):
+                            # The stack as it is now, for a nested-name lookup.
+                            self._stack = stack
                             self._guard_call(func, args, None, "REDUCE", pos)
                     if type(args) is not tuple and not isinstance(args, tuple):
-                        raise MalformedPickleError(
+                        raise _MalformedTypeError(
                             "REDUCE arguments must be a tuple, not "
                             f"{type(args).__name__}"
                         )
@@ -715,6 +715,12 @@ class Unpickler(_Resolver):
                 elif code == STOP:
                     value = stack.pop()
                     self._finish(pos)
+                    if not trusted and self._stand_ins:
+                        # (args and func may still hold a nested-name
+                        # lookup's base and the lookup.)
+                        args = None
+                        func = None
+                        self._check_stand_ins()
                     return value
                 else:
                     buf, pos, end, start, stack = self._rare(
@@ -728,22 +734,6 @@ class Unpickler(_Resolver):
             # here.  Setting __cause__ also sets __suppress_context__, as `from` does.
             err.__cause__ = exc
             raise err  # noqa: B904
-
-    def _rare(
-        self, code: int, buf: bytes, pos: int, end: int, start: int, stack: list[Any]
-    ) -> tuple[bytes, int, int, int, list[Any]]:
-        """Run a rare opcode from the table on the state saved on self."""
-        handler = RARE.get(code)
-        if handler is None:
-            raise MalformedPickleError(bad_key(code))
-        self._buf = buf
-        self._pos = pos
-        self._end = end
-        self._start = start
-        self._stack = stack
-        self._op_code = code
-        handler(self)
-        return self._buf, self._pos, self._end, self._start, self._stack
 
 
 def load(

@@ -418,11 +418,12 @@ def check_newobj(cls: Any, args: Any, kwargs: Any, opname: str) -> None:
         raise MalformedPickleError(
             f"{opname} class argument must be a type, not {type(cls).__name__}"
         )
-    if type(args) is not tuple:
+    # C checks PyTuple_Check and PyDict_Check: subclasses pass.
+    if type(args) is not tuple and not isinstance(args, tuple):
         raise MalformedPickleError(
             f"{opname} args argument must be a tuple, not {type(args).__name__}"
         )
-    if kwargs is not None and type(kwargs) is not dict:
+    if kwargs is not None and type(kwargs) is not dict and not isinstance(kwargs, dict):
         raise MalformedPickleError(
             f"{opname} kwargs argument must be a dict, not {type(kwargs).__name__}"
         )

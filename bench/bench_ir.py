@@ -1,0 +1,157 @@
+#!/usr/bin/env python3
+"""Instructions per op under callgrind: an A/B measure a loaded machine cannot skew.
+
+    python bench/bench_ir.py                       # None, pyperf_pickle: every op
+    python bench/bench_ir.py --workload pyperf_list --op dumps --op cdumps -n 20
+
+On a shared machine at a load average of 10 on 2 cores, timed ratios move by
+tens of percent between rounds (bench.py's `±` column); the number of
+instructions executed does not depend on the load.  Each (workload, op) runs in
+its own process under ``valgrind --tool=callgrind --toggle-collect=<entry>``,
+which counts only what runs inside the op's C entry point (``brined.dumps`` /
+``brined.loads`` of the compiled build, ``_pickle.dumps`` / ``_pickle.loads``),
+twice: one call (the first call imports what the op imports lazily: millions of
+instructions for a first ``loads``), and that call plus ``-n`` repeats over the
+workload's objects; the difference divided by the number of repeats is one op.
+(Counting the whole process instead, by difference, is useless: the garbage
+collector's full passes land in one run and not the other.)  Instructions are
+not time (a cache miss costs more than an add), so this complements bench.py,
+it does not replace it.  The interpreted build has no entry point to count.
+
+Ops: ``dumps``/``loads``/``tloads`` (brined; tloads is ``trusted=True``) and
+``cdumps``/``cloads`` (C pickle), all protocol 5.  brined is whichever build the
+interpreter imports (see ``--python``).  Needs valgrind.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import pickle
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+OPS = ("dumps", "cdumps", "loads", "tloads", "cloads")
+# The C function each op enters (mypyc names a module-level function's
+# wrapper CPyPy_<module>___<name>).
+ENTRY = {
+    "dumps": "CPyPy_pickler___dumps",
+    "loads": "CPyPy_unpickler___loads",
+    "tloads": "CPyPy_unpickler___loads",
+    "cdumps": "_pickle_dumps",
+    "cloads": "_pickle_loads",
+}
+
+
+def _objects(workload: str) -> list[Any]:
+    if workload == "none":
+        return [None]
+    sys.path.insert(0, str(HERE))
+    import bench_workloads as wls
+
+    objs: list[Any] = getattr(wls, workload)()
+    return objs
+
+
+def _child(workload: str, op: str, n: int) -> None:
+    """Call `op` once, then n times over the workload (callgrind counts this)."""
+    import brined
+
+    if op in ("dumps", "loads", "tloads") and not brined.COMPILED:
+        raise SystemExit("bench_ir.py counts the compiled build only")
+    objs = _objects(workload)
+    data = [pickle.dumps(o, protocol=5) for o in objs]
+    if op == "dumps":
+        f, args = brined.dumps, objs
+    elif op == "cdumps":
+        f, args = pickle.dumps, objs
+    elif op == "loads":
+        f, args = brined.loads, data
+    elif op == "tloads":
+        f, args = _trusted_loads, data
+    elif op == "cloads":
+        f, args = pickle.loads, data
+    else:
+        raise SystemExit(f"unknown op {op!r}")
+    if f is brined.dumps or f is pickle.dumps:
+        f, args = _proto5(f), objs
+    f(args[0])
+    for _ in range(n):
+        for a in args:
+            f(a)
+
+
+def _trusted_loads(data: bytes) -> Any:
+    import brined
+
+    return brined.loads(data, trusted=True)
+
+
+class _proto5:
+    """``dumps(obj, protocol=5)`` as a one-argument callable (no closure)."""
+
+    def __init__(self, dumps: Any) -> None:
+        self.dumps = dumps
+
+    def __call__(self, obj: Any) -> bytes:
+        data: bytes = self.dumps(obj, protocol=5)
+        return data
+
+
+def _count(python: str, workload: str, op: str, n: int) -> int:
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "cg.out")
+        proc = subprocess.run(
+            [
+                "valgrind",
+                "--tool=callgrind",
+                f"--toggle-collect={ENTRY[op]}",
+                f"--callgrind-out-file={out}",
+                python,
+                str(Path(__file__).resolve()),
+                "--child",
+                workload,
+                op,
+                str(n),
+            ],
+            capture_output=True,
+            text=True,
+            cwd=tmp,  # never import brined from a source tree by accident
+        )
+    m = re.search(r"Collected\s*:\s*(\d+)", proc.stderr)
+    if proc.returncode != 0 or m is None:
+        raise SystemExit(f"callgrind failed for {workload} {op}:\n{proc.stderr}")
+    return int(m.group(1))
+
+
+def main() -> None:
+    if len(sys.argv) == 5 and sys.argv[1] == "--child":
+        _child(sys.argv[2], sys.argv[3], int(sys.argv[4]))
+        return
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--workload", action="append", default=[], help="none or a name")
+    ap.add_argument("--op", action="append", default=[], choices=OPS)
+    ap.add_argument("-n", type=int, help="repeats (default: 1000 for none, else 10)")
+    ap.add_argument("--python", default=sys.executable, help="the build to measure")
+    args = ap.parse_args()
+    workloads = args.workload or ["none", "pyperf_pickle"]
+    ops = args.op or list(OPS)
+    print("| workload | op | instructions per op |")
+    print("|---|---|---:|")
+    for workload in workloads:
+        n = args.n or (1000 if workload == "none" else 10)
+        ops_per_run = n * len(_objects(workload))
+        for op in ops:
+            base = _count(args.python, workload, op, 0)
+            total = _count(args.python, workload, op, n)
+            print(f"| {workload} | {op} | {(total - base) / ops_per_run:,.0f} |")
+            sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
