@@ -125,7 +125,7 @@ ORDINARY: dict[str, Any] = {
     "unpicklable": brined.Unpicklable("root[0]", "socket", "cannot pickle"),
 }
 # ZoneInfo pickles as getattr(ZoneInfo, '_unpickle') at every protocol: the
-# nested-name lookup that defect 3 (the loader) teaches REDUCE to recognise.
+# nested-name lookup REDUCE recognises (tests/test_nested_names.py).
 ZONED = datetime.datetime(2024, 7, 1, 9, tzinfo=zoneinfo.ZoneInfo("Europe/Paris"))
 
 
@@ -136,7 +136,6 @@ def test_default_loads_ordinary_value(label: str, proto: int) -> None:
     assert _equal(value, brined.loads(pickle.dumps(value, proto)))
 
 
-@pytest.mark.xfail(strict=False, reason="needs defect 3 (loader branch)")
 @pytest.mark.parametrize("proto", PROTOCOLS)
 def test_default_loads_zoneinfo_datetime(proto: int) -> None:
     assert brined.loads(pickle.dumps(ZONED, proto)) == ZONED

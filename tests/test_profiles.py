@@ -51,13 +51,6 @@ def _pandas_equal(a: Any, b: Any) -> bool:
     return True
 
 
-def _needs_nested_names(data: bytes) -> bool:
-    # Bound classmethods (ZoneInfo._unpickle of a tz-aware value) and nested
-    # names at protocols 0-3 are written as getattr(Outer, "name"): defect 3,
-    # fixed on the loader branch.  Until then those pickles are left out here.
-    return b"getattr" in data
-
-
 def test_profiles_are_frozensets_of_names_that_combine() -> None:
     profiles = brined.profiles
     for profile in (profiles.PANDAS, profiles.SCIPY_SPARSE, profiles.SKLEARN):
@@ -92,8 +85,6 @@ def _check_profile(kind: str, profile: frozenset[str], equal: Any) -> None:
     objects = _objects(kind)
     loaded: set[str] = set()
     for label, proto, data, obj in _pickles(objects):
-        if _needs_nested_names(data):
-            continue
         got = brined.loads(data, allow=profile)
         assert equal(obj, got), (label, proto)
         loaded.add(label)
