@@ -28,14 +28,21 @@ with open(sys.argv[1], "wb") as f:
     f.write(pickle.dumps([str(i) for i in range(6_500_000)], 4))
 """
 
+# The peak RSS of this process's own memory: VmHWM on Linux.  ru_maxrss is no
+# good there: Linux carries it across exec, so a child forked from a large
+# pytest process starts with the parent's high-water mark.
 _SCAN = """
 import json, resource, sys
 from brined.analyze import scan
 with open(sys.argv[1], "rb") as f:
     report = scan(f)
-rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-if sys.platform == "darwin":
-    rss //= 1024
+try:
+    with open("/proc/self/status") as status:
+        rss = next(int(l.split()[1]) for l in status if l.startswith("VmHWM:"))
+except OSError:
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    if sys.platform == "darwin":
+        rss //= 1024
 print(json.dumps({"verdict": report.verdict, "rss_kib": rss}))
 """
 
