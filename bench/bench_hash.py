@@ -27,8 +27,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-import brined  # noqa: E402
 from bench_workloads import WORKLOADS  # noqa: E402
+
+import brined  # noqa: E402
 
 
 def _time(fn: Callable[[], Any], min_time: float) -> float:
@@ -83,22 +84,26 @@ def main() -> None:
         print("joblib not installed: no joblib.hash column", file=sys.stderr)
 
     lines = [
-        f"brined {brined.__version__} ({'compiled' if brined.COMPILED else 'interpreted'})"
+        f"brined {brined.__version__} "
+        f"({'compiled' if brined.COMPILED else 'interpreted'})"
         f", CPython {sys.version.split()[0]}, {args.rounds} rounds, median",
         "",
-        "| object | brined.hash | joblib.hash | sha256 of the memory | joblib / brined |",
+        "| object | brined.hash | joblib.hash | sha256 of the memory "
+        "| joblib / brined |",
         "|---|---:|---:|---:|---:|",
     ]
     for name, obj in _objects().items():
         samples: dict[str, list[float]] = {"brined": [], "joblib": [], "raw": []}
         for _ in range(args.rounds):
-            samples["brined"].append(_time(lambda: brined.hash(obj), args.min_time))
+            samples["brined"].append(_time(lambda o=obj: brined.hash(o), args.min_time))
             if joblib is not None:
-                samples["joblib"].append(_time(lambda: joblib.hash(obj), args.min_time))
+                samples["joblib"].append(
+                    _time(lambda o=obj: joblib.hash(o), args.min_time)
+                )
             if hasattr(obj, "data") and hasattr(obj, "dtype") and obj.ndim == 1:
                 view = memoryview(obj).cast("B")
                 samples["raw"].append(
-                    _time(lambda: hashlib.sha256(view).digest(), args.min_time)
+                    _time(lambda v=view: hashlib.sha256(v).digest(), args.min_time)
                 )
         med = {k: statistics.median(v) if v else None for k, v in samples.items()}
 
@@ -113,7 +118,8 @@ def main() -> None:
 
     lines += [
         "",
-        "| workload | dumps | deterministic | det / default | explain | explain / dumps |",
+        "| workload | dumps | deterministic | det / default | explain "
+        "| explain / dumps |",
         "|---|---:|---:|---:|---:|---:|",
     ]
     chosen = [
@@ -137,15 +143,15 @@ def main() -> None:
         exp_t: list[float] = []
         for _ in range(args.rounds):
 
-            def default() -> None:
+            def default(objs: list[Any] = objs) -> None:
                 for o in objs:
                     brined.dumps(o)
 
-            def deterministic() -> None:
+            def deterministic(objs: list[Any] = objs) -> None:
                 for o in objs:
                     brined.dumps(o, deterministic=True)
 
-            def explain() -> None:
+            def explain(objs: list[Any] = objs) -> None:
                 for o in objs:
                     brined.explain(o)
 
