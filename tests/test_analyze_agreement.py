@@ -132,12 +132,7 @@ _SCAN_NAMES = [f"scan/{name}" for name in sorted(SCAN_CASES)]
 
 # Where the scan is known to differ, and why; each is an xfail that must keep
 # failing (strict), so fixing one shows up.
-KNOWN: dict[str, str] = {
-    "hostile/bomb--shared-state-many-builds.pickle": (
-        "the scan keeps the first 1,000 keys of a dict, so 20,000 BUILDs of one "
-        "20,000-key state stay under the amplification limit (docs/tools.md)"
-    ),
-}
+KNOWN: dict[str, str] = {}
 
 
 def _marked(names: list[str]) -> list[Any]:

@@ -224,6 +224,16 @@ class ScanUnpickler(Unpickler):
             return py3_name(module, name)
         return module, name
 
+    # -- the limits -----------------------------------------------------------
+
+    def _guard_build(self, target: Any, state: Any, pos: int) -> None:
+        # The loader weighs a BUILD's state by its size (one memoized state
+        # given to many BUILDs is copied each time).  A scanned dict keeps only
+        # its first keys and counts the rest: charge the whole, as loads would.
+        if isinstance(state, BoundedDict):
+            self._charge(4 * 8 * (len(state) + state.dropped), pos)
+        super()._guard_build(target, state, pos)
+
     # -- the hooks ------------------------------------------------------------
 
     def find_class(self, module: str, name: str) -> Any:
