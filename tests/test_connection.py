@@ -11,6 +11,7 @@ import datetime
 import logging
 import os
 import pickle
+import shutil
 import socket
 import ssl
 import struct
@@ -34,22 +35,47 @@ pytestmark = pytest.mark.timeout(60)
 LOOPBACK = ("127.0.0.1", 0)
 KEY = b"secret key"
 
-OTHER_PYTHONS = [
-    p
-    for p in (
-        "/root/.pyenv/versions/3.12.1/bin/python",
-        "/root/.pyenv/versions/3.13.0/bin/python",
-    )
-    if os.path.exists(p)
-]
+
+def _other_pythons() -> dict[str, str]:
+    """Other CPython versions for the wire-compatibility tests: the paths in
+    BRINED_TEST_PYTHONS (separated by os.pathsep), else python3.12 and
+    python3.13 from PATH or from pyenv's versions; each kept only if it runs
+    and is not this version."""
+    named = os.environ.get("BRINED_TEST_PYTHONS")
+    if named:
+        candidates: list[str | None] = list(named.split(os.pathsep))
+    else:
+        pyenv = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
+        candidates = [shutil.which(f"python3.{minor}") for minor in (12, 13)]
+        candidates += [
+            str(p) for p in sorted(pyenv.glob("versions/3.1[23]*/bin/python"))
+        ]
+    found: dict[str, str] = {}
+    for path in candidates:
+        if not path:
+            continue
+        try:
+            done = subprocess.run(
+                [path, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+                capture_output=True,
+                text=True,
+                timeout=30,
+            )
+        except (OSError, subprocess.TimeoutExpired):
+            continue
+        version = done.stdout.strip()
+        if done.returncode == 0 and version not in {"", _THIS, *found.values()}:
+            found[path] = version
+    return found
+
+
+_THIS = "{}.{}".format(*sys.version_info[:2])
+_VERSIONS = _other_pythons()
+OTHER_PYTHONS = list(_VERSIONS)
 
 
 def _version(python: str) -> str:
-    return (
-        "this"
-        if python == sys.executable
-        else os.path.basename(os.path.dirname(os.path.dirname(python)))
-    )
+    return "this" if python == sys.executable else f"python{_VERSIONS[python]}"
 
 
 class Boom:
