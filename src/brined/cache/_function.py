@@ -184,6 +184,12 @@ class CachedFunction(Generic[R]):
             key=key,
         )
 
+    def _keep(self, key: str, value: Any) -> None:
+        """Store a result just computed (a miss), once it passed the checks."""
+        self._check_result(value)
+        self._cache._count(self._name, False)
+        self._cache._save(self._folder, key, value, self._name, self._ttl)
+
     def _stale_value(self, found: Found | None) -> tuple[bool, Any]:
         if not self._stale or found is None:
             return False, None
@@ -227,9 +233,7 @@ class CachedFunction(Generic[R]):
                 if ok:
                     return stale
                 raise
-            self._check_result(value)
-            cache._count(self._name, False)
-            cache._save(self._folder, key, value, self._name, self._ttl)
+            self._keep(key, value)
         return value
 
     async def _call_async(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -250,9 +254,7 @@ class CachedFunction(Generic[R]):
             if ok:
                 return stale
             raise
-        self._check_result(value)
-        cache._count(self._name, False)
-        cache._save(self._folder, key, value, self._name, self._ttl)
+        self._keep(key, value)
         return value
 
 
