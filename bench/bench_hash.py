@@ -12,6 +12,8 @@ the median over rounds (ratios are medians of per-round ratios):
 
     python bench/bench_hash.py              # about a minute
     python bench/bench_hash.py --rounds 3 --md out.md
+    python bench/bench_hash.py --no-hash --all    # bench.py's ten object graphs
+    python bench/bench_hash.py --no-hash --workload dict_str_float_10k
 """
 
 from __future__ import annotations
@@ -76,6 +78,13 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--min-time", type=float, default=0.2)
     ap.add_argument("--md", help="also write the tables as Markdown to this file")
+    ap.add_argument("--no-hash", action="store_true", help="skip the hash table")
+    ap.add_argument(
+        "--all", action="store_true", help="every object-graph workload of bench.py"
+    )
+    ap.add_argument(
+        "--workload", action="append", default=[], help="only these (repeatable)"
+    )
     args = ap.parse_args()
     try:
         import joblib
@@ -87,12 +96,15 @@ def main() -> None:
         f"brined {brined.__version__} "
         f"({'compiled' if brined.COMPILED else 'interpreted'})"
         f", CPython {sys.version.split()[0]}, {args.rounds} rounds, median",
-        "",
-        "| object | brined.hash | joblib.hash | sha256 of the memory "
-        "| joblib / brined |",
-        "|---|---:|---:|---:|---:|",
     ]
-    for name, obj in _objects().items():
+    if not args.no_hash:
+        lines += [
+            "",
+            "| object | brined.hash | joblib.hash | sha256 of the memory "
+            "| joblib / brined |",
+            "|---|---:|---:|---:|---:|",
+        ]
+    for name, obj in ({} if args.no_hash else _objects()).items():
         samples: dict[str, list[float]] = {"brined": [], "joblib": [], "raw": []}
         for _ in range(args.rounds):
             samples["brined"].append(_time(lambda o=obj: brined.hash(o), args.min_time))
@@ -122,18 +134,18 @@ def main() -> None:
         "| explain / dumps |",
         "|---|---:|---:|---:|---:|---:|",
     ]
-    chosen = [
-        w
-        for w in WORKLOADS
-        if w.name
-        in (
+    names = args.workload or (
+        [w.name for w in WORKLOADS if not w.big]
+        if args.all
+        else [
             "pyperf_pickle",
+            "dict_str_float_10k",
             "records_1mb",
             "plain_objects_10k",
             "memo_heavy_100k",
-            "dict_str_float_10k",
-        )
-    ]
+        ]
+    )
+    chosen = [w for w in WORKLOADS if w.name in names]
     for workload in chosen:
         objs = workload.build()
         det_r: list[float] = []

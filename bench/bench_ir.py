@@ -19,7 +19,9 @@ not time (a cache miss costs more than an add), so this complements bench.py,
 it does not replace it.  The interpreted build has no entry point to count.
 
 Ops: ``dumps``/``loads``/``tloads`` (brined; tloads is ``trusted=True``) and
-``cdumps``/``cloads`` (C pickle), all protocol 5.  brined is whichever build the
+``cdumps``/``cloads`` (C pickle), all protocol 5; ``ddumps`` is
+``dumps(deterministic=True)`` and ``explain`` is ``brined.explain`` (counted
+inside its one ``Pickler.dump``).  brined is whichever build the
 interpreter imports (see ``--python``).  Needs valgrind.
 """
 
@@ -36,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-OPS = ("dumps", "cdumps", "loads", "tloads", "cloads")
+OPS = ("dumps", "cdumps", "loads", "tloads", "cloads", "ddumps", "explain")
 # The C function each op enters (mypyc names a module-level function's
 # wrapper CPyPy_<module>___<name>).
 ENTRY = {
@@ -45,6 +47,8 @@ ENTRY = {
     "tloads": "CPyPy_unpickler___loads",
     "cdumps": "_pickle_dumps",
     "cloads": "_pickle_loads",
+    "ddumps": "CPyPy_pickler___dumps",
+    "explain": "CPyPy_pickler___Pickler___dump",
 }
 
 
@@ -62,7 +66,7 @@ def _child(workload: str, op: str, n: int) -> None:
     """Call `op` once, then n times over the workload (callgrind counts this)."""
     import brined
 
-    if op in ("dumps", "loads", "tloads") and not brined.COMPILED:
+    if op in ("dumps", "loads", "tloads", "ddumps", "explain") and not brined.COMPILED:
         raise SystemExit("bench_ir.py counts the compiled build only")
     objs = _objects(workload)
     data = [pickle.dumps(o, protocol=5) for o in objs]
@@ -76,6 +80,10 @@ def _child(workload: str, op: str, n: int) -> None:
         f, args = _trusted_loads, data
     elif op == "cloads":
         f, args = pickle.loads, data
+    elif op == "ddumps":
+        f, args = _det_dumps, objs
+    elif op == "explain":
+        f, args = _explain, objs
     else:
         raise SystemExit(f"unknown op {op!r}")
     if f is brined.dumps or f is pickle.dumps:
@@ -90,6 +98,19 @@ def _trusted_loads(data: bytes) -> Any:
     import brined
 
     return brined.loads(data, trusted=True)
+
+
+def _det_dumps(obj: Any) -> bytes:
+    import brined
+
+    data: bytes = brined.dumps(obj, protocol=5, deterministic=True)
+    return data
+
+
+def _explain(obj: Any) -> Any:
+    import brined
+
+    return brined.explain(obj, protocol=5)
 
 
 class _proto5:
