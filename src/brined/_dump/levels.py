@@ -112,6 +112,27 @@ def _write_put(w: BytesWriter, idx: int, memoize_op: bool) -> None:
         raise PicklingError("memo id too large for LONG_BINPUT")
 
 
+def _atom_tuple(canon: dict[Any, Any], tup: tuple[Any, ...]) -> Any:
+    """`canonical_atom` of `tup`, called only when it may be a tuple of atoms
+    (not empty, only atoms and tuples in it): the common tuples that are not
+    (a reduce value's state, a record) skip the call."""
+    if not tup:
+        return tup
+    for x in tup:
+        tx = type(x)
+        if not (
+            tx is str
+            or tx is int
+            or tx is float
+            or x is None
+            or tx is bytes
+            or tx is bool
+            or tx is tuple
+        ):
+            return tup
+    return canonical_atom(canon, tup)
+
+
 def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
     """Save `obj` without recursion (the compiled build's driver).
 
@@ -301,10 +322,16 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                 p._commit_frame()
             t = type(item)
             if t is str:
-                if det:
-                    item = canon.setdefault(item, item)
                 key = id(item)
                 idx = mt.find(key)
+                if idx < 0 and det:
+                    # Equal strings share (`canonical`); one in the memo
+                    # is the one its value maps to, so only misses look.
+                    c = canon.setdefault(item, item)
+                    if c is not item:
+                        item = c
+                        key = id(c)
+                        idx = mt.find(key)
                 if idx >= 0:
                     _write_get(w, idx)
                     continue
@@ -346,11 +373,21 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                 else:
                     w.write(b"I01\n" if item else b"I00\n")
                 continue
-            if det and (t is tuple or t is bytes):
-                # Equal ones share (see `canonical`).
-                item = canonical_atom(canon, item)
             key = id(item)
             idx = mt.find(key)
+            if idx < 0 and det and (t is bytes or t is tuple):
+                # Equal ones share (`canonical`), as strings above; the
+                # empty tuple is never memoized, and a tuple holding more
+                # than atoms is never shared.
+                c = (
+                    canon.setdefault(item, item)
+                    if t is bytes
+                    else _atom_tuple(canon, item)
+                )
+                if c is not item:
+                    item = c
+                    key = id(c)
+                    idx = mt.find(key)
             if idx >= 0:
                 _write_get(w, idx)
                 continue

@@ -234,9 +234,14 @@ class Pickler(Savers):
                         # order of checks is still _pickle.c's.
                         t = type(item)
                         if t is str:
-                            if det:
-                                item = canon.setdefault(item, item)
                             x = memo.get(id(item))
+                            if x is None and det:
+                                # Equal strings share (`canonical`); only a
+                                # miss looks its value up (see `run_levels`).
+                                c = canon.setdefault(item, item)
+                                if c is not item:
+                                    item = c
+                                    x = memo.get(id(c))
                             if x is not None:
                                 if x[0] < 256:
                                     buf += _BINGET[x[0]]
@@ -278,10 +283,13 @@ class Pickler(Savers):
                         if t is bool:
                             self._save_atom(item)
                             continue
-                        if det and (t is tuple or t is bytes):
-                            # Equal ones share (see `canonical`).
-                            item = canonical_atom(canon, item)
                         x = memo.get(id(item))
+                        if x is None and det and (t is tuple or t is bytes):
+                            # Equal ones share (see `canonical`).
+                            c = canonical_atom(canon, item)
+                            if c is not item:
+                                item = c
+                                x = memo.get(id(c))
                         if x is not None:
                             if x[0] < 256:
                                 buf += _BINGET[x[0]]

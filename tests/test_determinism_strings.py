@@ -1,0 +1,124 @@
+"""Deterministic dumps share equal strings by value: in one dump, across the
+dumps of one pickler, and after its memo was got, set, cleared or written in
+fast mode (the drivers look a string up by value only when its identity is not
+in the memo).
+
+Oracle: the same value with each string one shared object, where the memo (by
+identity) alone gives the sharing; and the stdlib loading the output.
+"""
+
+from __future__ import annotations
+
+import io
+import pickle
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import brined
+
+
+def fresh(s: str) -> str:
+    """An equal string that is another object (for any length)."""
+    t = "".join(["\x00", s])[1:]
+    assert t == s and (t is not s or len(s) < 2)
+    return t
+
+
+def det(v: Any, protocol: int | None = None) -> bytes:
+    return brined.dumps(v, protocol, deterministic=True)
+
+
+@pytest.mark.parametrize("protocol", [1, 2, 3, 4, 5])
+def test_many_equal_distinct_strings_give_the_bytes_of_shared_ones(
+    protocol: int,
+) -> None:
+    words = [f"word{i}" for i in range(5000)]  # the table grows several times
+    shared = words + words[::-1]
+    distinct = words + [fresh(w) for w in words[::-1]]
+    assert det(distinct, protocol) == det(shared, protocol)
+    assert pickle.loads(det(distinct, protocol)) == shared
+
+
+def test_surrogates_and_empty_strings_share_by_value() -> None:
+    values = ["", "\ud800x", "é" * 300, "a" * 70_000]
+    distinct = values + [fresh(v) for v in values]
+    assert det(distinct) == det(values + values)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.text(max_size=6), max_size=40), st.sampled_from([2, 4, 5]))
+def test_any_strings_share_by_value(words: list[str], protocol: int) -> None:
+    distinct = [fresh(w) for w in words]
+    assert det([words, distinct], protocol) == det([words, list(words)], protocol)
+
+
+def _two_dumps(first: Any, second: Any, **setup: Any) -> bytes:
+    out = io.BytesIO()
+    p = brined.Pickler(out, deterministic=True)
+    p.dump(first)
+    for name, value in setup.items():
+        setattr(p, name, value)
+    start = out.tell()
+    p.dump(second)
+    return out.getvalue()[start:]
+
+
+def test_strings_are_shared_across_the_dumps_of_one_pickler() -> None:
+    a = "".join(["sha", "red"])
+    assert _two_dumps([a], [fresh(a)]) == _two_dumps([a], [a])
+    assert b"shared" not in _two_dumps([a], [fresh(a)])  # fetched from the memo
+
+
+def _after_fast_mode(a: str, b: str, c: str) -> bytes:
+    out = io.BytesIO()
+    p = brined.Pickler(out, deterministic=True)
+    p.dump([a])
+    p.fast = True
+    p.dump([b])
+    p.fast = False
+    start = out.tell()
+    p.dump([c, a])
+    return out.getvalue()[start:]
+
+
+def test_strings_are_shared_after_a_dump_in_fast_mode() -> None:
+    a = "".join(["sha", "red"])
+    third = _after_fast_mode(a, fresh(a), fresh(a))
+    assert third == _after_fast_mode(a, a, a)
+    assert b"shared" not in third
+
+
+def test_strings_are_shared_after_the_memo_was_read() -> None:
+    a = "".join(["sha", "red"])
+    out = io.BytesIO()
+    p = brined.Pickler(out, deterministic=True)
+    p.dump([a])
+    assert any(entry[1] is a for entry in p.memo.values())
+    start = out.tell()
+    p.dump([fresh(a)])
+    assert b"shared" not in out.getvalue()[start:]
+
+
+def test_a_memo_set_anew_forgets_the_strings_of_the_old_one() -> None:
+    a = "".join(["sha", "red"])
+    out = io.BytesIO()
+    p = brined.Pickler(out, deterministic=True)
+    p.dump([a, "x"])
+    p.memo = {}
+    start = out.tell()
+    p.dump([fresh(a), "x"])
+    assert out.getvalue()[start:] == det([a, "x"])
+
+
+def test_clear_memo_forgets_the_strings() -> None:
+    a = "".join(["sha", "red"])
+    out = io.BytesIO()
+    p = brined.Pickler(out, deterministic=True)
+    p.dump([a])
+    p.clear_memo()
+    start = out.tell()
+    p.dump([fresh(a), a])
+    assert out.getvalue()[start:] == det([a, a])
