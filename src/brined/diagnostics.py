@@ -83,6 +83,17 @@ def hint_for(obj: Any, error: BaseException) -> str:
     )
 
 
+class _ExplainPickler(Pickler):
+    """The best-effort pickler of `explain`, with the set of types whose
+    instances the compiled driver saves without a Python call per object
+    once `replace` has checked one (see `replace._vouch`); the next
+    instances are still checked if their reduce fails or changes shape."""
+
+    def __init__(self, file: Any, protocol: int | None) -> None:
+        super().__init__(file, protocol, on_error="placeholder")
+        self._hook_free_types: set[type] = set()
+
+
 class _Discard:
     """A file that forgets what is written to it."""
 
@@ -99,7 +110,7 @@ def explain(obj: Any, *, protocol: int | None = None) -> list[Problem]:
     ``persistent_id``, a protocol too low for a `PickleBuffer`) is reported
     as the last problem, with the path where it happened.
     """
-    pickler = Pickler(_Discard(), protocol, on_error="placeholder")
+    pickler = _ExplainPickler(_Discard(), protocol)
     problems: list[Problem] = []
     failure: BaseException | None = None
     try:

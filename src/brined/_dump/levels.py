@@ -112,6 +112,15 @@ def _write_put(w: BytesWriter, idx: int, memoize_op: bool) -> None:
         raise PicklingError("memo id too large for LONG_BINPUT")
 
 
+def _reduce_or_done(reduce_ex: Any, proto: int) -> Any:
+    """``reduce_ex(proto)``, or `_DONE` if it raises (best-effort dumps then
+    let `_save_compound` check the object again, and replace it)."""
+    try:
+        return reduce_ex(proto)
+    except Exception:
+        return _DONE
+
+
 def _atom_tuple(canon: dict[Any, Any], tup: tuple[Any, ...]) -> Any:
     """`canonical_atom` of `tup`, called only when it may be a tuple of atoms
     (not empty, only atoms and tuples in it): the common tuples that are not
@@ -191,6 +200,10 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
     # brined.cloud keeps such a set): their instances may take the plain
     # path even though hooks are set.  The set may grow during the dump.
     hook_free: Any = getattr(p, "_hook_free_types", None) if proto >= 2 else None
+    # Best-effort dumps with such a set (`brined.explain`): the types are
+    # those `replace` checked once; an instance whose reduce fails or takes
+    # another shape goes to `_save_compound` (its check, or a placeholder).
+    checked = hook_free is not None and p._placeholder
     copyreg_table = _copyreg_table
     # Deterministic dumps: atoms by value, set elements ordered (`canonical`).
     det = p._det
@@ -514,7 +527,11 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
             ):
                 reduce_ex = getattr(item, "__reduce_ex__", None)
                 if reduce_ex is not None:
-                    rv = reduce_ex(proto)
+                    rv = (
+                        _reduce_or_done(reduce_ex, proto)
+                        if checked
+                        else reduce_ex(proto)
+                    )
                     if (
                         type(rv) is tuple
                         and 2 <= len(rv) <= 5
@@ -541,7 +558,8 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                             closer = rvt[2] if len(rvt) > 2 else None
                             continue
                     if (
-                        type(rv) is tuple
+                        not checked
+                        and type(rv) is tuple
                         and 2 <= len(rv) <= 5
                         and callable(rv[0])
                         and type(rv[1]) is tuple
@@ -563,7 +581,11 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                             owner = item
                             closer = rvt[2] if len(rvt) > 2 else None
                             continue
-                    entry = p._save_reduce_value(item, rv)
+                    if checked:
+                        p._level_me = me
+                        entry = p._save_compound(item)
+                    else:
+                        entry = p._save_reduce_value(item, rv)
                 else:
                     p._level_me = me  # for a best-effort `reducer_override`
                     entry = p._save_compound(item)

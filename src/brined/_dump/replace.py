@@ -133,7 +133,7 @@ def reduce_or_replace(p: Any, obj: Any) -> Any:
     or, if it cannot be pickled, that of an `Unpicklable` recorded in
     ``p.replaced``."""
     try:
-        return _reduce(p, obj)
+        rv = _reduce(p, obj)
     except Exception as exc:
         chain = _chain(p)
         if not chain or chain[-1] is not obj:
@@ -144,6 +144,38 @@ def reduce_or_replace(p: Any, obj: Any) -> Any:
         p.replaced.append(stand_in)
         p._replaced_errors.append((obj, exc))
         return stand_in.__reduce__()
+    _vouch(p, obj, rv)
+    return rv
+
+
+def _vouch(p: Any, obj: Any, rv: Any) -> None:
+    """Let the compiled driver save the next instances of ``type(obj)`` its
+    own way, without this override, if the pickler keeps such a set (see
+    `run_levels`: the pickler of `brined.explain` does).
+
+    Only for the shape every plain object has, ``copyreg.__newobj__(cls)``
+    with a state and no items, once `_reduce` has checked it (the class is
+    found by its name) and with no hook of the user's to ask: the driver
+    then calls ``__reduce_ex__`` itself and hands any instance that fails
+    or reduces otherwise back to this override."""
+    hook_free = getattr(p, "_hook_free_types", None)
+    if hook_free is None or p._user_override is not None:
+        return
+    if p._own_dispatch_table is not None:
+        return
+    t = type(obj)
+    if (
+        type(rv) is tuple
+        and 2 <= len(rv) <= 5
+        and rv[0] is _copyreg_newobj
+        and type(rv[1]) is tuple
+        and len(rv[1]) == 1
+        and rv[1][0] is t
+        and obj.__class__ is t
+        and (len(rv) < 4 or rv[3] is None)
+        and (len(rv) < 5 or rv[4] is None)
+    ):
+        hook_free.add(t)
 
 
 def warn_replaced(replaced: list[Unpicklable]) -> None:
