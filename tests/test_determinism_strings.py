@@ -122,3 +122,79 @@ def test_clear_memo_forgets_the_strings() -> None:
     start = out.tell()
     p.dump([fresh(a), a])
     assert out.getvalue()[start:] == det([a, a])
+
+
+# -- large dicts: their keys enter the compiled driver's table at once --------
+
+
+def test_big_dicts_share_strings_met_before_inside_and_after() -> None:
+    words = [f"w{i}" for i in range(600)]
+    distinct = [
+        [fresh(w) for w in words[:100]],
+        {fresh(w): fresh(w) for w in words},
+        {fresh(w): 1 for w in reversed(words)},
+        [fresh(w) for w in words[500:]],
+    ]
+    shared = [
+        words[:100],
+        {w: w for w in words},
+        {w: 1 for w in reversed(words)},
+        words[500:],
+    ]
+    assert det(distinct) == det(shared)
+    assert pickle.loads(det(distinct)) == shared
+
+
+def test_a_value_equal_to_a_later_key_of_a_big_dict_is_written_once() -> None:
+    keys = [f"k{i}" for i in range(300)]
+    d = {k: fresh(keys[-1]) if k == keys[0] else 0 for k in keys}
+    data = det(d)
+    assert data.count(b"k299") == 1
+    assert data == det({k: keys[-1] if k == keys[0] else 0 for k in keys})
+
+
+@pytest.mark.parametrize(
+    "keys",
+    [
+        list(range(500)),
+        [1.5 * i for i in range(300)],
+        ["a", *range(400)],
+        [*range(400), "a"],
+    ],
+)
+def test_big_dicts_with_other_keys(keys: list[Any]) -> None:
+    d = {k: str(k) for k in keys}
+    again = {k: fresh(str(k)) for k in keys}
+    assert det([d, sorted(map(str, keys))]) == det(
+        [again, [fresh(s) for s in sorted(map(str, keys))]]
+    )
+    assert pickle.loads(det(d)) == d
+
+
+_pool = [f"s{i}" for i in range(40)]
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["list", "dict"]),
+            st.lists(st.sampled_from(_pool), max_size=300),
+        ),
+        max_size=5,
+    )
+)
+def test_strings_in_big_and_small_dicts_share_by_value(
+    parts: list[tuple[str, list[str]]],
+) -> None:
+    def build(make: Any) -> list[Any]:
+        out: list[Any] = []
+        for kind, words in parts:
+            if kind == "list":
+                out.append([make(w) for w in words])
+            else:
+                # More than 256 keys when the words are many.
+                out.append({f"{make(w)}{j}": make(w) for j, w in enumerate(words)})
+        return out
+
+    assert det(build(fresh)) == det(build(lambda w: w))
