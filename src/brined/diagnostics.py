@@ -89,6 +89,10 @@ class _ExplainPickler(Pickler):
     once `replace` has checked one (see `replace._vouch`); the next
     instances are still checked if their reduce fails or changes shape."""
 
+    # No hooks: found on the class, without a failed lookup per `dump`.
+    reducer_override = None
+    dispatch_table = None
+
     def __init__(self, file: Any, protocol: int | None) -> None:
         super().__init__(file, protocol, on_error="placeholder")
         self._hook_free_types: set[type] = set()
