@@ -124,7 +124,7 @@ def test_clear_memo_forgets_the_strings() -> None:
     assert out.getvalue()[start:] == det([a, a])
 
 
-# -- large dicts: their keys enter the compiled driver's table at once --------
+# -- large dicts of strings, equal strings before, inside and after them -----
 
 
 def test_big_dicts_share_strings_met_before_inside_and_after() -> None:

@@ -6,10 +6,8 @@ saved, not on ``id()``s, hash seeds or how the value was built:
 * equal strings, bytes and tuples of such atoms (ints, floats, bools, None,
   nested tuples of atoms) are saved as one shared object: `canonical_atom`
   maps each to the first equal one met, and the memo (by identity) does the
-  rest.  The compiled driver keeps strings in a table of its own instead,
-  from each string's value to its memo index (`string_table`).  Keys are
-  exact: ``1``, ``1.0`` and ``True`` stay apart, as do ``0.0`` and
-  ``-0.0``;
+  rest.  Keys are exact: ``1``, ``1.0`` and ``True`` stay apart, as do
+  ``0.0`` and ``-0.0``;
 * set and frozenset elements are saved in a canonical order
   (`canonical_order`): sorted when they are all strings, all bytes, all ints
   or all tuples of strings, otherwise by their own deterministic pickle.
@@ -25,14 +23,7 @@ from collections.abc import Callable
 from struct import Struct
 from typing import Any
 
-__all__ = [
-    "canonical_atom",
-    "canonical_order",
-    "canonical_strings",
-    "presize_strings",
-    "set_element_dumps",
-    "string_table",
-]
+__all__ = ["canonical_atom", "canonical_order", "set_element_dumps"]
 
 _pack_double = Struct(">d").pack
 _TUPLE_TAG = object()
@@ -83,58 +74,6 @@ def canonical_atom(table: dict[Any, Any], obj: Any) -> Any:
         if key is not None:
             return table.setdefault(key, obj)
     return obj
-
-
-# The key of the compiled driver's table of strings in a pickler's table of
-# atoms (no atom's key is this object).
-_STRINGS = object()
-
-
-def string_table(table: dict[Any, Any], memo: Any) -> dict[Any, Any]:
-    """The compiled driver's strings by value: ``{string: memo index}`` of
-    the `IdMemo` `memo`, kept in the pickler's `table` (which `clear_memo`
-    empties).  Made anew, from the strings in `memo`, for another memo (one
-    set by the user, or remade from the dict form): its indices are that
-    memo's."""
-    entry = table.get(_STRINGS)
-    if entry is not None and entry[0] is memo:
-        strs: dict[Any, Any] = entry[1]
-        return strs
-    strs = {}
-    first = memo.used - len(memo.objs)
-    entries = sorted(memo.base.values(), key=_first_of_entry)
-    entries += [(first + k, obj) for k, obj in enumerate(memo.objs)]
-    for idx, obj in entries:
-        if type(obj) is str:
-            strs.setdefault(obj, idx)
-    table[_STRINGS] = (memo, strs)
-    return strs
-
-
-def presize_strings(
-    table: dict[Any, Any], memo: Any, strs: dict[Any, Any], d: dict[Any, Any]
-) -> dict[Any, Any]:
-    """`strs` with the keys of the dict `d` added (as not saved yet), in a
-    table allocated once for all of them, if they are strings."""
-    if type(next(iter(d))) is not str:
-        return strs
-    grown = dict.fromkeys(d)
-    grown.update(strs)  # the strings saved so far keep their indices
-    table[_STRINGS] = (memo, grown)
-    return grown
-
-
-def canonical_strings(table: dict[Any, Any], memo: dict[int, tuple[int, Any]]) -> None:
-    """Add the strings of `memo` to `table` (the interpreted driver's strings
-    by value), the first of equal ones first: the compiled driver keeps its
-    own table (`string_table`), which the interpreted driver does not read."""
-    for _, obj in sorted(memo.values(), key=_first_of_entry):
-        if type(obj) is str:
-            table.setdefault(obj, obj)
-
-
-def _first_of_entry(entry: tuple[int, Any]) -> int:
-    return entry[0]
 
 
 def _all_str_tuples(elems: list[Any]) -> bool:

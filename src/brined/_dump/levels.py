@@ -23,13 +23,7 @@ from .._build import COMPILED
 from .._format.opcodes import BATCHSIZE, FRAME_SIZE_TARGET
 from ..errors import PicklingError
 from .base import _copyreg_newobj, _copyreg_table, _drain, _Entry
-from .canonical import (
-    _STRINGS,
-    canonical_atom,
-    canonical_order,
-    presize_strings,
-    string_table,
-)
+from .canonical import canonical_atom, canonical_order
 from .paths import annotate
 from .reduce import ext_opcode, find_global
 from .savers import Savers
@@ -56,9 +50,6 @@ _K_GLOBAL: Final = 8  # (module, name) as tup, then STACK_GLOBAL, memo owner
 # The types whose classes `_save_type` saves as reduce values, not by name.
 _SINGLETON_TYPES: Final = (type(None), type(...), type(NotImplemented))
 _DONE: Final = object()  # the end of a _K_ITER level
-# Deterministic dumps: dicts with this many keys (or more) put them in the
-# table of strings at once (`canonical.presize_strings`).
-_PRESIZE: Final = 256
 
 
 def _write_u32(w: BytesWriter, n: int) -> None:
@@ -217,18 +208,6 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
     # Deterministic dumps: atoms by value, set elements ordered (`canonical`).
     det = p._det
     canon = p._canon
-    # Deterministic dumps: the memo index of each string by value, None for
-    # one not saved yet (`canonical.string_table`).
-    strs: dict[Any, Any] | None = None
-    if det:
-        found = canon.get(_STRINGS)
-        if found is not None and found[0] is mt:
-            strs = found[1]
-        elif mt.used == 0:
-            strs = {}  # the table of a new memo (what `dumps` makes)
-            canon[_STRINGS] = (mt, strs)
-        else:
-            strs = string_table(canon, mt)
     # Best-effort dumps (`replace`) read the levels' objects from here.
     p._level_stack = stack
     try:
@@ -357,17 +336,18 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
             t = type(item)
             if t is str:
                 key = id(item)
-                if strs is not None:
-                    # Equal strings share: looked up by value only.
-                    x = strs.get(item)
-                    if x is not None:
-                        _write_get(w, x)
-                        continue
-                else:
-                    idx = mt.find(key)
-                    if idx >= 0:
-                        _write_get(w, idx)
-                        continue
+                idx = mt.find(key)
+                if idx < 0 and det:
+                    # Equal strings share (`canonical`); one in the memo
+                    # is the one its value maps to, so only misses look.
+                    c = canon.setdefault(item, item)
+                    if c is not item:
+                        item = c
+                        key = id(c)
+                        idx = mt.find(key)
+                if idx >= 0:
+                    _write_get(w, idx)
+                    continue
                 text: str = item  # typed: compiled, encode is native
                 try:
                     data = text.encode("utf-8")
@@ -375,10 +355,7 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                     data = text.encode("utf-8", "surrogatepass")
                 # SHORT_BINUNICODE, BINUNICODE, BINUNICODE8
                 _write_sized(p, w, data, short_str, 0x8C, 0x58, 0x8D, "a string")
-                idx = mt.add(key, item)
-                if strs is not None:
-                    strs[item] = idx
-                _write_put(w, idx, memoize_op)
+                _write_put(w, mt.add(key, item), memoize_op)
                 continue
             if t is int:
                 v: int = item  # typed: compiled, comparisons are native
@@ -460,10 +437,6 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                 n = len(d)
                 if not n:
                     continue
-                if strs is not None and n >= _PRESIZE and n >= len(strs):
-                    # Its keys in the table at once: one allocation, not
-                    # a resize every few thousand strings.
-                    strs = presize_strings(canon, mt, strs, d)
                 stack.append((kind, lst, tup, i, end, owner, closer, me))
                 me = item
                 opened += 1

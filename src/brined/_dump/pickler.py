@@ -51,7 +51,7 @@ from .base import (
     _pack_binint2,
     mypyc_attr,
 )
-from .canonical import canonical_atom, canonical_strings, set_element_dumps
+from .canonical import canonical_atom, set_element_dumps
 from .levels import run_levels
 from .paths import annotate
 from .replace import reduce_or_replace, warn_replaced
@@ -111,9 +111,6 @@ class Pickler(Savers):
                 if self._mt is not None:
                     # `_run_entries` and the helpers it calls use the dict.
                     self._sync_memo(True)
-                    if self._det:
-                        # `run_levels` kept its strings in a table of its own.
-                        canonical_strings(self._canon, self._memo)
                 if proto >= 2:
                     self._buf += _PROTO_OPS[proto]
             if proto >= 4:
