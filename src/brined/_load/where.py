@@ -660,6 +660,12 @@ def annotate_failure(
             return
         from .ops import RARE
 
+        truncated = isinstance(final, TruncatedPickleError)
+        if isinstance(final, TruncatedPickleError) and final.opcode is None:
+            # The input ended before the next opcode: the loop's `code` is
+            # still the previous one's.
+            code = -1
+
         current = rare_stack if code in RARE else stack
         if current is None:
             return
@@ -676,7 +682,6 @@ def annotate_failure(
         ):
             info = BY_CODE.get(code)
             after = _skip_arg(buf, start + 1, None if info is None else info.arg)
-        truncated = isinstance(final, TruncatedPickleError)
         info_ = load_path(frames, code, buf, after, truncated, below_mark)
         annotate_load(final, info_)
     except Exception:  # noqa: S110 - the original error matters more
