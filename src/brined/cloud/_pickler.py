@@ -61,6 +61,7 @@ class Pickler(_api.Pickler):
         buffer_callback: Callable[[Any], Any] | None = None,
         *,
         deterministic: bool = False,
+        on_error: str = "raise",
     ) -> None:
         if protocol is None:
             protocol = DEFAULT_PROTOCOL
@@ -69,6 +70,7 @@ class Pickler(_api.Pickler):
             protocol,
             buffer_callback=buffer_callback,
             deterministic=deterministic,
+            on_error=on_error,
         )
         # One globals dict per module among the functions of one pickle, so
         # functions that shared globals still share them after loading.
