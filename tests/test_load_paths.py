@@ -51,14 +51,17 @@ def _offsets(data: bytes, name: str) -> list[int]:
     return [pos for op, _, pos in pickletools.genops(data) if op.name == name]
 
 
-def _global_offset(data: bytes) -> int:
-    """Where the global naming this module's class is read (the last one)."""
-    found = [
-        pos
-        for op, arg, pos in pickletools.genops(data)
-        if op.name in ("GLOBAL", "STACK_GLOBAL", "INST")
-    ]
-    return found[-1]
+def _global_offset(data: bytes, name: str = "Evil") -> int:
+    """Where the stdlib's reading of `data` first names the class `name`."""
+    last_text = None
+    for op, arg, pos in pickletools.genops(data):
+        if op.name in ("GLOBAL", "INST") and str(arg).endswith(f" {name}"):
+            return pos
+        if op.name == "STACK_GLOBAL" and last_text == name:
+            return pos
+        if isinstance(arg, str):
+            last_text = arg
+    raise AssertionError(f"{name} is not named in the pickle")
 
 
 def _error(data: bytes, **kwargs: Any) -> BaseException:
@@ -201,6 +204,14 @@ class BadStateHolder:
         self.__dict__.update(state)
 
 
+@pytest.mark.parametrize("kind", [set, frozenset])
+def test_set_element_and_dict_key_are_named(kind: type) -> None:
+    data = pickle.dumps({"s": kind({1, Evil()})}, protocol=5)
+    assert _error(data).path == "root['s']<element>"  # type: ignore[attr-defined]
+    data = pickle.dumps([{Evil(): 1}], protocol=5)
+    assert _error(data).path == "root[0]<key>"  # type: ignore[attr-defined]
+
+
 def test_an_error_with_no_object_has_no_path() -> None:
     err = _error(b"")
     assert isinstance(err, UnpicklingError)
@@ -273,11 +284,22 @@ def _plant(steps: list[Any]) -> tuple[Any, str]:
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.lists(_STEP, max_size=6), st.integers(2, 5))
-def test_refused_object_at_a_random_path_is_named(steps: list[Any], proto: int) -> None:
+@given(st.lists(_STEP, max_size=6), st.integers(0, 5), st.booleans())
+def test_refused_object_at_a_random_path_is_named(
+    steps: list[Any], proto: int, from_file: bool
+) -> None:
     obj, path = _plant(steps)
+    if proto < 2:
+        # copyreg._reconstructor(Evil, object, None): the class is the first
+        # reconstructor argument.
+        path += ".__reduce_ex__(5)[1][0]"
     data = pickle.dumps(obj, protocol=proto)
-    err = _error(data)
+    if from_file:
+        with pytest.raises(UnsafeGlobalError) as info:
+            brined.load(io.BytesIO(data))
+        err: BaseException = info.value
+    else:
+        err = _error(data)
     assert type(err) is UnsafeGlobalError
     assert err.offset == _global_offset(data)
     assert err.path == path
