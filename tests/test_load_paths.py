@@ -204,6 +204,38 @@ class BadStateHolder:
         self.__dict__.update(state)
 
 
+class Slotted:
+    __slots__ = ("a", "b")
+
+    def __init__(self) -> None:
+        self.a = 1
+        self.b = {"w": Evil()}
+
+
+class TupleState:
+    def __getstate__(self) -> Any:
+        return (1, 2, Evil())
+
+    def __setstate__(self, state: Any) -> None:
+        pass
+
+
+def test_slot_state_reads_as_attributes() -> None:
+    data = pickle.dumps([Slotted()], protocol=5)
+    err = _error(data, allow=[Slotted])
+    assert err.path == "root[0].b['w']"  # type: ignore[attr-defined]
+    assert err.__notes__[0] == (
+        "while building dict value 'w' of the attribute 'b' of the "
+        f"{__name__}.Slotted state of the list item 0 of the root"
+    )
+
+
+def test_other_state_is_what_getstate_returned() -> None:
+    data = pickle.dumps([TupleState()], protocol=5)
+    err = _error(data, allow=[TupleState])
+    assert err.path == "root[0].__getstate__()[2]"  # type: ignore[attr-defined]
+
+
 @pytest.mark.parametrize("kind", [set, frozenset])
 def test_set_element_and_dict_key_are_named(kind: type) -> None:
     data = pickle.dumps({"s": kind({1, Evil()})}, protocol=5)

@@ -369,8 +369,7 @@ def _run(
                     slots.link(items[0], made, "callable")
                     items = items[1:]
                 for i, item in enumerate(items):
-                    slots.link(item, made, "item", i)
-                    slots.edges[item].how = "initarg"
+                    slots.link(item, made, "initarg", i)
                 stack.append(made)
             elif code == BUILD:
                 state = stack.pop()
@@ -537,6 +536,24 @@ def _key_repr(slots: _Slots, key_slot: Any) -> str | None:
     return None
 
 
+def _attribute_state(slots: _Slots, state: int) -> bool:
+    """Whether a BUILD state holds attributes: a dict, or a ``(dict or None,
+    dict)`` pair as objects with ``__slots__`` have."""
+    kind = slots.kind(state)
+    if kind == "dict":
+        return True
+    if kind != "tuple":
+        return False
+    if state < slots.real:
+        value = slots.objects[state]
+        return (
+            len(value) == 2
+            and (value[0] is None or type(value[0]) is dict)
+            and type(value[1]) is dict
+        )
+    return slots.op.get(state) == TUPLE2
+
+
 def _render(
     slots: _Slots, chain: list[tuple[_Edge, int]], reached: bool
 ) -> tuple[str, list[str], bool]:
@@ -578,8 +595,7 @@ def _render(
             text = "<element>"
             desc = f"{pkind} element"
         elif how == "state":
-            ckind = slots.kind(child)
-            if ckind in ("dict", "tuple"):
+            if _attribute_state(slots, child):
                 attrs_for.add(child)
             else:
                 text = ".__getstate__()"
