@@ -335,3 +335,28 @@ def test_refused_object_at_a_random_path_is_named(
     assert type(err) is UnsafeGlobalError
     assert err.offset == _global_offset(data)
     assert err.path == path
+
+
+_SEED_VALUE = {"a": [1, (2, 3, {"b": [4.5, "x" * 30]}), {5, 6}], "c": Evil()}
+_SEEDS = [pickle.dumps(_SEED_VALUE, protocol=p) for p in (0, 2, 5)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_any_corrupt_input_gets_a_well_formed_path_or_none(data: Any) -> None:
+    blob = bytearray(data.draw(st.sampled_from(_SEEDS)))
+    for _ in range(data.draw(st.integers(1, 4))):
+        at = data.draw(st.integers(0, len(blob) - 1))
+        if data.draw(st.booleans()):
+            del blob[at]
+        else:
+            blob[at] = data.draw(st.integers(0, 255))
+    try:
+        brined.loads(bytes(blob))
+    except UnpicklingError as err:
+        assert err.path is None or err.path.startswith(("root", "..."))
+        notes = getattr(err, "__notes__", [])
+        assert (err.path is None) == (not notes)
+        if err.path is not None:
+            assert notes[-1].startswith("path: ")
+            assert notes[0].startswith("while building ")
