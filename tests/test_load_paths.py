@@ -360,3 +360,34 @@ def test_any_corrupt_input_gets_a_well_formed_path_or_none(data: Any) -> None:
         if err.path is not None:
             assert notes[-1].startswith("path: ")
             assert notes[0].startswith("while building ")
+
+
+class InitFails:
+    def __init__(self, *args: Any) -> None:
+        raise RuntimeError("__init__ refuses")
+
+
+def _inst_pickle(name: str) -> bytes:
+    # Protocol 0, hand-built: [1, <INST name(2,)>], written as C writes a list.
+    return (
+        b"(lp0\nI1\na(I2\ni" + __name__.encode() + b"\n" + name.encode() + b"\np1\na."
+    )
+
+
+def test_refused_inst_names_the_list_item_it_would_be() -> None:
+    data = _inst_pickle("Evil")
+    err = _error(data)
+    assert type(err) is UnsafeGlobalError
+    assert err.offset == _global_offset(data)
+    assert err.path == "root[1]"
+
+
+def test_failing_inst_call_names_the_list_item_it_would_be() -> None:
+    # INST pops its MARK before the call: the current stack is the one the
+    # rare opcode left on the unpickler.
+    data = _inst_pickle("InitFails")
+    with pytest.raises(RuntimeError):
+        pickle.loads(data)
+    err = _error(data, trusted=True)
+    assert type(err) is RuntimeError
+    assert err.path == "root[1]"  # type: ignore[attr-defined]

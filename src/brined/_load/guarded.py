@@ -490,14 +490,6 @@ class _Guarded(_Input):
             exc, code, self._base + start, self._trusted, user, bool(metastack)
         )
         annotate_failure(
-            exc if err is None else err,
-            exc,
-            code,
-            start,
-            metastack,
-            stack,
-            self._stack,
-            buf,
-            user,
+            exc if err is None else err, exc, code, start, metastack, stack, buf, user
         )
         return err

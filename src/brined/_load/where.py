@@ -660,7 +660,6 @@ def annotate_failure(
     start: int,
     metastack: list[list[Any]],
     stack: list[Any] | None,
-    rare_stack: list[Any] | None,
     buf: bytes | None,
     user: bool,
 ) -> None:
@@ -674,21 +673,17 @@ def annotate_failure(
             return
         if not user and not isinstance(final, _stdlib.UnpicklingError):
             return
-        from .ops import RARE
-
         truncated = isinstance(final, TruncatedPickleError)
         if isinstance(final, TruncatedPickleError) and final.opcode is None:
             # The input ended before the next opcode: the loop's `code` is
             # still the previous one's.
             code = -1
-
-        current = rare_stack if code in RARE else stack
-        if current is None:
+        if stack is None:
             return
         below_mark = (
             code == INST and isinstance(final, UnsafeGlobalError) and bool(metastack)
         )
-        frames = [*metastack, current]
+        frames = [*metastack, stack]
         after = -1
         if (
             buf is not None
