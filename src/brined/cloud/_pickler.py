@@ -49,6 +49,8 @@ class Pickler(_api.Pickler):
     code objects, cells and more; see ``docs/cloud.md``.  Subclasses may extend
     `dispatch_table`, override `reducer_override` (calling this one for what
     they don't handle) and define `persistent_id`, as with cloudpickle.
+    `deterministic` and `on_error` are as for `brined.dumps` (``brined.explain(obj,
+    cloud=True)`` runs this pickler with ``on_error="placeholder"``).
     """
 
     _dispatch_table: ClassVar[dict[type, Any]] = DISPATCH
