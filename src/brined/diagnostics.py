@@ -86,8 +86,9 @@ def hint_for(obj: Any, error: BaseException) -> str:
 class _ExplainPickler(Pickler):
     """The best-effort pickler of `explain`, with the set of types whose
     instances the compiled driver saves without a Python call per object
-    once `replace` has checked one (see `replace._vouch`); the next
-    instances are still checked if their reduce fails or changes shape."""
+    once `replace` has checked one (`_checked_types`, see `replace._vouch`);
+    the next instances are still checked if their reduce fails or changes
+    shape."""
 
     # No hooks: found on the class, without a failed lookup per `dump`.
     reducer_override = None
@@ -95,7 +96,7 @@ class _ExplainPickler(Pickler):
 
     def __init__(self, file: Any, protocol: int | None) -> None:
         super().__init__(file, protocol, on_error="placeholder")
-        self._hook_free_types: set[type] = set()
+        self._checked_types: set[type] = set()
 
 
 class _Discard:
@@ -105,16 +106,27 @@ class _Discard:
         return len(data)
 
 
-def explain(obj: Any, *, protocol: int | None = None) -> list[Problem]:
+def explain(
+    obj: Any, *, protocol: int | None = None, cloud: bool = False
+) -> list[Problem]:
     """Every object in `obj`'s graph that cannot be pickled, in the order a
     dump meets them; an empty list when `obj` pickles.
 
     Each is reported once (where it is first met) and what is inside it is
     not visited.  An error that no single object causes (a failing
     ``persistent_id``, a protocol too low for a `PickleBuffer`) is reported
-    as the last problem, with the path where it happened.
+    as the last problem, with the path where it happened.  ``cloud=True``
+    explains what `brined.cloud.dumps` meets: lambdas, closures and classes
+    are then written by value, and the path goes through their closure
+    cells, globals, defaults and attributes.
     """
-    pickler = _ExplainPickler(_Discard(), protocol)
+    pickler: Pickler
+    if cloud:
+        from .cloud import Pickler as CloudPickler
+
+        pickler = CloudPickler(_Discard(), protocol, on_error="placeholder")
+    else:
+        pickler = _ExplainPickler(_Discard(), protocol)
     problems: list[Problem] = []
     failure: BaseException | None = None
     try:

@@ -198,12 +198,20 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
     # Types a subclass vouches its hooks leave alone (its reducer_override
     # returns NotImplemented and its dispatch_table has no entry for them;
     # brined.cloud keeps such a set): their instances may take the plain
-    # path even though hooks are set.  The set may grow during the dump.
-    hook_free: Any = getattr(p, "_hook_free_types", None) if proto >= 2 else None
-    # Best-effort dumps with such a set (`brined.explain`): the types are
-    # those `replace` checked once; an instance whose reduce fails or takes
-    # another shape goes to `_save_compound` (its check, or a placeholder).
-    checked = hook_free is not None and p._placeholder
+    # path even though hooks are set.  The set may grow during the dump.  Not
+    # in best-effort dumps: their reducer_override must see every object,
+    # except those of the classes `replace` itself checked once and vouches
+    # for (`_checked_types`, kept by `brined.explain`'s pickler): an instance
+    # whose reduce fails or takes another shape still goes to
+    # `_save_compound` (its check, or a placeholder).
+    hook_free: Any = None
+    checked = False
+    if proto >= 2:
+        if not p._placeholder:
+            hook_free = getattr(p, "_hook_free_types", None)
+        else:
+            hook_free = getattr(p, "_checked_types", None)
+            checked = hook_free is not None
     copyreg_table = _copyreg_table
     # Deterministic dumps: atoms by value, set elements ordered (`canonical`).
     det = p._det

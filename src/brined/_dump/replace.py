@@ -150,15 +150,16 @@ def reduce_or_replace(p: Any, obj: Any) -> Any:
 
 def _vouch(p: Any, obj: Any, rv: Any) -> None:
     """Let the compiled driver save the next instances of ``type(obj)`` its
-    own way, without this override, if the pickler keeps such a set (see
-    `run_levels`: the pickler of `brined.explain` does).
+    own way, without this override, if the pickler keeps such a set,
+    ``_checked_types`` (see `run_levels`: the pickler of `brined.explain`
+    does).
 
     Only for the shape every plain object has, ``copyreg.__newobj__(cls)``
     with a state and no items, once `_reduce` has checked it (the class is
     found by its name) and with no hook of the user's to ask: the driver
     then calls ``__reduce_ex__`` itself and hands any instance that fails
     or reduces otherwise back to this override."""
-    hook_free = getattr(p, "_hook_free_types", None)
+    hook_free = getattr(p, "_checked_types", None)
     if hook_free is None or p._user_override is not None:
         return
     if p._own_dispatch_table is not None:
