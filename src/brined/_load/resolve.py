@@ -129,8 +129,8 @@ class _Resolver(_Machine):
         lookup = NameLookup()
         key = id(lookup)
         self._callable[key] = CALL_LOOKUP
-        self._foreign.add(key)
-        self._stand_ins.append(lookup)
+        self._make_foreign().add(key)
+        self._make_stand_ins().append(lookup)
         self._resolved = lookup
         return lookup
 
@@ -150,9 +150,9 @@ class _Resolver(_Machine):
             return None
         path = NamePath(module, name)
         key = id(path)
-        self._foreign.add(key)
-        self._stand_ins.append(path)
-        self._global_names[key] = (module, name)
+        self._make_foreign().add(key)
+        self._make_stand_ins().append(path)
+        self._make_global_names()[key] = (module, name)
         self._resolved = path
         return path
 
@@ -171,7 +171,7 @@ class _Resolver(_Machine):
         leaked = _leak(tuples, held)
         if leaked is not None:
             self._leaked(leaked[0])
-        leaked = _leak(self._stand_ins, held)
+        leaked = _leak(self._make_stand_ins(), held)
         if leaked is not None:
             self._leaked(leaked)
 
@@ -194,12 +194,13 @@ class _Resolver(_Machine):
         ):
             raise UnsafeOperationError(_LOOKUP_SHAPE, rule="getattr")
         base, attr = args
-        owner = self._global_names.get(id(base))
+        names = self._make_global_names()
+        owner = names.get(id(base))
         bound = False
         if owner is None:
             # A bound method: getattr(instance, 'method') of a class this load
             # resolved (the pickle made the instance, so it is not a global).
-            owner = self._global_names.get(id(type(base)))
+            owner = names.get(id(type(base)))
             if owner is None or type(base) is NamePath:
                 raise UnsafeOperationError(
                     f"getattr on a {type(base).__name__} is refused: {_LOOKUP_SHAPE}",
@@ -248,8 +249,8 @@ class _Resolver(_Machine):
         obj = getattr(obj, attr)
         self._check_resolved(module, dotted, obj, written)
         key = id(obj)
-        if key not in self._global_names:
-            self._global_names[key] = (module, dotted)
+        if key not in names:
+            names[key] = (module, dotted)
         self._note_foreign(obj, policy.may_call(module, dotted))
         lookup.result = obj
 
