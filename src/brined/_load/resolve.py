@@ -65,8 +65,10 @@ class _Resolver(_Machine):
         """
         sys.audit("pickle.find_class", module, name)
         policy = self._policy
-        # The name as the pickle wrote it, for a refusal's message.
-        written = "" if policy is None else f"{module}.{name}"
+        # The name as the pickle wrote it, for a refusal's message (joined
+        # only when there is one: it costs an allocation per global).
+        written_module = module
+        written_name = name
         if self.proto < 3 and self.fix_imports:
             module, name = py3_name(module, name)
         if policy is not None:
@@ -80,11 +82,14 @@ class _Resolver(_Machine):
                     base = self._base_of_lookup(module, name, True)
                     if base is not None:
                         return base
-                raise self._refusal(module, name, verdict, written)
+                raise self._refusal(
+                    module, name, verdict, f"{written_module}.{written_name}"
+                )
         __import__(module, level=0)
         root: Any = sys.modules[module]
         obj = root
-        if self.proto < 4:
+        if self.proto < 4 or ("." not in name and name != "<locals>"):
+            # One part (nearly every name): no split, no walk.
             obj = getattr(obj, name)
         else:
             for part in name.split("."):
@@ -95,10 +100,16 @@ class _Resolver(_Machine):
                 if policy is not None and obj is not root and type(obj) is _ModuleType:
                     # Walking from one module into another ("mod.os.path")
                     # would step around the name checks.
-                    raise self._refusal(module, name, BLOCKED, written)
+                    raise self._refusal(
+                        module, name, BLOCKED, f"{written_module}.{written_name}"
+                    )
                 obj = getattr(obj, part)
         if policy is not None:
-            self._check_resolved(module, name, obj, written)
+            if is_blocked_object(obj):
+                # (`_check_resolved`, with the written name joined only here.)
+                raise self._refusal(
+                    module, name, BLOCKED, f"{written_module}.{written_name}"
+                )
             # What the policy resolved, for the guards (see _note_global).
             self._resolved = obj
         return obj
