@@ -71,7 +71,7 @@ except ImportError:
         return lambda cls: cls
 
 
-__all__ = ["CALL_LOOKUP", "PLAIN_KEYS", "SIZED", "_Guarded"]
+__all__ = ["CALL_LOOKUP", "PLAIN_KEYS", "SIZED", "_Guarded", "plain_setitems_keys"]
 
 # Int hashes are their value modulo a prime (sys.hash_info.modulus): smaller
 # ints never collide.  Capped at 2**60 so that, compiled, it is a machine-size
@@ -88,6 +88,26 @@ _TRUST: Final = "If you trust this data: brined.loads(data, trusted=True)"
 # The call kind of a safe load's getattr (`NameLookup`): outside the kinds of
 # `guards.call_kind`, so the loop always sends it through `_guard_call`.
 CALL_LOOKUP: Final = 100
+
+
+def plain_setitems_keys(items: list[Any]) -> bool:
+    """Whether every key of SETITEMS' flat key, value, key... list is one
+    `_Guarded._check_keys` would skip (str, bytes, None, bool, an int whose
+    hash is distinct): then the keys need no check and no slice of them."""
+    for i in range(0, len(items), 2):
+        key = items[i]
+        kind = type(key)
+        if kind is str:
+            continue
+        if kind is int:
+            number: int = key
+            if -_DISTINCT_HASH < number < _DISTINCT_HASH:
+                continue
+            return False
+        if kind is bytes or key is None or kind is bool:
+            continue
+        return False
+    return True
 
 
 def _weight(obj: Any) -> int:

@@ -89,6 +89,7 @@ from ..errors import (
     _MalformedTypeError,
     _MalformedValueError,
 )
+from .guarded import plain_setitems_keys
 from .io import (
     PEEK_START,
     UNBOUNDED,
@@ -488,11 +489,10 @@ class Unpickler(_Resolver):
                     if COMPILED:
                         # Compiled, a loop over the items is native code:
                         # no slices, no zip.
-                        if not trusted:
-                            for i in range(0, n, 2):
-                                if type(items[i]) is not str:
-                                    self._check_keys(target, items[::2], pos)
-                                    break
+                        # (Int keys, as in dict.fromkeys(range(n)), skip the
+                        # checks too: their hashes are distinct.)
+                        if not trusted and not plain_setitems_keys(items):
+                            self._check_keys(target, items[::2], pos)
                         if type(target) is dict and not (
                             foreign and id(target) in foreign
                         ):
