@@ -489,10 +489,14 @@ class Unpickler(_Resolver):
                     if COMPILED:
                         # Compiled, a loop over the items is native code:
                         # no slices, no zip.
-                        # (Int keys, as in dict.fromkeys(range(n)), skip the
-                        # checks too: their hashes are distinct.)
-                        if not trusted and not plain_setitems_keys(items):
-                            self._check_keys(target, items[::2], pos)
+                        if not trusted:
+                            for i in range(0, n, 2):
+                                if type(items[i]) is not str:
+                                    # Small int keys (dict.fromkeys(range(n)))
+                                    # need no checks either: distinct hashes.
+                                    if not plain_setitems_keys(items):
+                                        self._check_keys(target, items[::2], pos)
+                                    break
                         if type(target) is dict and not (
                             foreign and id(target) in foreign
                         ):
