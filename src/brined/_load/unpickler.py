@@ -488,12 +488,10 @@ class Unpickler(_Resolver):
                         continue
                     if COMPILED:
                         # Compiled, a loop over the items is native code:
-                        # no slices, no zip.
+                        # no slices, no zip (small ints' hashes are distinct).
                         if not trusted:
                             for i in range(0, n, 2):
                                 if type(items[i]) is not str:
-                                    # Small int keys (dict.fromkeys(range(n)))
-                                    # need no checks either: distinct hashes.
                                     if not plain_setitems_keys(items):
                                         self._check_keys(target, items[::2], pos)
                                     break
@@ -552,8 +550,7 @@ class Unpickler(_Resolver):
                     if pos + 2 > end:
                         buf, pos, end, start = self._more(buf, pos, end, start, 2, code)
                     if COMPILED:
-                        # A native read: the shift of two tagged ints is a C
-                        # call compiled (ints_100k is two-thirds BININT2).
+                        # Native: no tagged-int shift (a C call compiled).
                         stack.append(i64(read_i16_le(buf, pos)) & 0xFFFF)
                     else:
                         stack.append(buf[pos] | (buf[pos + 1] << 8))
