@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from pickle import PickleBuffer
 from types import FunctionType
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, cast
 
 from .._build import COMPILED
 from .._format.opcodes import BATCHSIZE, FRAME_SIZE_TARGET
@@ -206,14 +206,14 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                     i += 1
             if not have:
                 if kind == _K_LIST:
-                    op = closer
+                    op = cast(int, closer)  # typed: a native append
                     w.append(op)
                     if op == 0x65 and i < len(lst):  # APPENDS
                         w.append(0x28)  # MARK: the next batch
                         end = i + BATCHSIZE
                         continue
                 elif kind == _K_SEQ:
-                    op = closer
+                    op = cast(int, closer)  # typed: a native append
                     if op >= 0:
                         w.append(op)
                 elif kind == _K_TUPLE:
@@ -231,8 +231,12 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                             w.append(0x31)  # POP_MARK
                         _write_get(w, idx)
                     else:
-                        # TUPLE1..3 are 0x85..0x87; TUPLE is "t".
-                        w.append(0x84 + n if short else 0x74)
+                        # TUPLE1..3 are 0x85..0x87; TUPLE is "t".  (Two
+                        # appends: one of a conditional is a Python call.)
+                        if short:
+                            w.append(0x84 + n)
+                        else:
+                            w.append(0x74)
                         _write_put(w, mt.add(id(tup), tup), memoize_op)
                 elif kind in (_K_NEWOBJ, _K_REDUCE):
                     w.append(0x81 if kind == _K_NEWOBJ else 0x52)  # NEWOBJ, REDUCE
@@ -256,7 +260,7 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                     w.append(0x93)  # STACK_GLOBAL
                     _write_put(w, mt.add(id(owner), owner), memoize_op)
                 elif kind == _K_DICT:
-                    op = closer
+                    op = cast(int, closer)  # typed: a native append
                     w.append(op)
                     if op == 0x75:  # SETITEMS
                         if len(owner) != len(lst):
@@ -272,7 +276,7 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                             w.append(0x28)  # MARK
                             w.append(op)
                 elif kind == _K_BATCH:
-                    op = closer
+                    op = cast(int, closer)  # typed: a native append
                     w.append(op)
                     if len(owner) != len(lst):
                         raise RuntimeError("set changed size during iteration")
@@ -320,9 +324,20 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                     data = text.encode("utf-8")
                 except UnicodeEncodeError:
                     data = text.encode("utf-8", "surrogatepass")
-                # SHORT_BINUNICODE, BINUNICODE, BINUNICODE8
-                _write_sized(p, w, data, short_str, 0x8C, 0x58, 0x8D, "a string")
-                _write_put(w, mt.add(key, item), memoize_op)
+                n = len(data)
+                if n <= 0xFF and short_str:
+                    # The common case inline (`_write_sized` below).
+                    w.append(0x8C)  # SHORT_BINUNICODE
+                    w.append(n)
+                    w.write(data)
+                else:
+                    # BINUNICODE, BINUNICODE8
+                    _write_sized(p, w, data, short_str, 0x8C, 0x58, 0x8D, "a string")
+                idx = mt.add(key, item)
+                if memoize_op:
+                    w.append(0x94)  # MEMOIZE
+                else:
+                    _write_put(w, idx, False)
                 continue
             if t is int:
                 v: int = item  # typed: compiled, comparisons are native
