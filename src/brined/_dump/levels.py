@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from pickle import PickleBuffer
 from types import FunctionType
-from typing import TYPE_CHECKING, Any, Final, cast
+from typing import TYPE_CHECKING, Any, Final, cast, final
 
 from .._build import COMPILED
 from .._format.opcodes import BATCHSIZE, FRAME_SIZE_TARGET
@@ -50,6 +50,48 @@ _K_GLOBAL: Final = 8  # (module, name) as tup, then STACK_GLOBAL, memo owner
 # The types whose classes `_save_type` saves as reduce values, not by name.
 _SINGLETON_TYPES: Final = (type(None), type(...), type(NotImplemented))
 _DONE: Final = object()  # the end of a _K_ITER level
+
+
+@final  # native: its fields are unboxed, its reads and writes direct
+class _Level:
+    """A level of `run_levels` waiting on a child: its locals, as they were.
+
+    (A tuple of them boxed the native ints on every push and unboxed them on
+    every pop.)  Indexing reads it as that tuple did: ``level[7]`` is the
+    level's object, which is what `replace` reads."""
+
+    def __init__(
+        self,
+        kind: i64,
+        lst: list[Any],
+        tup: tuple[Any, ...],
+        i: i64,
+        end: i64,
+        owner: Any,
+        closer: Any,
+        me: Any,
+    ) -> None:
+        self.kind = kind
+        self.lst = lst
+        self.tup = tup
+        self.i = i
+        self.end = end
+        self.owner = owner
+        self.closer = closer
+        self.me = me
+
+    def __getitem__(self, k: int) -> Any:
+        fields = (
+            self.kind,
+            self.lst,
+            self.tup,
+            self.i,
+            self.end,
+            self.owner,
+            self.closer,
+            self.me,
+        )
+        return fields[k]
 
 
 def _write_u32(w: BytesWriter, n: int) -> None:
@@ -140,7 +182,7 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
     short_tuples = proto >= 2
     # Protocols 4 and 5 (the default ones) memoize with one opcode.
     memoize_op = proto >= 4
-    stack: list[tuple[i64, list[Any], tuple[Any, ...], i64, i64, Any, Any, Any]] = []
+    stack: list[_Level] = []
     opened: i64 = 0  # levels opened so far
     # The top-level object is the one item of a first level.
     kind: i64 = _K_SEQ
@@ -304,7 +346,15 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                             continue
                 if not stack:
                     return
-                kind, lst, tup, i, end, owner, closer, me = stack.pop()
+                lv = stack.pop()
+                kind = lv.kind
+                lst = lv.lst
+                tup = lv.tup
+                i = lv.i
+                end = lv.end
+                owner = lv.owner
+                closer = lv.closer
+                me = lv.me
                 continue
 
             # -- save `item`, in _pickle.c's order of checks
@@ -388,7 +438,7 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                 n = len(items)
                 if not n:
                     continue
-                stack.append((kind, lst, tup, i, end, owner, closer, me))
+                stack.append(_Level(kind, lst, tup, i, end, owner, closer, me))
                 me = item
                 opened += 1
                 kind = _K_LIST
@@ -409,7 +459,7 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                 n = len(d)
                 if not n:
                     continue
-                stack.append((kind, lst, tup, i, end, owner, closer, me))
+                stack.append(_Level(kind, lst, tup, i, end, owner, closer, me))
                 me = item
                 opened += 1
                 kind = _K_DICT
@@ -435,7 +485,7 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                     continue
                 if n > 3 or not short_tuples:
                     w.append(0x28)  # MARK
-                stack.append((kind, lst, tup, i, end, owner, closer, me))
+                stack.append(_Level(kind, lst, tup, i, end, owner, closer, me))
                 me = item
                 opened += 1
                 kind = _K_TUPLE
@@ -449,7 +499,7 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                 w.append(0x94)  # MEMOIZE
                 if not item:
                     continue
-                stack.append((kind, lst, tup, i, end, owner, closer, me))
+                stack.append(_Level(kind, lst, tup, i, end, owner, closer, me))
                 me = item
                 opened += 1
                 kind = _K_BATCH
@@ -477,7 +527,7 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                 if ref.ext_code:
                     w.write(ext_opcode(ref.ext_code))
                     continue
-                stack.append((kind, lst, tup, i, end, owner, closer, me))
+                stack.append(_Level(kind, lst, tup, i, end, owner, closer, me))
                 me = item
                 opened += 1
                 kind = _K_GLOBAL
@@ -515,7 +565,9 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                             and (len(rvt) < 4 or rvt[3] is None)
                             and (len(rvt) < 5 or rvt[4] is None)
                         ):
-                            stack.append((kind, lst, tup, i, end, owner, closer, me))
+                            stack.append(
+                                _Level(kind, lst, tup, i, end, owner, closer, me)
+                            )
                             me = item
                             opened += 1
                             kind = _K_NEWOBJ
@@ -538,7 +590,9 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                         rvt = rv
                         name = getattr(rvt[0], "__name__", None)
                         if name != "__newobj__" and name != "__newobj_ex__":
-                            stack.append((kind, lst, tup, i, end, owner, closer, me))
+                            stack.append(
+                                _Level(kind, lst, tup, i, end, owner, closer, me)
+                            )
                             me = item
                             opened += 1
                             kind = _K_REDUCE
@@ -557,7 +611,7 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                 entry = p._save_compound(item)
             _drain(w, buf)
             if entry is not None:
-                stack.append((kind, lst, tup, i, end, owner, closer, me))
+                stack.append(_Level(kind, lst, tup, i, end, owner, closer, me))
                 me = item
                 opened += 1
                 kind = _K_ITER
@@ -565,7 +619,7 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                 closer = entry[1]
     except Exception as exc:
         # The objects of the levels, root first, then the one being saved.
-        chain = [level[7] for level in stack if level[7] is not _DONE]
+        chain = [level.me for level in stack if level.me is not _DONE]
         if me is not _DONE:
             chain.append(me)
         if item is not _DONE and (not chain or item is not chain[-1]):
