@@ -94,34 +94,6 @@ class _Level:
         return fields[k]
 
 
-def _push(
-    stack: list[_Level],
-    spare: list[_Level],
-    kind: i64,
-    lst: list[Any],
-    tup: tuple[Any, ...],
-    i: i64,
-    end: i64,
-    owner: Any,
-    closer: Any,
-    me: Any,
-) -> None:
-    """Push a level on `stack`, reusing one from `spare` if there is one."""
-    if spare:
-        lv = spare.pop()
-        lv.kind = kind
-        lv.lst = lst
-        lv.tup = tup
-        lv.i = i
-        lv.end = end
-        lv.owner = owner
-        lv.closer = closer
-        lv.me = me
-        stack.append(lv)
-    else:
-        stack.append(_Level(kind, lst, tup, i, end, owner, closer, me))
-
-
 def _write_u32(w: BytesWriter, n: int) -> None:
     """Write 0 <= n < 2**32 as 4 bytes, little-endian (librt's writers of
     unsigned ints are not compiled natively by this mypyc: same bits, signed)."""
@@ -211,9 +183,6 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
     # Protocols 4 and 5 (the default ones) memoize with one opcode.
     memoize_op = proto >= 4
     stack: list[_Level] = []
-    # Levels popped, for reuse: no allocation (and no garbage collector
-    # pass it could trigger) per container once the stack has been as deep.
-    spare: list[_Level] = []
     opened: i64 = 0  # levels opened so far
     # The top-level object is the one item of a first level.
     kind: i64 = _K_SEQ
@@ -386,7 +355,6 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                 owner = lv.owner
                 closer = lv.closer
                 me = lv.me
-                spare.append(lv)
                 continue
 
             # -- save `item`, in _pickle.c's order of checks
@@ -470,7 +438,7 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                 n = len(items)
                 if not n:
                     continue
-                _push(stack, spare, kind, lst, tup, i, end, owner, closer, me)
+                stack.append(_Level(kind, lst, tup, i, end, owner, closer, me))
                 me = item
                 opened += 1
                 kind = _K_LIST
@@ -491,7 +459,7 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                 n = len(d)
                 if not n:
                     continue
-                _push(stack, spare, kind, lst, tup, i, end, owner, closer, me)
+                stack.append(_Level(kind, lst, tup, i, end, owner, closer, me))
                 me = item
                 opened += 1
                 kind = _K_DICT
@@ -517,7 +485,7 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                     continue
                 if n > 3 or not short_tuples:
                     w.append(0x28)  # MARK
-                _push(stack, spare, kind, lst, tup, i, end, owner, closer, me)
+                stack.append(_Level(kind, lst, tup, i, end, owner, closer, me))
                 me = item
                 opened += 1
                 kind = _K_TUPLE
@@ -531,7 +499,7 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                 w.append(0x94)  # MEMOIZE
                 if not item:
                     continue
-                _push(stack, spare, kind, lst, tup, i, end, owner, closer, me)
+                stack.append(_Level(kind, lst, tup, i, end, owner, closer, me))
                 me = item
                 opened += 1
                 kind = _K_BATCH
@@ -559,7 +527,7 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                 if ref.ext_code:
                     w.write(ext_opcode(ref.ext_code))
                     continue
-                _push(stack, spare, kind, lst, tup, i, end, owner, closer, me)
+                stack.append(_Level(kind, lst, tup, i, end, owner, closer, me))
                 me = item
                 opened += 1
                 kind = _K_GLOBAL
@@ -597,8 +565,8 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                             and (len(rvt) < 4 or rvt[3] is None)
                             and (len(rvt) < 5 or rvt[4] is None)
                         ):
-                            _push(
-                                stack, spare, kind, lst, tup, i, end, owner, closer, me
+                            stack.append(
+                                _Level(kind, lst, tup, i, end, owner, closer, me)
                             )
                             me = item
                             opened += 1
@@ -622,8 +590,8 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                         rvt = rv
                         name = getattr(rvt[0], "__name__", None)
                         if name != "__newobj__" and name != "__newobj_ex__":
-                            _push(
-                                stack, spare, kind, lst, tup, i, end, owner, closer, me
+                            stack.append(
+                                _Level(kind, lst, tup, i, end, owner, closer, me)
                             )
                             me = item
                             opened += 1
@@ -643,7 +611,7 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                 entry = p._save_compound(item)
             _drain(w, buf)
             if entry is not None:
-                _push(stack, spare, kind, lst, tup, i, end, owner, closer, me)
+                stack.append(_Level(kind, lst, tup, i, end, owner, closer, me))
                 me = item
                 opened += 1
                 kind = _K_ITER
