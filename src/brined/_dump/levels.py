@@ -210,15 +210,14 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
     # Types a subclass vouches its hooks leave alone (its reducer_override
     # returns NotImplemented and its dispatch_table has no entry for them;
     # brined.cloud keeps such a set): their instances may take the plain
-    # path even though hooks are set.  The set may grow during the dump.
+    # path even though hooks are set.  The set may grow during the dump.  Not
+    # in best-effort dumps: their reducer_override must see every object.
     # Looked up only when a hook is set: on the engine's own class the lookup
     # fails, and a failed getattr (an AttributeError made and dropped) was
     # half of a `dumps(None)`.
-    hook_free: Any = (
-        getattr(p, "_hook_free_types", None)
-        if proto >= 2 and not plain_reduce
-        else None
-    )
+    hook_free: Any = None
+    if proto >= 2 and not plain_reduce and not p._placeholder:
+        hook_free = getattr(p, "_hook_free_types", None)
     copyreg_table = _copyreg_table
     # Deterministic dumps: atoms by value, set elements ordered (`canonical`).
     det = p._det
