@@ -69,6 +69,8 @@ def _child(workload: str, op: str, n: int) -> None:
     if op in ("dumps", "loads", "tloads", "ddumps", "explain") and not brined.COMPILED:
         raise SystemExit("bench_ir.py counts the compiled build only")
     objs = _objects(workload)
+    # As bench.py: deep_cyclic nests deeper than C pickle's default limit.
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), 20_000))
     data = [pickle.dumps(o, protocol=5) for o in objs]
     if op == "dumps":
         f, args = brined.dumps, objs

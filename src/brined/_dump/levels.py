@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from pickle import PickleBuffer
 from types import FunctionType
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, cast, final
 
 from .._build import COMPILED
 from .._format.opcodes import BATCHSIZE, FRAME_SIZE_TARGET
@@ -50,6 +50,48 @@ _K_GLOBAL: Final = 8  # (module, name) as tup, then STACK_GLOBAL, memo owner
 # The types whose classes `_save_type` saves as reduce values, not by name.
 _SINGLETON_TYPES: Final = (type(None), type(...), type(NotImplemented))
 _DONE: Final = object()  # the end of a _K_ITER level
+
+
+@final  # native: its fields are unboxed, its reads and writes direct
+class _Level:
+    """A level of `run_levels` waiting on a child: its locals, as they were.
+
+    (A tuple of them boxed the native ints on every push and unboxed them on
+    every pop.)  Indexing reads it as that tuple did: ``level[7]`` is the
+    level's object, which is what `replace` reads."""
+
+    def __init__(
+        self,
+        kind: i64,
+        lst: list[Any],
+        tup: tuple[Any, ...],
+        i: i64,
+        end: i64,
+        owner: Any,
+        closer: Any,
+        me: Any,
+    ) -> None:
+        self.kind = kind
+        self.lst = lst
+        self.tup = tup
+        self.i = i
+        self.end = end
+        self.owner = owner
+        self.closer = closer
+        self.me = me
+
+    def __getitem__(self, k: int) -> Any:
+        fields = (
+            self.kind,
+            self.lst,
+            self.tup,
+            self.i,
+            self.end,
+            self.owner,
+            self.closer,
+            self.me,
+        )
+        return fields[k]
 
 
 def _write_u32(w: BytesWriter, n: int) -> None:
@@ -170,7 +212,7 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
     short_tuples = proto >= 2
     # Protocols 4 and 5 (the default ones) memoize with one opcode.
     memoize_op = proto >= 4
-    stack: list[tuple[i64, list[Any], tuple[Any, ...], i64, i64, Any, Any, Any]] = []
+    stack: list[_Level] = []
     opened: i64 = 0  # levels opened so far
     # The top-level object is the one item of a first level.
     kind: i64 = _K_SEQ
@@ -203,10 +245,13 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
     # except those of the classes `replace` itself checked once and vouches
     # for (`_checked_types`, kept by `brined.explain`'s pickler): an instance
     # whose reduce fails or takes another shape still goes to
-    # `_save_compound` (its check, or a placeholder).
+    # `_save_compound` (its check, or a placeholder).  Looked up only when a
+    # hook is set: on the engine's own class the lookup fails, and a failed
+    # getattr (an AttributeError made and dropped) was half of a
+    # `dumps(None)`.
     hook_free: Any = None
     checked = False
-    if proto >= 2:
+    if proto >= 2 and not plain_reduce:
         if not p._placeholder:
             hook_free = getattr(p, "_hook_free_types", None)
         else:
@@ -241,14 +286,14 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                     i += 1
             if not have:
                 if kind == _K_LIST:
-                    op = closer
+                    op = cast(int, closer)  # typed: a native append
                     w.append(op)
                     if op == 0x65 and i < len(lst):  # APPENDS
                         w.append(0x28)  # MARK: the next batch
                         end = i + BATCHSIZE
                         continue
                 elif kind == _K_SEQ:
-                    op = closer
+                    op = cast(int, closer)  # typed: a native append
                     if op >= 0:
                         w.append(op)
                 elif kind == _K_TUPLE:
@@ -266,8 +311,12 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                             w.append(0x31)  # POP_MARK
                         _write_get(w, idx)
                     else:
-                        # TUPLE1..3 are 0x85..0x87; TUPLE is "t".
-                        w.append(0x84 + n if short else 0x74)
+                        # TUPLE1..3 are 0x85..0x87; TUPLE is "t".  (Two
+                        # appends: one of a conditional is a Python call.)
+                        if short:
+                            w.append(0x84 + n)
+                        else:
+                            w.append(0x74)
                         _write_put(w, mt.add(id(tup), tup), memoize_op)
                 elif kind in (_K_NEWOBJ, _K_REDUCE):
                     w.append(0x81 if kind == _K_NEWOBJ else 0x52)  # NEWOBJ, REDUCE
@@ -291,7 +340,7 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                     w.append(0x93)  # STACK_GLOBAL
                     _write_put(w, mt.add(id(owner), owner), memoize_op)
                 elif kind == _K_DICT:
-                    op = closer
+                    op = cast(int, closer)  # typed: a native append
                     w.append(op)
                     if op == 0x75:  # SETITEMS
                         if len(owner) != len(lst):
@@ -307,7 +356,7 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                             w.append(0x28)  # MARK
                             w.append(op)
                 elif kind == _K_BATCH:
-                    op = closer
+                    op = cast(int, closer)  # typed: a native append
                     w.append(op)
                     if len(owner) != len(lst):
                         raise RuntimeError("set changed size during iteration")
@@ -335,7 +384,15 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                             continue
                 if not stack:
                     return
-                kind, lst, tup, i, end, owner, closer, me = stack.pop()
+                lv = stack.pop()
+                kind = lv.kind
+                lst = lv.lst
+                tup = lv.tup
+                i = lv.i
+                end = lv.end
+                owner = lv.owner
+                closer = lv.closer
+                me = lv.me
                 continue
 
             # -- save `item`, in _pickle.c's order of checks
@@ -361,9 +418,20 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                     data = text.encode("utf-8")
                 except UnicodeEncodeError:
                     data = text.encode("utf-8", "surrogatepass")
-                # SHORT_BINUNICODE, BINUNICODE, BINUNICODE8
-                _write_sized(p, w, data, short_str, 0x8C, 0x58, 0x8D, "a string")
-                _write_put(w, mt.add(key, item), memoize_op)
+                n = len(data)
+                if n <= 0xFF and short_str:
+                    # The common case inline (`_write_sized` below).
+                    w.append(0x8C)  # SHORT_BINUNICODE
+                    w.append(n)
+                    w.write(data)
+                else:
+                    # BINUNICODE, BINUNICODE8
+                    _write_sized(p, w, data, short_str, 0x8C, 0x58, 0x8D, "a string")
+                idx = mt.add(key, item)
+                if memoize_op:
+                    w.append(0x94)  # MEMOIZE
+                else:
+                    _write_put(w, idx, False)
                 continue
             if t is int:
                 v: int = item  # typed: compiled, comparisons are native
@@ -424,7 +492,7 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                 n = len(items)
                 if not n:
                     continue
-                stack.append((kind, lst, tup, i, end, owner, closer, me))
+                stack.append(_Level(kind, lst, tup, i, end, owner, closer, me))
                 me = item
                 opened += 1
                 kind = _K_LIST
@@ -445,7 +513,7 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                 n = len(d)
                 if not n:
                     continue
-                stack.append((kind, lst, tup, i, end, owner, closer, me))
+                stack.append(_Level(kind, lst, tup, i, end, owner, closer, me))
                 me = item
                 opened += 1
                 kind = _K_DICT
@@ -471,7 +539,7 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                     continue
                 if n > 3 or not short_tuples:
                     w.append(0x28)  # MARK
-                stack.append((kind, lst, tup, i, end, owner, closer, me))
+                stack.append(_Level(kind, lst, tup, i, end, owner, closer, me))
                 me = item
                 opened += 1
                 kind = _K_TUPLE
@@ -485,7 +553,7 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                 w.append(0x94)  # MEMOIZE
                 if not item:
                     continue
-                stack.append((kind, lst, tup, i, end, owner, closer, me))
+                stack.append(_Level(kind, lst, tup, i, end, owner, closer, me))
                 me = item
                 opened += 1
                 kind = _K_BATCH
@@ -513,7 +581,7 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                 if ref.ext_code:
                     w.write(ext_opcode(ref.ext_code))
                     continue
-                stack.append((kind, lst, tup, i, end, owner, closer, me))
+                stack.append(_Level(kind, lst, tup, i, end, owner, closer, me))
                 me = item
                 opened += 1
                 kind = _K_GLOBAL
@@ -555,7 +623,9 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                             and (len(rvt) < 4 or rvt[3] is None)
                             and (len(rvt) < 5 or rvt[4] is None)
                         ):
-                            stack.append((kind, lst, tup, i, end, owner, closer, me))
+                            stack.append(
+                                _Level(kind, lst, tup, i, end, owner, closer, me)
+                            )
                             me = item
                             opened += 1
                             kind = _K_NEWOBJ
@@ -579,7 +649,9 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                         rvt = rv
                         name = getattr(rvt[0], "__name__", None)
                         if name != "__newobj__" and name != "__newobj_ex__":
-                            stack.append((kind, lst, tup, i, end, owner, closer, me))
+                            stack.append(
+                                _Level(kind, lst, tup, i, end, owner, closer, me)
+                            )
                             me = item
                             opened += 1
                             kind = _K_REDUCE
@@ -602,7 +674,7 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                 entry = p._save_compound(item)
             _drain(w, buf)
             if entry is not None:
-                stack.append((kind, lst, tup, i, end, owner, closer, me))
+                stack.append(_Level(kind, lst, tup, i, end, owner, closer, me))
                 me = item
                 opened += 1
                 kind = _K_ITER
@@ -610,7 +682,7 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                 closer = entry[1]
     except Exception as exc:
         # The objects of the levels, root first, then the one being saved.
-        chain = [level[7] for level in stack if level[7] is not _DONE]
+        chain = [level.me for level in stack if level.me is not _DONE]
         if me is not _DONE:
             chain.append(me)
         if item is not _DONE and (not chain or item is not chain[-1]):

@@ -14,17 +14,18 @@ someone asks for `Pickler.memo` (`export`).
 
 from __future__ import annotations
 
-from typing import Any, final
+from typing import Any, Final, final
 
-from librt.vecs import append, extend, vec
+from librt.vecs import extend, vec
 from mypy_extensions import i64
 
 # Slots in a table's first allocation (at its first entry: `dumps` makes a
 # table per call, often for few entries or none).
-_FIRST_SIZE: i64 = 16
-# Zeros made by doubling when making a table (32 KiB: its transient copies
-# stay small); larger tables copy this block.
+_FIRST_SIZE: i64 = 64
+# Zeros copied to make a table (32 KiB: made once); larger tables are made by
+# copying it repeatedly.
 _ZERO_BLOCK: i64 = 4096
+_ZEROS: Final = vec[i64]([0] * _ZERO_BLOCK)
 
 
 @final  # native calls to its methods are then direct, not through a vtable
@@ -43,6 +44,10 @@ class IdMemo:
         self.slots: vec[i64] = vec[i64]()  # allocated by the first entry
         self.mask: i64 = 0
         self.used: i64 = 0
+        # The free slot where `find`'s last miss ended (-1: none), and the
+        # key it missed: where `add` of that key stores without probing.
+        self.free: i64 = -1
+        self.free_key: i64 = 0
         # A stdlib-form memo to start from (it keeps its objects alive), and
         # the objects added since, by index from len(base) on.
         self.base = base
@@ -52,8 +57,12 @@ class IdMemo:
                 self._insert(key, value[0])
 
     def find(self, key: int) -> int:
-        """The index stored for the object whose id is `key`, or -1."""
+        """The index stored for the object whose id is `key`, or -1.
+
+        A miss remembers the free slot it ended at: `add` of the same key
+        then stores there without probing again."""
         if self.used == 0:
+            self.free = -1
             return -1
         k: i64 = key
         slots = self.slots
@@ -65,6 +74,8 @@ class IdMemo:
             if x == k:
                 return slots[2 * i + 1]
             if x == 0:
+                self.free = i
+                self.free_key = k
                 return -1
             i = (i * 5 + perturb + 1) & mask
             perturb >>= 5
@@ -72,9 +83,27 @@ class IdMemo:
     def add(self, key: int, obj: object) -> int:
         """Store `obj` (whose id is `key`, not in the table) under the next
         index, which is returned: the number of entries so far, as in the
-        stdlib's ``len(memo)``."""
+        stdlib's ``len(memo)``.
+
+        After `find` missed `key`, the slot it ended at is where probing
+        for `key` would end again, as long as that slot is still free: slots
+        only fill up, so the ones before it on the probe path are still
+        taken (a growth forgets the slot)."""
         idx = self.used
-        self._insert(key, idx)
+        i = self.free
+        k: i64 = key
+        self.free = -1
+        if (
+            i >= 0
+            and self.free_key == k
+            and (idx + 1) * 3 <= self.mask * 2
+            and self.slots[2 * i] == 0
+        ):
+            self.slots[2 * i] = k
+            self.slots[2 * i + 1] = idx
+            self.used = idx + 1
+        else:
+            self._insert(key, idx)
         self.objs.append(obj)
         return idx
 
@@ -104,6 +133,7 @@ class IdMemo:
         self.slots = _free_slots(size)
         self.mask = size - 1
         self.used = 0
+        self.free = -1
         j: i64 = 0
         n = len(old)
         while j < n:
@@ -127,18 +157,15 @@ class IdMemo:
 def _free_slots(size: i64) -> vec[i64]:
     """`size` free slots: ``2 * size`` zeros (`size` is a power of 2).
 
-    Zeros are doubled up to a block (appending them one by one costs ~5 ns
-    each).  A vec extended by itself is copied to a new buffer at every step,
-    which is cheap for a block but not for a table of megabytes: those
-    transient copies made glibc trim the heap after each dump and fault it
-    back in on the next.  So a larger table is filled by copying the block."""
+    A small table is one copy of part of a block of zeros made at import.  A
+    larger one is filled by copying the whole block into a buffer of the
+    final capacity: a vec extended by itself would be copied to a new buffer
+    at every step, and for a table of megabytes those transient copies made
+    glibc trim the heap after each dump and fault it back in on the next."""
     n = 2 * size
-    block = append(vec[i64](), 0)
-    while len(block) < min(n, _ZERO_BLOCK):
-        block = extend(block, block)
     if n <= _ZERO_BLOCK:
-        return block
+        return _ZEROS[:n]
     slots = vec[i64](capacity=n)
     while len(slots) < n:
-        slots = extend(slots, block)
+        slots = extend(slots, _ZEROS)
     return slots

@@ -49,6 +49,7 @@ from .base import (
     _pack_binfloat,
     _pack_binint,
     _pack_binint2,
+    _pack_long_binget,
     mypyc_attr,
 )
 from .canonical import canonical_atom, set_element_dumps
@@ -243,10 +244,13 @@ class Pickler(Savers):
                                     item = c
                                     x = memo.get(id(c))
                             if x is not None:
-                                if x[0] < 256:
-                                    buf += _BINGET[x[0]]
+                                idx = x[0]
+                                if idx < 256:
+                                    buf += _BINGET[idx]
+                                elif idx <= 0xFFFFFFFF:
+                                    buf += _pack_long_binget(0x6A, idx)  # LONG_BINGET
                                 else:
-                                    self._write_get(x[0])
+                                    self._write_get(idx)
                                 continue
                             if short_str:
                                 text: str = item  # typed: compiled, encode is native
@@ -291,10 +295,13 @@ class Pickler(Savers):
                                 item = c
                                 x = memo.get(id(c))
                         if x is not None:
-                            if x[0] < 256:
-                                buf += _BINGET[x[0]]
+                            idx = x[0]
+                            if idx < 256:
+                                buf += _BINGET[idx]
+                            elif idx <= 0xFFFFFFFF:
+                                buf += _pack_long_binget(0x6A, idx)  # LONG_BINGET
                             else:
-                                self._write_get(x[0])
+                                self._write_get(idx)
                             continue
                         if t is bytes and bytes_ok:
                             self._save_bytes_data(item, item)
