@@ -106,17 +106,24 @@ def cell_value(cell: types.CellType) -> Any:
         return R.EMPTY
 
 
-def function_state(func: types.FunctionType) -> dict[str, Any]:
-    """What `set_function_state` sets; defaults are left out to stay small."""
+def function_state(
+    func: types.FunctionType,
+    seen: dict[int, tuple[types.CodeType, tuple[str, ...]]] | None = None,
+) -> dict[str, Any]:
+    """What `set_function_state` sets; defaults are left out to stay small.
+
+    `seen` caches `code_globals` by code object for one pickle (a pickler's).
+    """
     code = func.__code__
     state: dict[str, Any] = {}
     if func.__name__ != code.co_name:
         state["__name__"] = func.__name__
     if func.__qualname__ != code.co_qualname:
         state["__qualname__"] = func.__qualname__
+    f_globals = func.__globals__
     # FunctionType takes __module__ from the globals' __name__, which the
     # skeleton's globals carry: only a different one is written.
-    if func.__module__ != func.__globals__.get("__name__"):
+    if func.__module__ != f_globals.get("__name__"):
         state["__module__"] = func.__module__
     if func.__doc__ is not None:
         state["__doc__"] = func.__doc__
@@ -128,20 +135,35 @@ def function_state(func: types.FunctionType) -> dict[str, Any]:
         state["__annotations__"] = func.__annotations__
     if func.__dict__:
         state["__dict__"] = {"".join(k): v for k, v in func.__dict__.items()}
-    f_globals = func.__globals__
-    used = {
-        k: _stable_frozen(f_globals[k]) for k in code_globals(code) if k in f_globals
-    }
+    if seen is None:
+        names = code_globals(code)
+    else:
+        entry = seen.get(id(code))
+        if entry is None or entry[0] is not code:
+            entry = (code, code_globals(code))
+            seen[id(code)] = entry
+        names = entry[1]
+    used = {k: _stable_frozen(f_globals[k]) for k in names if k in f_globals}
     if used:
         state["__globals__"] = used
     closure = func.__closure__
-    contents: tuple[Any, ...] = ()
     if closure is not None:
-        contents = tuple(_stable_frozen(cell_value(cell)) for cell in closure)
-        state["__closure__"] = contents
-    submodules = imported_submodules(code, [*used.values(), *contents])
-    if submodules:
-        state["__submodules__"] = submodules
+        contents = []
+        for cell in closure:
+            try:
+                value = cell.cell_contents
+            except ValueError:  # an empty cell
+                value = R.EMPTY
+            contents.append(_stable(value) if type(value) is frozenset else value)
+        state["__closure__"] = tuple(contents)
+        if used or any(isinstance(v, types.ModuleType) for v in contents):
+            submodules = imported_submodules(code, [*used.values(), *contents])
+            if submodules:
+                state["__submodules__"] = submodules
+    elif used:
+        submodules = imported_submodules(code, used.values())
+        if submodules:
+            state["__submodules__"] = submodules
     return state
 
 
