@@ -147,24 +147,29 @@ def function_state(
     if used:
         state["__globals__"] = used
     closure = func.__closure__
+    contents: list[Any] = []
+    modules = False
     if closure is not None:
-        contents = []
         for cell in closure:
             try:
                 value = cell.cell_contents
             except ValueError:  # an empty cell
-                value = R.EMPTY
-            contents.append(_stable(value) if type(value) is frozenset else value)
+                value = _EMPTY
+            if type(value) is frozenset:
+                value = _stable(value)
+            elif isinstance(value, _MODULE):
+                modules = True
+            contents.append(value)
         state["__closure__"] = tuple(contents)
-        if used or any(isinstance(v, types.ModuleType) for v in contents):
-            submodules = imported_submodules(code, [*used.values(), *contents])
-            if submodules:
-                state["__submodules__"] = submodules
-    elif used:
-        submodules = imported_submodules(code, used.values())
+    if used or modules:
+        submodules = imported_submodules(code, [*used.values(), *contents])
         if submodules:
             state["__submodules__"] = submodules
     return state
+
+
+_EMPTY: Final = R.EMPTY
+_MODULE: Final = types.ModuleType
 
 
 # -- code and cells -------------------------------------------------------------
@@ -288,9 +293,13 @@ def class_state(cls: type) -> dict[str, Any]:
             state.pop(name, None)
         registry = [ref() for ref in abc._get_dump(cls)[0]]  # type: ignore[attr-defined]
         registry = [c for c in registry if c is not None]
-        registry.sort(key=lambda c: (c.__module__, c.__qualname__))
+        registry.sort(key=_class_key)
         state["_abc_impl"] = registry
     return state
+
+
+def _class_key(cls: Any) -> tuple[str, str]:
+    return (cls.__module__, cls.__qualname__)
 
 
 def _slots_at_creation(cls: type) -> bool:
