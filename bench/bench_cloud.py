@@ -15,10 +15,11 @@ Also prints a size table (bytes for the same object, both libraries).
 
 ``--ir`` counts instructions instead (callgrind; a loaded machine cannot skew
 them): each (workload, op) runs in its own process under ``valgrind
---tool=callgrind --toggle-collect=map_next``, with the op called once outside
-the count (lazy imports, caches) and then ``n`` times inside one ``map``; a run
-with ``n = 0`` gives what the rest of the process spends in ``map``, which is
-subtracted.  Needs valgrind.
+--tool=callgrind --toggle-collect=starmap_next``, with the op called once
+outside the count (lazy imports, caches) and then ``n`` times inside one
+``itertools.starmap`` (which neither library uses: a nested call of the toggle
+function would switch counting off); a run with ``n = 0`` gives what the rest
+of the process spends there, which is subtracted.  Needs valgrind.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import dataclasses
 import enum
 import functools
 import gc
+import itertools
 import os
 import pickle
 import re
@@ -174,7 +176,7 @@ IR_OPS: dict[str, tuple[str, str]] = {
 
 
 def _ir_child(workload: str, op: str, n: int) -> None:
-    """Call `op` once, then n times inside one `map` (callgrind counts that)."""
+    """Call `op` once, then n times inside one `starmap` (callgrind counts that)."""
     impl, direction = IR_OPS[op]
     dumps, loads = IMPLS[impl]
     obj = WORKLOADS[workload][0]()
@@ -184,7 +186,7 @@ def _ir_child(workload: str, op: str, n: int) -> None:
         f, arg = loads, dumps(obj)
     f(arg)
     gc.collect()
-    list(map(f, [arg] * n))
+    list(itertools.starmap(f, [(arg,)] * n))
 
 
 def _ir_count(workload: str, op: str, n: int) -> int:
@@ -194,7 +196,7 @@ def _ir_count(workload: str, op: str, n: int) -> int:
             [
                 "valgrind",
                 "--tool=callgrind",
-                "--toggle-collect=map_next",
+                "--toggle-collect=starmap_next",
                 f"--callgrind-out-file={out}",
                 sys.executable,
                 os.path.abspath(__file__),
