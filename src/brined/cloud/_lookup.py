@@ -145,7 +145,8 @@ def function_by_reference(func: types.FunctionType) -> bool:
     qualname = func.__qualname__
     if ".<locals>." in qualname:
         return False
-    module_name = func.__module__
+    loose: Any = func  # any object can be a function's __module__
+    module_name = loose.__module__
     if type(module_name) is str and module_name != "__main__" and "." not in qualname:
         module = sys.modules.get(module_name)
         if module is not None and getattr(module, qualname, None) is func:

@@ -23,7 +23,7 @@ from ..errors import PicklingError
 from . import _reconstruct as R
 from ._diagnose import add_path_note
 from ._lookup import function_by_reference
-from ._reduce import DISPATCH, function_state, reduce_class
+from ._reduce import DISPATCH, reduce_class, reduce_function
 
 __all__ = [
     "DEFAULT_PROTOCOL",
@@ -38,7 +38,6 @@ __all__ = [
 # As cloudpickle: the highest protocol (speed between processes of one Python).
 DEFAULT_PROTOCOL: Final = HIGHEST_PROTOCOL
 
-_BASE_GLOBALS: Final = ("__package__", "__name__", "__path__", "__file__")
 # A cell of a closure being written: made empty, filled by the function's state.
 _EMPTY_CELL: Final = (R.make_empty_cell, ())
 
@@ -125,7 +124,9 @@ class Pickler(_api.Pickler):
         if t is FunctionType:
             if function_by_reference(obj):
                 return NotImplemented
-            return self._reduce_function(obj)
+            return reduce_function(
+                obj, self.globals_ref, self._closure_cells, self._code_globals
+            )
         if t is CellType:
             if id(obj) in self._closure_cells:
                 return _EMPTY_CELL
@@ -146,24 +147,6 @@ class Pickler(_api.Pickler):
                 # The compiled engine may then skip the hooks for them.
                 self._hook_free_types.add(t)
         return NotImplemented
-
-    def _reduce_function(self, func: FunctionType) -> Any:
-        f_globals = func.__globals__
-        base = self.globals_ref.get(id(f_globals))
-        if base is None:
-            base = {k: f_globals[k] for k in _BASE_GLOBALS if k in f_globals}
-            self.globals_ref[id(f_globals)] = base
-        closure = func.__closure__
-        if closure is not None:
-            self._closure_cells.update(map(id, closure))
-        return (
-            R.make_function,
-            (func.__code__, base, closure),
-            function_state(func, self._code_globals),
-            None,
-            None,
-            R.set_function_state,
-        )
 
 
 CloudPickler = Pickler
