@@ -19,6 +19,7 @@ import shutil
 import statistics
 import tempfile
 import time
+import zlib
 from collections.abc import Callable
 
 import brined
@@ -73,6 +74,10 @@ def bench_array(folder: str, size_mb: int, rounds: int) -> None:
             os.fsync(f.fileno())
         os.unlink(raw)
 
+    cpu = time.process_time()
+    zlib.crc32(memoryview(arr).cast("B"))
+    crc_cpu = time.process_time() - cpu
+    print(f"| CRC-32 of the array alone | | | | | {crc_cpu:.3f} s |", flush=True)
     _rounds(
         f"numpy {size_mb} MiB: save vs write+fsync",
         lambda: ckpt.save({"w": arr, "step": 1}),
@@ -122,7 +127,8 @@ def main() -> None:
     parser.add_argument("--dir", default=os.path.dirname(os.path.abspath(__file__)))
     args = parser.parse_args()
     build = "compiled" if brined.COMPILED else "interpreted"
-    print(f"brined {brined.__version__} ({build}), {args.rounds} rounds\n")
+    print(f"brined {brined.__version__} ({build}), {args.rounds} rounds")
+    print(f"load average before: {_load()}\n")
     print("| case | save | floor | ratio (median) | range | CPU save / floor |")
     print("|---|---|---|---|---|---|")
     folder = tempfile.mkdtemp(prefix="bench-ckpt-", dir=args.dir)
@@ -131,6 +137,14 @@ def main() -> None:
         bench_graph(folder, args.objects, args.rounds)
     finally:
         shutil.rmtree(folder)
+    print(f"\nload average after: {_load()}")
+
+
+def _load() -> str:
+    try:
+        return " ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:  # pragma: no cover - platforms without it
+        return "unknown"
 
 
 if __name__ == "__main__":

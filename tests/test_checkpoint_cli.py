@@ -8,6 +8,7 @@ import os
 import pickle
 import subprocess
 import sys
+import zlib
 from pathlib import Path
 
 import pytest
@@ -23,20 +24,23 @@ def _run(capsys, *argv: str) -> tuple[int, str]:
     return code, capsys.readouterr().out
 
 
-def test_verify_good_file_exits_0(capsys):
-    code, out = _run(capsys, "verify", str(GOLDEN / "v1.ckpt"))
+@pytest.mark.parametrize("version,checksum", [(1, "sha256"), (2, "crc32")])
+def test_verify_good_file_exits_0(capsys, version, checksum):
+    code, out = _run(capsys, "verify", str(GOLDEN / f"v{version}.ckpt"))
     assert code == 0
-    assert "OK: checkpoint format 1" in out and "no HMAC" in out
+    assert f"OK: checkpoint format {version}" in out and "no HMAC" in out
+    assert f", {checksum} " in out
 
 
-def test_verify_damaged_file_exits_1_with_the_reason(tmp_path, capsys):
-    data = bytearray((GOLDEN / "v1.ckpt").read_bytes())
+@pytest.mark.parametrize("version,label", [(1, "SHA-256"), (2, "CRC-32")])
+def test_verify_damaged_file_exits_1_with_the_reason(tmp_path, capsys, version, label):
+    data = bytearray((GOLDEN / f"v{version}.ckpt").read_bytes())
     data[20] ^= 0xFF
     bad = tmp_path / "bad.ckpt"
     bad.write_bytes(bytes(data))
     code, out = _run(capsys, "verify", str(bad))
     assert code == 1
-    assert "BAD: SHA-256 of the pickle mismatch" in out
+    assert f"BAD: {label} of the pickle mismatch" in out
 
 
 def test_verify_plain_pickle_exits_2(tmp_path, capsys):
@@ -56,28 +60,36 @@ def test_verify_damaged_wins_over_not_a_checkpoint(tmp_path, capsys):
     assert code == 1
 
 
-def test_verify_checks_the_hmac_with_the_key(monkeypatch, capsys):
+@pytest.mark.parametrize("name", ["v1-hmac.ckpt", "v2-hmac.ckpt"])
+def test_verify_checks_the_hmac_with_the_key(monkeypatch, capsys, name):
     monkeypatch.setenv("CKPT_KEY", "golden-key")
-    code, out = _run(
-        capsys, "verify", "--key-env", "CKPT_KEY", str(GOLDEN / "v1-hmac.ckpt")
-    )
+    code, out = _run(capsys, "verify", "--key-env", "CKPT_KEY", str(GOLDEN / name))
     assert code == 0 and "HMAC verified" in out
     monkeypatch.setenv("CKPT_KEY", "not-the-key")
-    code, out = _run(
-        capsys, "verify", "--key-env", "CKPT_KEY", str(GOLDEN / "v1-hmac.ckpt")
-    )
+    code, out = _run(capsys, "verify", "--key-env", "CKPT_KEY", str(GOLDEN / name))
     assert code == 1 and "HMAC mismatch" in out
 
 
-def test_verify_json_reports_the_pickle_digest(capsys):
+def test_verify_json_reports_the_pickle_digest_of_format_1(capsys):
     path = GOLDEN / "v1.ckpt"
     code, out = _run(capsys, "verify", "--json", str(path))
     (result,) = json.loads(out)
     n = result["trailer"]["pickle_length"]
+    sha = hashlib.sha256(path.read_bytes()[:n]).hexdigest()
     assert code == 0 and result["verdict"] == "ok"
-    assert (
-        result["trailer"]["sha256"] == hashlib.sha256(path.read_bytes()[:n]).hexdigest()
-    )
+    assert result["trailer"]["checksum"] == "sha256"
+    assert result["trailer"]["sha256"] == result["trailer"]["digest"] == sha
+
+
+def test_verify_json_reports_the_pickle_crc32_of_format_2(capsys):
+    path = GOLDEN / "v2.ckpt"
+    code, out = _run(capsys, "verify", "--json", str(path))
+    (result,) = json.loads(out)
+    n = result["trailer"]["pickle_length"]
+    assert code == 0 and result["trailer"]["format_version"] == 2
+    assert result["trailer"]["checksum"] == "crc32"
+    assert result["trailer"]["digest"] == f"{zlib.crc32(path.read_bytes()[:n]):08x}"
+    assert "sha256" not in result["trailer"]
 
 
 def test_verify_of_a_checkpoint_path_checks_every_generation(tmp_path, capsys):
@@ -133,4 +145,4 @@ def test_verify_names_a_session_and_its_module(tmp_path, capsys):
     mod.v = 1
     save_session(tmp_path / "s.session", mod)
     code, out = _run(capsys, "verify", str(tmp_path / "s.session"))
-    assert code == 0 and "OK: session format 1, module cli_sess" in out
+    assert code == 0 and "OK: session format 2, module cli_sess" in out

@@ -24,11 +24,13 @@ CHILD = """
 import sys
 import brined
 
+BASE = int(sys.argv[2])
+
 def make(step):
     return {
         "step": step,
         "data": list(range(step * 40)),
-        "blob": bytes([step % 251]) * (step * 7919 % 400_000),
+        "blob": bytes([step % 251]) * (BASE + step * 7919 % 400_000),
     }
 
 ckpt = brined.Checkpoint(sys.argv[1], keep=2)
@@ -43,17 +45,20 @@ while True:
 
 
 SAVED = re.compile(r"saved \d+")
+# A blob this large is checksummed by the helper thread, beside the write and
+# a first fsync (see checkpoint._store._Sink): kills land in that window too.
+LARGE = 1_200_000
 
 
-def expected(step: int) -> dict[str, object]:
+def expected(step: int, base: int = 0) -> dict[str, object]:
     return {
         "step": step,
         "data": list(range(step * 40)),
-        "blob": bytes([step % 251]) * (step * 7919 % 400_000),
+        "blob": bytes([step % 251]) * (base + step * 7919 % 400_000),
     }
 
 
-def _kill_loop(tmp_path, kills: int, seed: int) -> None:
+def _kill_loop(tmp_path, kills: int, seed: int, base: int = 0) -> None:
     rng = random.Random(seed)
     script = tmp_path / "child.py"
     script.write_text(CHILD)
@@ -62,7 +67,7 @@ def _kill_loop(tmp_path, kills: int, seed: int) -> None:
     mid_save = 0  # kills that left a temporary file: they hit a save
     for kill in range(kills):
         child = subprocess.Popen(
-            [sys.executable, str(script), path],
+            [sys.executable, str(script), path, str(base)],
             stdout=subprocess.PIPE,
             text=True,
         )
@@ -82,9 +87,9 @@ def _kill_loop(tmp_path, kills: int, seed: int) -> None:
         with warnings.catch_warnings():
             # Atomic renames: a damaged generation never becomes visible.
             warnings.simplefilter("error")
-            state = Checkpoint(path).restore(default=expected(0))
+            state = Checkpoint(path).restore(default=expected(0, base))
         step = state["step"]
-        assert state == expected(step), f"kill {kill} (seed {seed}): incomplete"
+        assert state == expected(step, base), f"kill {kill} (seed {seed}): incomplete"
         assert finished <= step <= finished + 1, (
             f"kill {kill} (seed {seed}): restored step {step}, "
             f"last reported save {finished}"
@@ -95,10 +100,10 @@ def _kill_loop(tmp_path, kills: int, seed: int) -> None:
         restored_step = step
     print(f"seed {seed}: {kills} kills, {mid_save} in the middle of a save")
     final = Checkpoint(path, keep=2)
-    final.save(expected(restored_step + 1))
+    final.save(expected(restored_step + 1, base))
     final.close()
     assert not [n for n in os.listdir(tmp_path) if n.endswith(".tmp")]
-    assert final.restore() == expected(restored_step + 1)
+    assert final.restore() == expected(restored_step + 1, base)
 
 
 def test_twenty_sigkills_always_leave_the_newest_complete_generation(tmp_path):
@@ -108,3 +113,16 @@ def test_twenty_sigkills_always_leave_the_newest_complete_generation(tmp_path):
 @pytest.mark.slow
 def test_two_hundred_sigkills_always_leave_the_newest_complete_generation(tmp_path):
     _kill_loop(tmp_path, kills=200, seed=random.randrange(1 << 30))
+
+
+def test_ten_sigkills_during_large_saves_leave_the_newest_complete_generation(
+    tmp_path,
+):
+    _kill_loop(tmp_path, kills=10, seed=random.randrange(1 << 30), base=LARGE)
+
+
+@pytest.mark.slow
+def test_hundred_sigkills_during_large_saves_leave_the_newest_complete_generation(
+    tmp_path,
+):
+    _kill_loop(tmp_path, kills=100, seed=random.randrange(1 << 30), base=LARGE)

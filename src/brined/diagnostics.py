@@ -90,16 +90,27 @@ class _Discard:
         return len(data)
 
 
-def explain(obj: Any, *, protocol: int | None = None) -> list[Problem]:
+def explain(
+    obj: Any, *, protocol: int | None = None, cloud: bool = False
+) -> list[Problem]:
     """Every object in `obj`'s graph that cannot be pickled, in the order a
     dump meets them; an empty list when `obj` pickles.
 
     Each is reported once (where it is first met) and what is inside it is
     not visited.  An error that no single object causes (a failing
     ``persistent_id``, a protocol too low for a `PickleBuffer`) is reported
-    as the last problem, with the path where it happened.
+    as the last problem, with the path where it happened.  ``cloud=True``
+    explains what `brined.cloud.dumps` meets: lambdas, closures and classes
+    are then written by value, and the path goes through their closure
+    cells, globals, defaults and attributes.
     """
-    pickler = Pickler(_Discard(), protocol, on_error="placeholder")
+    pickler: Pickler
+    if cloud:
+        from .cloud import Pickler as CloudPickler
+
+        pickler = CloudPickler(_Discard(), protocol, on_error="placeholder")
+    else:
+        pickler = Pickler(_Discard(), protocol, on_error="placeholder")
     problems: list[Problem] = []
     failure: BaseException | None = None
     try:

@@ -44,8 +44,12 @@ class UnpicklingError(PickleError, _stdlib.UnpicklingError):
     """A pickle could not be loaded.
 
     `offset` is the byte offset of the opcode that failed (counted from the start of
-    this pickle) and `opcode` its name, when known.
+    this pickle) and `opcode` its name, when known.  `path` is where in the object
+    being built it failed (``root['a'][1]``; it starts with ``...`` when the
+    containers above are not known), or None.
     """
+
+    path: str | None = None
 
     def __init__(
         self, message: str, *, offset: int | None = None, opcode: str | None = None

@@ -168,8 +168,11 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
     # Types a subclass vouches its hooks leave alone (its reducer_override
     # returns NotImplemented and its dispatch_table has no entry for them;
     # brined.cloud keeps such a set): their instances may take the plain
-    # path even though hooks are set.  The set may grow during the dump.
-    hook_free: Any = getattr(p, "_hook_free_types", None) if proto >= 2 else None
+    # path even though hooks are set.  The set may grow during the dump.  Not
+    # in best-effort dumps: their reducer_override must see every object.
+    hook_free: Any = None
+    if proto >= 2 and not p._placeholder:
+        hook_free = getattr(p, "_hook_free_types", None)
     copyreg_table = _copyreg_table
     # Deterministic dumps: atoms by value, set elements ordered (`canonical`).
     det = p._det

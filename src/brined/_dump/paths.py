@@ -11,7 +11,8 @@ deep get a path too.
 
 from __future__ import annotations
 
-from typing import Any
+import types
+from typing import Any, Final
 
 __all__ = ["annotate", "describe", "type_name"]
 
@@ -42,16 +43,47 @@ def _is_state_tuple(obj: Any, owner: Any) -> bool:
     )
 
 
-def _step(parent: Any, child: Any, attrs: bool) -> tuple[str, str, bool]:
+# How the parts of a by-value function's state (brined.cloud's, a dict of
+# the function's own attributes) are reached: the state of `__closure__` holds
+# the cells' contents, the rest are the attributes themselves.
+_CLOSURE: Final = "closure"
+_FUNCTION: Final = "function"
+
+
+def _by_value_state(parent: Any, child: Any) -> str | None:
+    """The mode of `child` when it is the state of a function or class that
+    a by-value reducer (``brined.cloud``) wrote: its keys are attributes."""
+    if type(child) is not dict:
+        return None
+    if type(parent) is types.FunctionType:
+        return _FUNCTION
+    if isinstance(parent, type) and parent.__dict__ is not child:
+        return _FUNCTION
+    return None
+
+
+def _step(parent: Any, child: Any, attrs: bool | str) -> tuple[str, str, bool | str]:
     """How `child` is reached from `parent`: the path text, the note and
     whether `child` is the state of `parent` (its keys then read as
-    attributes)."""
+    attributes; `_FUNCTION` for a by-value function's or class's state,
+    `_CLOSURE` for the contents of a closure's cells)."""
     pname = type_name(parent)
+    if attrs == _CLOSURE and type(parent) is tuple:
+        for i, value in enumerate(parent):
+            if value is child:
+                return (
+                    f"[{i}].cell_contents",
+                    f"when serializing closure cell {i}",
+                    False,
+                )
     if isinstance(parent, dict):
         for key, value in parent.items():
             if value is child:
                 if attrs and type(key) is str and key.isidentifier():
-                    return (f".{key}", f"when serializing attribute {key!r}", False)
+                    mode: bool | str = False
+                    if attrs == _FUNCTION and key == "__closure__":
+                        mode = _CLOSURE
+                    return (f".{key}", f"when serializing attribute {key!r}", mode)
                 return (f"[{key!r}]", f"when serializing {pname} item {key!r}", False)
         for key in parent:
             if key is child:
@@ -68,6 +100,9 @@ def _step(parent: Any, child: Any, attrs: bool) -> tuple[str, str, bool]:
     if isinstance(parent, (set, frozenset)):
         return ("<element>", f"when serializing {pname} element", False)
     # An object saved by its reduce value: its class, arguments or state.
+    by_value = _by_value_state(parent, child)
+    if by_value is not None:
+        return ("", f"when serializing {pname} state", by_value)
     state = getattr(parent, "__dict__", None)
     if child is state or _is_state_tuple(child, parent):
         return ("", f"when serializing {pname} state", True)
@@ -112,7 +147,7 @@ def describe(chain: list[Any]) -> tuple[str, list[tuple[str, str]], list[str]]:
     text = ["root"]
     steps = [("root", type_name(chain[0]))] if chain else []
     notes: list[str] = []
-    attrs = False
+    attrs: bool | str = False
     for k in range(1, len(chain)):
         part, note, attrs = _step(chain[k - 1], chain[k], attrs)
         if part:

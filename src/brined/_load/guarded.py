@@ -55,6 +55,7 @@ from .io import UNBOUNDED, _Input
 from .memo_proxy import MemoProxy
 from .names import NameLookup, NamePath, py3_name
 from .translate import translate
+from .where import annotate_failure
 
 try:
     from mypy_extensions import mypyc_attr
@@ -478,8 +479,17 @@ class _Guarded(_Input):
         start: int,
         user: bool,
         metastack: list[list[Any]],
+        stack: list[Any] | None = None,
+        buf: bytes | None = None,
     ) -> Exception | None:
-        """What `load` raises for `exc` (None: re-raise it); see `translate`."""
-        return translate(
+        """What `load` raises for `exc` (None: re-raise it); see `translate`.
+
+        It also gets the path of the object being built (``where.py``), from
+        the loop's `stack` and `buf` as they were when it failed."""
+        err = translate(
             exc, code, self._base + start, self._trusted, user, bool(metastack)
         )
+        annotate_failure(
+            exc if err is None else err, exc, code, start, metastack, stack, buf, user
+        )
+        return err

@@ -53,6 +53,7 @@ from .._format.opcodes import (
 from .._safe.guards import check_newobj
 from ..errors import (
     MalformedPickleError,
+    TruncatedPickleError,
     UnpicklingError,
     UnsafeOperationError,
     _MalformedValueError,
@@ -89,6 +90,25 @@ class _Machine(_Guarded):
     """The rare opcodes and the hooks; see the module docstring."""
 
     # -- rare opcodes: work on the state saved on self --------------------------
+
+    def _translate(
+        self,
+        exc: Exception,
+        code: int,
+        start: int,
+        user: bool,
+        metastack: list[list[Any]],
+        stack: list[Any] | None = None,
+        buf: bytes | None = None,
+    ) -> Exception | None:
+        # A rare opcode works on the stack saved on self (it may have popped a
+        # MARK); the loop's own `stack` is the current one for the others, and
+        # when the input ended between opcodes (`code` is then the last one's).
+        if code in RARE and not (
+            isinstance(exc, TruncatedPickleError) and exc.opcode is None
+        ):
+            stack = self._stack
+        return super()._translate(exc, code, start, user, metastack, stack, buf)
 
     def _rare(
         self, code: int, buf: bytes, pos: int, end: int, start: int, stack: list[Any]

@@ -727,7 +727,9 @@ class Unpickler(_Resolver):
                         code, buf, pos, end, start, stack
                     )
         except Exception as exc:
-            err = self._translate(exc, code, start, calling or self._calling, metastack)
+            err = self._translate(
+                exc, code, start, calling or self._calling, metastack, stack, buf
+            )
             if err is None:
                 raise
             # Not `raise err from exc`: compiled with mypyc, that loses the cause

@@ -25,6 +25,10 @@ OK, BAD, NOT_CHECKPOINT = "ok", "bad", "not a checkpoint"
 _EXIT = {OK: 0, BAD: 1, NOT_CHECKPOINT: 2}
 
 
+def _short(digest: str) -> str:
+    return digest if len(digest) <= 16 else digest[:16] + "..."
+
+
 def describe(info: _Info) -> str:
     """One line about a verified trailer."""
     when = datetime.datetime.fromtimestamp(info.created, datetime.UTC)
@@ -40,7 +44,7 @@ def describe(info: _Info) -> str:
         f"generation {meta['generation']}" if "generation" in meta else "",
         f"module {meta['module']}" if "module" in meta else "",
         f"pickle {info.pickle_length} bytes",
-        f"sha256 {info.sha256.hex()[:16]}... ok",
+        f"{info.checksum} {_short(info.digest.hex())} ok",
         mac,
         f"created {when.isoformat(timespec='seconds')}",
         f"brined {meta.get('brined', '?')}, Python {meta.get('python', '?')}",

@@ -414,7 +414,7 @@ def load_session(
 
     `module` defaults to the module the session was saved from (``__main__``
     usually); a name that cannot be imported gets a new, empty module.  The
-    file is verified (trailer, SHA-256, and the HMAC when `key` is given)
+    file is verified (trailer, checksum, and the HMAC when `key` is given)
     before anything in it runs.  A session holds code (functions and classes by
     value), so it is loaded TRUSTED, like running a script: load only sessions
     you wrote, and use `key` to make that provable.  Returns a `SessionReport`

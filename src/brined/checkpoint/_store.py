@@ -4,7 +4,7 @@ Rules this module keeps (docs/checkpoint.md explains why):
 - a generation is written to a temporary file, fsynced, renamed into place and
   the folder fsynced; a finished generation is never rewritten;
 - only the process holding the lock file writes, deletes or cleans up;
-- `restore` verifies a whole generation (trailer, SHA-256, HMAC) before a
+- `restore` verifies a whole generation (trailer, CRC-32, HMAC) before a
   single opcode of it runs, and falls back to older generations with a warning.
 """
 
@@ -13,21 +13,23 @@ from __future__ import annotations
 import atexit
 import contextlib
 import datetime
-import hashlib
 import io
 import os
+import queue
 import re
 import sys
 import threading
 import time
 import warnings
 import weakref
+import zlib
 from collections.abc import Callable, Iterable
 from typing import Any
 
 import brined
 
 from ._format import (
+    FORMAT_VERSION,
     CheckpointError,
     CorruptCheckpointError,
     NotACheckpointError,
@@ -51,8 +53,8 @@ __all__ = [
     "write_atomic",
 ]
 
-# Chunks at least this large are hashed in a helper thread while the main
-# thread writes them: hashlib and file writes both release the GIL.
+# From the first chunk at least this large on, the checksum runs in a helper
+# thread beside the writes and the fsync (see _Sink).
 _PARALLEL_HASH_MIN = 1 << 20
 
 
@@ -133,38 +135,88 @@ class _Progress:
 
 
 class _Sink:
-    """The pickler's file: hashes (and MACs) what passes, then writes it."""
+    """The pickler's file: checksums (and MACs) what passes, and writes it.
+
+    From the first chunk of `_PARALLEL_HASH_MIN` bytes or more on, the CRC-32
+    (and HMAC) run in a helper thread, chunk by chunk in order, while this
+    thread goes on writing and then fsyncs: zlib, hashlib, writes and fsync all
+    release the GIL.  Chunks are kept, not copied, until digested, so a writer
+    must not change a buffer it has handed over before `finish`; the pickler
+    hands over bytes and views of the objects being saved, which hold still.
+    """
 
     def __init__(self, f: Any, key: bytes | None, progress: _Progress | None):
         self._f = f
-        self.sha = hashlib.sha256()
+        self.crc = 0
         self.mac = None if key is None else new_mac(key)
         self.length = 0
         self._progress = progress
+        self._queue: queue.SimpleQueue[Any] | None = None
+        self._hasher: threading.Thread | None = None
+        # Each counter has one writer (this thread / the helper): no lock.
+        self._queued = 0
+        self._digested = 0
+        self._abandon = False
+        self._failure: BaseException | None = None
 
     def _digest(self, data: Any) -> None:
-        self.sha.update(data)
+        self.crc = zlib.crc32(data, self.crc)
         if self.mac is not None:
             self.mac.update(data)
 
+    def _hash_queued(self) -> None:
+        assert self._queue is not None
+        while True:
+            data = self._queue.get()
+            if data is None:
+                return
+            if not self._abandon and self._failure is None:
+                try:
+                    self._digest(data)
+                except BaseException as exc:  # re-raised by finish()
+                    self._failure = exc
+            self._digested += 1
+
     def write(self, data: Any) -> int:
         n = memoryview(data).nbytes
-        if n >= _PARALLEL_HASH_MIN:
+        if self._queue is None and n >= _PARALLEL_HASH_MIN:
             # A plain thread, not an executor: executors refuse work once the
             # interpreter starts exiting, when a background save may still run.
-            hasher = threading.Thread(target=self._digest, args=(data,))
-            hasher.start()
-            try:
-                self._f.write(data)
-            finally:
-                hasher.join()
+            self._queue = queue.SimpleQueue()
+            self._hasher = threading.Thread(
+                target=self._hash_queued, name="brined-checkpoint-hash"
+            )
+            self._hasher.start()
+        if self._queue is not None:
+            self._queue.put(data)
+            self._queued += 1
         else:
             self._digest(data)
-            self._f.write(data)
+        self._f.write(data)
         self.length += n
         if self._progress is not None:
             self._progress.update(n)
         return n
+
+    @property
+    def hashing(self) -> bool:
+        """True while the helper thread still has chunks to digest."""
+        return self._digested < self._queued
+
+    def finish(self, abandon: bool = False) -> None:
+        """Stop the helper thread (if any): `crc` and `mac` are then complete.
+
+        With `abandon` (after an error) the chunks still queued are dropped
+        unhashed.  Idempotent; re-raises an error of the helper thread.
+        """
+        hasher, self._hasher = self._hasher, None
+        if hasher is not None:
+            assert self._queue is not None
+            self._abandon = abandon
+            self._queue.put(None)
+            hasher.join()
+        if self._failure is not None and not abandon:
+            raise self._failure
 
 
 def _fsync_dir(folder: str) -> None:
@@ -203,17 +255,21 @@ def write_atomic(
     try:
         with open(tmp, "wb") as f:
             sink = _Sink(f, key, bar)
-            dump(sink)
-            if sink.length == 0:
-                raise CheckpointError("the pickler wrote nothing")
+            try:
+                dump(sink)
+                if sink.length == 0:
+                    raise CheckpointError("the pickler wrote nothing")
+                f.flush()
+                if sink.hashing:
+                    # The pickle goes to disk while the helper thread finishes
+                    # its checksum; the second fsync below then has only the
+                    # trailer to write.
+                    os.fsync(f.fileno())
+                sink.finish()
+            finally:
+                sink.finish(abandon=True)
             created = time.time_ns()
-            trailer = build_trailer(
-                sink.length,
-                sink.sha.digest(),
-                created,
-                info,
-                sink.mac,
-            )
+            trailer = build_trailer(sink.length, sink.crc, created, info, sink.mac)
             f.write(trailer)
             f.flush()
             os.fsync(f.fileno())
@@ -228,11 +284,12 @@ def write_atomic(
     _fsync_dir(folder)
     mac_ok = sink.mac is not None
     return TrailerInfo(
-        version=1,
+        version=FORMAT_VERSION,
         pickle_length=sink.length,
         trailer_length=len(trailer),
         created_ns=created,
-        sha256=sink.sha.digest(),
+        checksum="crc32",
+        digest=sink.crc.to_bytes(4, "big"),
         has_hmac=mac_ok,
         hmac_checked=mac_ok,
         info=info,

@@ -50,6 +50,8 @@ class Pickler(_api.Pickler):
     code objects, cells and more; see ``docs/cloud.md``.  Subclasses may extend
     `dispatch_table`, override `reducer_override` (calling this one for what
     they don't handle) and define `persistent_id`, as with cloudpickle.
+    `deterministic` and `on_error` are as for `brined.dumps` (``brined.explain(obj,
+    cloud=True)`` runs this pickler with ``on_error="placeholder"``).
     """
 
     _dispatch_table: ClassVar[dict[type, Any]] = DISPATCH
@@ -62,6 +64,7 @@ class Pickler(_api.Pickler):
         buffer_callback: Callable[[Any], Any] | None = None,
         *,
         deterministic: bool = False,
+        on_error: str = "raise",
     ) -> None:
         if protocol is None:
             protocol = DEFAULT_PROTOCOL
@@ -70,6 +73,7 @@ class Pickler(_api.Pickler):
             protocol,
             buffer_callback=buffer_callback,
             deterministic=deterministic,
+            on_error=on_error,
         )
         # One globals dict per module among the functions of one pickle, so
         # functions that shared globals still share them after loading.
