@@ -11,6 +11,12 @@
   argument checks each needs (``guards.call_kind``).  The objects behind
   those ids are kept alive in ``_keep`` for the whole load, so an id is never
   reused while it is tracked.
+* The state the loop reads (``_foreign_containers``, ``_callable``,
+  ``_owned``) is made with the unpickler; the state only the slow paths read
+  (``_foreign``, ``_keep``, ``_global_names``, ``_stand_ins``, ``_hashes``)
+  is None until the first write, which goes through its ``_make_*`` method:
+  most pickles hold no global, and eight containers made and freed per
+  ``loads`` were a third of a safe ``loads(None)``.
 * ``_owned`` holds the ids of objects a subclass's own hooks produced: what
   ``persistent_load`` returns, what an overriding ``find_class`` returns
   without getting it from the base ``find_class``, and what calling those
@@ -66,7 +72,7 @@ except ImportError:
         return lambda cls: cls
 
 
-__all__ = ["CALL_LOOKUP", "PLAIN_KEYS", "SIZED", "_Guarded"]
+__all__ = ["CALL_LOOKUP", "PLAIN_KEYS", "SIZED", "_Guarded", "plain_setitems_keys"]
 
 # Int hashes are their value modulo a prime (sys.hash_info.modulus): smaller
 # ints never collide.  Capped at 2**60 so that, compiled, it is a machine-size
@@ -83,6 +89,26 @@ _TRUST: Final = "If you trust this data: brined.loads(data, trusted=True)"
 # The call kind of a safe load's getattr (`NameLookup`): outside the kinds of
 # `guards.call_kind`, so the loop always sends it through `_guard_call`.
 CALL_LOOKUP: Final = 100
+
+
+def plain_setitems_keys(items: list[Any]) -> bool:
+    """Whether every key of SETITEMS' flat key, value, key... list is one
+    `_Guarded._check_keys` would skip (str, bytes, None, bool, an int whose
+    hash is distinct): then the keys need no check and no slice of them."""
+    for i in range(0, len(items), 2):
+        key = items[i]
+        kind = type(key)
+        if kind is str:
+            continue
+        if kind is int:
+            number: int = key
+            if -_DISTINCT_HASH < number < _DISTINCT_HASH:
+                continue
+            return False
+        if kind is bytes or key is None or kind is bool:
+            continue
+        return False
+    return True
 
 
 def _weight(obj: Any) -> int:
@@ -106,19 +132,19 @@ class _Guarded(_Input):
     # Whether `_find` may call `find_class` directly (see `Unpickler.__init__`).
     _own_find: bool
     _op_offset: int | None
-    _foreign: set[int]
+    _foreign: set[int] | None
     _foreign_containers: set[int]
     _callable: dict[int, int]
     _owned: set[int]
     _resolved: Any
     # (module, qualname) of each global this load resolved, by id: what a
     # nested-name lookup may start from (see `_guard_lookup`).
-    _global_names: dict[int, tuple[str, str]]
+    _global_names: dict[int, tuple[str, str]] | None
     # The `NamePath`s and `NameLookup`s this unpickler made (see
     # `_Resolver._check_stand_ins`).
-    _stand_ins: list[Any]
-    _keep: list[Any]
-    _hashes: dict[int, dict[int, int]]
+    _stand_ins: list[Any] | None
+    _keep: list[Any] | None
+    _hashes: dict[int, dict[int, int]] | None
     _hash_work: int
     _objects: int
     _materialised: int
@@ -201,17 +227,45 @@ class _Guarded(_Input):
         self._resolved = None
         if self._trusted:
             # Only the guards use this state: a trusted unpickler never makes
-            # it (its loop sees empty stand-ins, see `load`), which saves a
-            # trusted loads() six allocations.
+            # it (its loop sees empty stand-ins, see `load`).
             return
-        self._foreign = set()
         self._foreign_containers = set()
         self._callable = {}
         self._owned = set()
-        self._keep = []
-        self._global_names = {}
-        self._stand_ins = []
-        self._hashes = {}
+        # Made on first write (see the module docstring).
+        self._foreign = None
+        self._keep = None
+        self._global_names = None
+        self._stand_ins = None
+        self._hashes = None
+
+    def _make_foreign(self) -> set[int]:
+        made = self._foreign
+        if made is None:
+            made = self._foreign = set()
+        return made
+
+    def _make_keep(self) -> list[Any]:
+        made = self._keep
+        if made is None:
+            made = self._keep = []
+        return made
+
+    def _make_global_names(self) -> dict[int, tuple[str, str]]:
+        made = self._global_names
+        if made is None:
+            made = self._global_names = {}
+        return made
+
+    def _make_stand_ins(self) -> list[Any]:
+        made = self._stand_ins
+        if made is None:
+            made = self._stand_ins = []
+        return made
+
+    def _is_foreign(self, key: int) -> bool:
+        foreign = self._foreign
+        return foreign is not None and key in foreign
 
     def _start_load(self) -> None:
         # The guard state outlives one load, like the memo that can refer to
@@ -271,10 +325,11 @@ class _Guarded(_Input):
         key = id(obj)
         if callable_ and key not in self._callable:
             self._callable[key] = call_kind(obj)
-        if key in self._foreign:
+        foreign = self._make_foreign()
+        if key in foreign:
             return
-        self._foreign.add(key)
-        self._keep.append(obj)
+        foreign.add(key)
+        self._make_keep().append(obj)
         if isinstance(obj, (list, dict, set)):
             self._foreign_containers.add(key)
 
@@ -283,7 +338,7 @@ class _Guarded(_Input):
         key = id(obj)
         if key not in self._owned:
             self._owned.add(key)
-            self._keep.append(obj)
+            self._make_keep().append(obj)
             if key not in self._callable:
                 self._callable[key] = call_kind(obj)
 
@@ -302,7 +357,7 @@ class _Guarded(_Input):
             self._own(obj)
             return
         self._note_foreign(obj, policy.may_call(module, name))
-        self._global_names[id(obj)] = (module, name)
+        self._make_global_names()[id(obj)] = (module, name)
 
     def _refuse_callee(
         self, func: Any, opname: str
@@ -316,7 +371,7 @@ class _Guarded(_Input):
                 NOT_ALLOWED,
                 written=f"{path.module}.{path.qualname}",
             )
-        if id(func) in self._foreign:
+        if self._is_foreign(id(func)):
             why = "it was allowed only as a value"
         else:
             why = "only globals the policy allows can be called"
@@ -384,7 +439,7 @@ class _Guarded(_Input):
         if id(target) in self._owned and not is_real_class(target):
             return
         check_instance(target, opname)
-        if id(target) in self._foreign:
+        if self._is_foreign(id(target)):
             raise UnsafeOperationError(
                 f"{opname} refused on a {type(target).__name__} this load did not "
                 f"create (a global, persistent or extension object). {_TRUST}",
@@ -442,10 +497,13 @@ class _Guarded(_Input):
                 if target is None:
                     counts = {}
                 else:
-                    counts = self._hashes.get(id(target))
+                    hashes = self._hashes
+                    if hashes is None:
+                        hashes = self._hashes = {}
+                    counts = hashes.get(id(target))
                     if counts is None:
-                        counts = self._hashes[id(target)] = {}
-                        self._keep.append(target)
+                        counts = hashes[id(target)] = {}
+                        self._make_keep().append(target)
             h = hash(key)
             n = counts.get(h, 0) + 1
             counts[h] = n

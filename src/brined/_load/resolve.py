@@ -65,8 +65,10 @@ class _Resolver(_Machine):
         """
         sys.audit("pickle.find_class", module, name)
         policy = self._policy
-        # The name as the pickle wrote it, for a refusal's message.
-        written = "" if policy is None else f"{module}.{name}"
+        # The name as the pickle wrote it, for a refusal's message (joined
+        # only when there is one: it costs an allocation per global).
+        written_module = module
+        written_name = name
         if self.proto < 3 and self.fix_imports:
             module, name = py3_name(module, name)
         if policy is not None:
@@ -80,11 +82,14 @@ class _Resolver(_Machine):
                     base = self._base_of_lookup(module, name, True)
                     if base is not None:
                         return base
-                raise self._refusal(module, name, verdict, written)
+                raise self._refusal(
+                    module, name, verdict, f"{written_module}.{written_name}"
+                )
         __import__(module, level=0)
         root: Any = sys.modules[module]
         obj = root
-        if self.proto < 4:
+        if self.proto < 4 or ("." not in name and name != "<locals>"):
+            # One part (nearly every name): no split, no walk.
             obj = getattr(obj, name)
         else:
             for part in name.split("."):
@@ -95,10 +100,16 @@ class _Resolver(_Machine):
                 if policy is not None and obj is not root and type(obj) is _ModuleType:
                     # Walking from one module into another ("mod.os.path")
                     # would step around the name checks.
-                    raise self._refusal(module, name, BLOCKED, written)
+                    raise self._refusal(
+                        module, name, BLOCKED, f"{written_module}.{written_name}"
+                    )
                 obj = getattr(obj, part)
         if policy is not None:
-            self._check_resolved(module, name, obj, written)
+            if is_blocked_object(obj):
+                # (`_check_resolved`, with the written name joined only here.)
+                raise self._refusal(
+                    module, name, BLOCKED, f"{written_module}.{written_name}"
+                )
             # What the policy resolved, for the guards (see _note_global).
             self._resolved = obj
         return obj
@@ -129,8 +140,8 @@ class _Resolver(_Machine):
         lookup = NameLookup()
         key = id(lookup)
         self._callable[key] = CALL_LOOKUP
-        self._foreign.add(key)
-        self._stand_ins.append(lookup)
+        self._make_foreign().add(key)
+        self._make_stand_ins().append(lookup)
         self._resolved = lookup
         return lookup
 
@@ -150,9 +161,9 @@ class _Resolver(_Machine):
             return None
         path = NamePath(module, name)
         key = id(path)
-        self._foreign.add(key)
-        self._stand_ins.append(path)
-        self._global_names[key] = (module, name)
+        self._make_foreign().add(key)
+        self._make_stand_ins().append(path)
+        self._make_global_names()[key] = (module, name)
         self._resolved = path
         return path
 
@@ -171,7 +182,7 @@ class _Resolver(_Machine):
         leaked = _leak(tuples, held)
         if leaked is not None:
             self._leaked(leaked[0])
-        leaked = _leak(self._stand_ins, held)
+        leaked = _leak(self._make_stand_ins(), held)
         if leaked is not None:
             self._leaked(leaked)
 
@@ -194,12 +205,13 @@ class _Resolver(_Machine):
         ):
             raise UnsafeOperationError(_LOOKUP_SHAPE, rule="getattr")
         base, attr = args
-        owner = self._global_names.get(id(base))
+        names = self._make_global_names()
+        owner = names.get(id(base))
         bound = False
         if owner is None:
             # A bound method: getattr(instance, 'method') of a class this load
             # resolved (the pickle made the instance, so it is not a global).
-            owner = self._global_names.get(id(type(base)))
+            owner = names.get(id(type(base)))
             if owner is None or type(base) is NamePath:
                 raise UnsafeOperationError(
                     f"getattr on a {type(base).__name__} is refused: {_LOOKUP_SHAPE}",
@@ -248,8 +260,8 @@ class _Resolver(_Machine):
         obj = getattr(obj, attr)
         self._check_resolved(module, dotted, obj, written)
         key = id(obj)
-        if key not in self._global_names:
-            self._global_names[key] = (module, dotted)
+        if key not in names:
+            names[key] = (module, dotted)
         self._note_foreign(obj, policy.may_call(module, dotted))
         lookup.result = obj
 

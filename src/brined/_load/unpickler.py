@@ -89,6 +89,7 @@ from ..errors import (
     _MalformedTypeError,
     _MalformedValueError,
 )
+from .guarded import plain_setitems_keys
 from .io import (
     PEEK_START,
     UNBOUNDED,
@@ -105,7 +106,7 @@ if COMPILED:
     # Compiled, these are plain C calls (see _build.py); the interpreted build
     # unpacks with struct instead.  (mypyc knows no unsigned reads: u32 is an
     # i32 read, widened and masked.)  mypy_extensions comes with librt.
-    from librt.strings import read_f64_be, read_i32_le, read_i64_le
+    from librt.strings import read_f64_be, read_i16_le, read_i32_le, read_i64_le
     from mypy_extensions import i64
 
 try:
@@ -487,11 +488,12 @@ class Unpickler(_Resolver):
                         continue
                     if COMPILED:
                         # Compiled, a loop over the items is native code:
-                        # no slices, no zip.
+                        # no slices, no zip (small ints' hashes are distinct).
                         if not trusted:
                             for i in range(0, n, 2):
                                 if type(items[i]) is not str:
-                                    self._check_keys(target, items[::2], pos)
+                                    if not plain_setitems_keys(items):
+                                        self._check_keys(target, items[::2], pos)
                                     break
                         if type(target) is dict and not (
                             foreign and id(target) in foreign
@@ -547,7 +549,11 @@ class Unpickler(_Resolver):
                 elif code == BININT2:
                     if pos + 2 > end:
                         buf, pos, end, start = self._more(buf, pos, end, start, 2, code)
-                    stack.append(buf[pos] | (buf[pos + 1] << 8))
+                    if COMPILED:
+                        # Native: no tagged-int shift (a C call compiled).
+                        stack.append(i64(read_i16_le(buf, pos)) & 0xFFFF)
+                    else:
+                        stack.append(buf[pos] | (buf[pos + 1] << 8))
                     pos += 2
                 elif code == BININT:
                     if pos + 4 > end:
