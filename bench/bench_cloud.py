@@ -2,6 +2,7 @@
 """brined.cloud against cloudpickle, side by side in one run.
 
     python bench/bench_cloud.py [--rounds N] [--sizes-only]
+    python bench/bench_cloud.py --ir [--workload NAME] [-n N]
 
 Workloads: 10k distinct closures, a dynamic class with 10k instances, a dict of
 1k importable functions, a dataclass-heavy object graph.  For each workload and
@@ -11,6 +12,14 @@ median per-op time and brined/cloudpickle ratio.  Loads: each loads its own
 bytes (cloudpickle with pickle.loads, brined.cloud with brined.cloud.loads).
 Every cell is checked before timing (the round trip behaves like the input).
 Also prints a size table (bytes for the same object, both libraries).
+
+``--ir`` counts instructions instead (callgrind; a loaded machine cannot skew
+them): each (workload, op) runs in its own process under ``valgrind
+--tool=callgrind --toggle-collect=starmap_next``, with the op called once
+outside the count (lazy imports, caches) and then ``n`` times inside one
+``itertools.starmap`` (which neither library uses: a nested call of the toggle
+function would switch counting off); a run with ``n = 0`` gives what the rest
+of the process spends there, which is subtracted.  Needs valgrind.
 """
 
 from __future__ import annotations
@@ -20,9 +29,14 @@ import dataclasses
 import enum
 import functools
 import gc
+import itertools
+import os
 import pickle
+import re
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 import types
 from collections.abc import Callable
@@ -152,6 +166,79 @@ IMPLS: dict[str, tuple[Callable[[Any], bytes], Callable[[bytes], Any]]] = {
 }
 
 
+IR_OPS: dict[str, tuple[str, str]] = {
+    # op: (implementation that writes the bytes, direction)
+    "cloudpickle dumps": ("cloudpickle", "dumps"),
+    "brined.cloud dumps": ("brined.cloud", "dumps"),
+    "pickle.loads (cloudpickle's bytes)": ("cloudpickle", "loads"),
+    "brined.cloud loads": ("brined.cloud", "loads"),
+}
+
+
+def _ir_child(workload: str, op: str, n: int) -> None:
+    """Call `op` once, then n times inside one `starmap` (callgrind counts that)."""
+    impl, direction = IR_OPS[op]
+    dumps, loads = IMPLS[impl]
+    obj = WORKLOADS[workload][0]()
+    if direction == "dumps":
+        f, arg = dumps, obj
+    else:
+        f, arg = loads, dumps(obj)
+    f(arg)
+    gc.collect()
+    list(itertools.starmap(f, [(arg,)] * n))
+
+
+def _ir_count(workload: str, op: str, n: int) -> int:
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "cg.out")
+        proc = subprocess.run(
+            [
+                "valgrind",
+                "--tool=callgrind",
+                "--toggle-collect=starmap_next",
+                f"--callgrind-out-file={out}",
+                sys.executable,
+                os.path.abspath(__file__),
+                "--ir-child",
+                workload,
+                op,
+                str(n),
+            ],
+            capture_output=True,
+            text=True,
+        )
+    m = re.search(r"Collected\s*:\s*(\d+)", proc.stderr)
+    if proc.returncode != 0 or m is None:
+        raise SystemExit(f"callgrind failed for {workload} {op}:\n{proc.stderr}")
+    return int(m.group(1))
+
+
+def run_ir(workloads: list[str], n: int) -> None:
+    print(
+        f"brined {brined.__version__} (compiled: {brined.COMPILED}), "
+        f"cloudpickle {cloudpickle.__version__}, Python {sys.version.split()[0]}; "
+        f"instructions per call (millions), n={n}"
+    )
+    print()
+    print(
+        "| workload | cloudpickle dumps | brined.cloud dumps | ratio "
+        "| pickle.loads | brined.cloud loads | ratio |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for workload in workloads:
+        per = {}
+        for op in IR_OPS:
+            base = _ir_count(workload, op, 0)
+            per[op] = (_ir_count(workload, op, n) - base) / n / 1e6
+        cd, bd, cl, bl = per.values()
+        print(
+            f"| {workload} | {cd:.2f} | {bd:.2f} | {bd / cd:.2f} "
+            f"| {cl:.2f} | {bl:.2f} | {bl / cl:.2f} |"
+        )
+        sys.stdout.flush()
+
+
 def sample(fn: Callable[[], Any], repeat: int = 3) -> float:
     best = float("inf")
     for _ in range(repeat):
@@ -208,10 +295,21 @@ def sizes() -> None:
 
 
 def main() -> None:
+    if len(sys.argv) == 5 and sys.argv[1] == "--ir-child":
+        _ir_child(sys.argv[2], sys.argv[3], int(sys.argv[4]))
+        return
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--sizes-only", action="store_true")
+    parser.add_argument("--ir", action="store_true", help="count instructions")
+    parser.add_argument(
+        "--workload", action="append", default=[], choices=list(WORKLOADS)
+    )
+    parser.add_argument("-n", type=int, default=3, help="--ir: calls counted")
     args = parser.parse_args()
+    if args.ir:
+        run_ir(args.workload or list(WORKLOADS), args.n)
+        return
     if not args.sizes_only:
         run(args.rounds)
     sizes()

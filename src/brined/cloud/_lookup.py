@@ -14,6 +14,7 @@ import types
 from typing import Any, Final
 
 __all__ = [
+    "function_by_reference",
     "is_registered_by_value",
     "list_registry_pickle_by_value",
     "lookup_module_and_qualname",
@@ -131,6 +132,26 @@ def lookup_module_and_qualname(
     if found is not obj:
         return None
     return module, name
+
+
+def function_by_reference(func: types.FunctionType) -> bool:
+    """`should_pickle_by_reference` for a function, with shortcuts.
+
+    The common cases decided without the general search: a nested function
+    (a ``<locals>`` part of its qualified name is never found by a lookup:
+    decided here before looking up the parts before it), and a module-level
+    function of an imported module, found there under its name.
+    """
+    qualname = func.__qualname__
+    if ".<locals>." in qualname:
+        return False
+    loose: Any = func  # any object can be a function's __module__
+    module_name = loose.__module__
+    if type(module_name) is str and module_name != "__main__" and "." not in qualname:
+        module = sys.modules.get(module_name)
+        if module is not None and getattr(module, qualname, None) is func:
+            return not _BY_VALUE or not is_registered_by_value(module)
+    return should_pickle_by_reference(func)
 
 
 def should_pickle_by_reference(obj: Any, name: str | None = None) -> bool:

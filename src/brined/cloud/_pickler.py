@@ -11,9 +11,9 @@ from __future__ import annotations
 import copyreg
 import io
 import sys
-import types
 from collections import ChainMap
 from collections.abc import Callable, Iterable
+from types import CellType, CodeType, FunctionType
 from typing import IO, Any, ClassVar, Final
 
 from .. import HIGHEST_PROTOCOL, _api
@@ -22,8 +22,8 @@ from .. import loads as _loads
 from ..errors import PicklingError
 from . import _reconstruct as R
 from ._diagnose import add_path_note
-from ._lookup import should_pickle_by_reference
-from ._reduce import DISPATCH, function_state, reduce_class
+from ._lookup import function_by_reference
+from ._reduce import DISPATCH, reduce_class, reduce_function
 
 __all__ = [
     "DEFAULT_PROTOCOL",
@@ -38,7 +38,8 @@ __all__ = [
 # As cloudpickle: the highest protocol (speed between processes of one Python).
 DEFAULT_PROTOCOL: Final = HIGHEST_PROTOCOL
 
-_BASE_GLOBALS: Final = ("__package__", "__name__", "__path__", "__file__")
+# A cell of a closure being written: made empty, filled by the function's state.
+_EMPTY_CELL: Final = (R.make_empty_cell, ())
 
 
 class Pickler(_api.Pickler):
@@ -80,6 +81,9 @@ class Pickler(_api.Pickler):
         # Cells of the closures being written: written empty, filled by the
         # function's state (a closure can hold its own function).
         self._closure_cells: set[int] = set()
+        # The globals each code object of this pickle uses, by id (the
+        # functions being pickled keep their code alive meanwhile).
+        self._code_globals: dict[int, tuple[CodeType, tuple[str, ...]]] = {}
         self._plain_types: set[type] = set()
         # Read by the engine's compiled driver (`_dump/levels.py`): types whose
         # instances no hook of this pickler touches.  Only vouched for when
@@ -114,20 +118,24 @@ class Pickler(_api.Pickler):
             # Ids are only unique among live objects: once the memo lets the
             # cells go, an id could name another cell.
             self._closure_cells.clear()
+            self._code_globals.clear()
 
     def reducer_override(self, obj: Any) -> Any:
         """Reduce functions and classes not found by name; NotImplemented else."""
         t = type(obj)
         if t in self._plain_types:
             return NotImplemented
-        if t is types.FunctionType:
-            if should_pickle_by_reference(obj):
+        if t is FunctionType:
+            if function_by_reference(obj):
                 return NotImplemented
-            return self._reduce_function(obj)
-        if issubclass(t, type):
+            return reduce_function(
+                obj, self.globals_ref, self._closure_cells, self._code_globals
+            )
+        if t is CellType:
+            if id(obj) in self._closure_cells:
+                return _EMPTY_CELL
+        elif issubclass(t, type):
             return reduce_class(obj)
-        if t is types.CellType and id(obj) in self._closure_cells:
-            return R.make_empty_cell, ()
         # By identity, whatever their type (a test runner's capture object...).
         if obj is sys.stdout:
             return getattr, (sys, "stdout")
@@ -135,7 +143,7 @@ class Pickler(_api.Pickler):
             return getattr, (sys, "stderr")
         if obj is sys.stdin:
             raise PicklingError("Cannot pickle standard input")
-        if not (t is types.CellType or t in _STREAM_TYPES or _is_stream_type(t)):
+        if not (t is CellType or t in _STREAM_TYPES or _is_stream_type(t)):
             # Instances of this type need nothing from this method: skip it
             # next time (most objects of a pickle are of a few such types).
             self._plain_types.add(t)
@@ -143,24 +151,6 @@ class Pickler(_api.Pickler):
                 # The compiled engine may then skip the hooks for them.
                 self._hook_free_types.add(t)
         return NotImplemented
-
-    def _reduce_function(self, func: types.FunctionType) -> Any:
-        f_globals = func.__globals__
-        base = self.globals_ref.get(id(f_globals))
-        if base is None:
-            base = {k: f_globals[k] for k in _BASE_GLOBALS if k in f_globals}
-            self.globals_ref[id(f_globals)] = base
-        closure = func.__closure__
-        if closure is not None:
-            self._closure_cells.update(id(cell) for cell in closure)
-        return (
-            R.make_function,
-            (func.__code__, base, closure),
-            function_state(func),
-            None,
-            None,
-            R.set_function_state,
-        )
 
 
 CloudPickler = Pickler

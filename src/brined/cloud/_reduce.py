@@ -35,6 +35,7 @@ from ._lookup import (
 
 __all__ = [
     "DISPATCH",
+    "reduce_function",
     "class_state",
     "class_tracker_id",
     "code_globals",
@@ -106,20 +107,32 @@ def cell_value(cell: types.CellType) -> Any:
         return R.EMPTY
 
 
-def function_state(func: types.FunctionType) -> dict[str, Any]:
-    """What `set_function_state` sets; defaults are left out to stay small."""
+def function_state(
+    func: types.FunctionType,
+    seen: dict[int, tuple[types.CodeType, tuple[str, ...]]] | None = None,
+) -> dict[str, Any]:
+    """What `set_function_state` sets; defaults are left out to stay small.
+
+    `seen` caches `code_globals` by code object for one pickle (a pickler's).
+    """
     code = func.__code__
     state: dict[str, Any] = {}
     if func.__name__ != code.co_name:
         state["__name__"] = func.__name__
     if func.__qualname__ != code.co_qualname:
         state["__qualname__"] = func.__qualname__
+    f_globals = func.__globals__
+    # Any object can be set as __module__ or __doc__ (typed as such here: a
+    # compiled build checks the declared types).
+    loose: Any = func
+    module = loose.__module__
+    doc = loose.__doc__
     # FunctionType takes __module__ from the globals' __name__, which the
     # skeleton's globals carry: only a different one is written.
-    if func.__module__ != func.__globals__.get("__name__"):
-        state["__module__"] = func.__module__
-    if func.__doc__ is not None:
-        state["__doc__"] = func.__doc__
+    if module != f_globals.get("__name__"):
+        state["__module__"] = module
+    if doc is not None:
+        state["__doc__"] = doc
     if func.__defaults__ is not None:
         state["__defaults__"] = func.__defaults__
     if func.__kwdefaults__ is not None:
@@ -128,21 +141,72 @@ def function_state(func: types.FunctionType) -> dict[str, Any]:
         state["__annotations__"] = func.__annotations__
     if func.__dict__:
         state["__dict__"] = {"".join(k): v for k, v in func.__dict__.items()}
-    f_globals = func.__globals__
-    used = {
-        k: _stable_frozen(f_globals[k]) for k in code_globals(code) if k in f_globals
-    }
+    if seen is None:
+        names = code_globals(code)
+    else:
+        entry = seen.get(id(code))
+        if entry is None or entry[0] is not code:
+            entry = (code, code_globals(code))
+            seen[id(code)] = entry
+        names = entry[1]
+    used = {k: _stable_frozen(f_globals[k]) for k in names if k in f_globals}
     if used:
         state["__globals__"] = used
     closure = func.__closure__
-    contents: tuple[Any, ...] = ()
+    contents: list[Any] = []
+    modules = False
     if closure is not None:
-        contents = tuple(_stable_frozen(cell_value(cell)) for cell in closure)
-        state["__closure__"] = contents
-    submodules = imported_submodules(code, [*used.values(), *contents])
-    if submodules:
-        state["__submodules__"] = submodules
+        for cell in closure:
+            try:
+                value = cell.cell_contents
+            except ValueError:  # an empty cell
+                value = _EMPTY
+            if type(value) is frozenset:
+                value = _stable(value)
+            elif isinstance(value, _MODULE):
+                modules = True
+            contents.append(value)
+        state["__closure__"] = tuple(contents)
+    if used or modules:
+        submodules = imported_submodules(code, [*used.values(), *contents])
+        if submodules:
+            state["__submodules__"] = submodules
     return state
+
+
+_EMPTY: Final = R.EMPTY
+_MODULE: Final = types.ModuleType
+
+
+_BASE_GLOBALS: Final = ("__package__", "__name__", "__path__", "__file__")
+
+
+def reduce_function(
+    func: types.FunctionType,
+    globals_ref: dict[int, dict[str, Any]],
+    closure_cells: set[int],
+    seen: dict[int, tuple[types.CodeType, tuple[str, ...]]],
+) -> Any:
+    """The reduce value of a function written by value (a pickler's state:
+    one globals dict per module, the ids of the cells being written, the
+    code-globals cache)."""
+    f_globals = func.__globals__
+    base = globals_ref.get(id(f_globals))
+    if base is None:
+        base = {k: f_globals[k] for k in _BASE_GLOBALS if k in f_globals}
+        globals_ref[id(f_globals)] = base
+    closure = func.__closure__
+    if closure is not None:
+        for cell in closure:
+            closure_cells.add(id(cell))
+    return (
+        R.make_function,
+        (func.__code__, base, closure),
+        function_state(func, seen),
+        None,
+        None,
+        R.set_function_state,
+    )
 
 
 # -- code and cells -------------------------------------------------------------
@@ -266,9 +330,13 @@ def class_state(cls: type) -> dict[str, Any]:
             state.pop(name, None)
         registry = [ref() for ref in abc._get_dump(cls)[0]]  # type: ignore[attr-defined]
         registry = [c for c in registry if c is not None]
-        registry.sort(key=lambda c: (c.__module__, c.__qualname__))
+        registry.sort(key=_class_key)
         state["_abc_impl"] = registry
     return state
+
+
+def _class_key(cls: Any) -> tuple[str, str]:
+    return (cls.__module__, cls.__qualname__)
 
 
 def _slots_at_creation(cls: type) -> bool:
@@ -303,6 +371,7 @@ def class_bases(cls: type) -> tuple[Any, ...]:
 
 def reduce_dynamic_class(cls: type) -> Any:
     tracker = class_tracker_id(cls)
+    loose: Any = cls  # any object can be a class's __module__
     if issubclass(cls, Enum):
         members = {member.name: member.value for member in cls}
         state = class_state(cls)
@@ -313,7 +382,7 @@ def reduce_dynamic_class(cls: type) -> Any:
         args = (cls.__bases__, cls.__name__, cls.__qualname__, members)
         return (
             R.make_skeleton_enum,
-            (*args, cls.__module__, tracker),
+            (*args, loose.__module__, tracker),
             state,
             None,
             None,
@@ -462,7 +531,7 @@ def _reduce_wrapped_function(obj: Any) -> Any:
     return type(obj), (obj.__func__,)
 
 
-def _reduce_property(obj: property) -> Any:
+def _reduce_property(obj: Any) -> Any:
     return type(obj), (obj.fget, obj.fset, obj.fdel, obj.__doc__)
 
 
@@ -552,7 +621,7 @@ def _reduce_odict_items(obj: Any) -> Any:
     return R.make_dict_items, (dict(obj), True)
 
 
-def _reduce_file(obj: io.TextIOWrapper) -> Any:
+def _reduce_file(obj: Any) -> Any:
     """Standard streams by name; other text files by their content."""
     if obj is sys.stdout:
         return getattr, (sys, "stdout")
