@@ -144,3 +144,14 @@ class _MalformedTypeError(MalformedPickleError, TypeError):
 class PlaceholderWarning(UserWarning):
     """``dump``/``dumps(..., on_error="placeholder")`` replaced objects it could
     not pickle by `brined.Unpicklable` (the message lists their paths)."""
+
+
+def type_name(obj: object) -> str:
+    """The qualified name of `obj`'s type (no module for builtins), as error
+    messages and paths name it on both the dump and the load side."""
+    t = type(obj)
+    module = getattr(t, "__module__", None)
+    name = getattr(t, "__qualname__", t.__name__)
+    if module in (None, "builtins"):
+        return str(name)
+    return f"{module}.{name}"

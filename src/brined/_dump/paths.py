@@ -14,22 +14,14 @@ from __future__ import annotations
 import types
 from typing import Any, Final
 
+from ..errors import type_name
+
 __all__ = ["annotate", "describe", "type_name"]
 
 # Notes added to an exception: the innermost ones (CPython 3.14's style);
 # the path itself, which may be long, is complete in the `path` attribute.
 _MAX_NOTES = 12
 _MAX_NOTE_PATH = 600
-
-
-def type_name(obj: Any) -> str:
-    """The qualified name of `obj`'s type (no module for builtins)."""
-    t = type(obj)
-    module = getattr(t, "__module__", None)
-    name = getattr(t, "__qualname__", t.__name__)
-    if module in (None, "builtins"):
-        return str(name)
-    return f"{module}.{name}"
 
 
 def _is_state_tuple(obj: Any, owner: Any) -> bool:

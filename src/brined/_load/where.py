@@ -63,7 +63,7 @@ from .._format.opcodes import (
     TUPLE2,
     TUPLE3,
 )
-from ..errors import TruncatedPickleError, UnsafeGlobalError
+from ..errors import TruncatedPickleError, UnsafeGlobalError, type_name
 
 __all__ = ["annotate_failure", "annotate_load", "load_path"]
 
@@ -226,7 +226,7 @@ class _Slots:
     def kind(self, slot: int) -> str | None:
         """The type name of a real slot, the known kind of a placeholder."""
         if slot < self.real:
-            return _type_name(self.objects[slot])
+            return type_name(self.objects[slot])
         return self.kinds.get(slot)
 
     def link(self, child: int, parent: int, how: str, key: Any = None) -> None:
@@ -248,15 +248,6 @@ class _Slots:
             self.link(item, target, "item", n)
             n += 1
         self.counts[target] = n
-
-
-def _type_name(obj: Any) -> str:
-    t = type(obj)
-    module = getattr(t, "__module__", None)
-    name = getattr(t, "__qualname__", t.__name__)
-    if module in (None, "builtins"):
-        return str(name)
-    return f"{module}.{name}"
 
 
 def _read_ahead(slots: _Slots, buf: bytes, pos: int) -> int:
