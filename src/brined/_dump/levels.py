@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from pickle import PickleBuffer
 from types import FunctionType
-from typing import TYPE_CHECKING, Any, Final, cast, final
+from typing import TYPE_CHECKING, Any, Final, cast
 
 from .._build import COMPILED
 from .._format.opcodes import BATCHSIZE, FRAME_SIZE_TARGET
@@ -50,48 +50,6 @@ _K_GLOBAL: Final = 8  # (module, name) as tup, then STACK_GLOBAL, memo owner
 # The types whose classes `_save_type` saves as reduce values, not by name.
 _SINGLETON_TYPES: Final = (type(None), type(...), type(NotImplemented))
 _DONE: Final = object()  # the end of a _K_ITER level
-
-
-@final  # native: its fields are unboxed, its reads and writes direct
-class _Level:
-    """A level of `run_levels` waiting on a child: its locals, as they were.
-
-    (A tuple of them boxed the native ints on every push and unboxed them on
-    every pop.)  Indexing reads it as that tuple did: ``level[7]`` is the
-    level's object, which is what `replace` reads."""
-
-    def __init__(
-        self,
-        kind: i64,
-        lst: list[Any],
-        tup: tuple[Any, ...],
-        i: i64,
-        end: i64,
-        owner: Any,
-        closer: Any,
-        me: Any,
-    ) -> None:
-        self.kind = kind
-        self.lst = lst
-        self.tup = tup
-        self.i = i
-        self.end = end
-        self.owner = owner
-        self.closer = closer
-        self.me = me
-
-    def __getitem__(self, k: int) -> Any:
-        fields = (
-            self.kind,
-            self.lst,
-            self.tup,
-            self.i,
-            self.end,
-            self.owner,
-            self.closer,
-            self.me,
-        )
-        return fields[k]
 
 
 def _write_u32(w: BytesWriter, n: int) -> None:
@@ -212,7 +170,7 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
     short_tuples = proto >= 2
     # Protocols 4 and 5 (the default ones) memoize with one opcode.
     memoize_op = proto >= 4
-    stack: list[_Level] = []
+    stack: list[tuple[i64, list[Any], tuple[Any, ...], i64, i64, Any, Any, Any]] = []
     opened: i64 = 0  # levels opened so far
     # The top-level object is the one item of a first level.
     kind: i64 = _K_SEQ
@@ -384,15 +342,7 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                             continue
                 if not stack:
                     return
-                lv = stack.pop()
-                kind = lv.kind
-                lst = lv.lst
-                tup = lv.tup
-                i = lv.i
-                end = lv.end
-                owner = lv.owner
-                closer = lv.closer
-                me = lv.me
+                kind, lst, tup, i, end, owner, closer, me = stack.pop()
                 continue
 
             # -- save `item`, in _pickle.c's order of checks
@@ -492,7 +442,7 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                 n = len(items)
                 if not n:
                     continue
-                stack.append(_Level(kind, lst, tup, i, end, owner, closer, me))
+                stack.append((kind, lst, tup, i, end, owner, closer, me))
                 me = item
                 opened += 1
                 kind = _K_LIST
@@ -513,7 +463,7 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                 n = len(d)
                 if not n:
                     continue
-                stack.append(_Level(kind, lst, tup, i, end, owner, closer, me))
+                stack.append((kind, lst, tup, i, end, owner, closer, me))
                 me = item
                 opened += 1
                 kind = _K_DICT
@@ -539,7 +489,7 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                     continue
                 if n > 3 or not short_tuples:
                     w.append(0x28)  # MARK
-                stack.append(_Level(kind, lst, tup, i, end, owner, closer, me))
+                stack.append((kind, lst, tup, i, end, owner, closer, me))
                 me = item
                 opened += 1
                 kind = _K_TUPLE
@@ -553,7 +503,7 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                 w.append(0x94)  # MEMOIZE
                 if not item:
                     continue
-                stack.append(_Level(kind, lst, tup, i, end, owner, closer, me))
+                stack.append((kind, lst, tup, i, end, owner, closer, me))
                 me = item
                 opened += 1
                 kind = _K_BATCH
@@ -581,7 +531,7 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                 if ref.ext_code:
                     w.write(ext_opcode(ref.ext_code))
                     continue
-                stack.append(_Level(kind, lst, tup, i, end, owner, closer, me))
+                stack.append((kind, lst, tup, i, end, owner, closer, me))
                 me = item
                 opened += 1
                 kind = _K_GLOBAL
@@ -623,9 +573,7 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                             and (len(rvt) < 4 or rvt[3] is None)
                             and (len(rvt) < 5 or rvt[4] is None)
                         ):
-                            stack.append(
-                                _Level(kind, lst, tup, i, end, owner, closer, me)
-                            )
+                            stack.append((kind, lst, tup, i, end, owner, closer, me))
                             me = item
                             opened += 1
                             kind = _K_NEWOBJ
@@ -649,9 +597,7 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                         rvt = rv
                         name = getattr(rvt[0], "__name__", None)
                         if name != "__newobj__" and name != "__newobj_ex__":
-                            stack.append(
-                                _Level(kind, lst, tup, i, end, owner, closer, me)
-                            )
+                            stack.append((kind, lst, tup, i, end, owner, closer, me))
                             me = item
                             opened += 1
                             kind = _K_REDUCE
@@ -674,7 +620,7 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                 entry = p._save_compound(item)
             _drain(w, buf)
             if entry is not None:
-                stack.append(_Level(kind, lst, tup, i, end, owner, closer, me))
+                stack.append((kind, lst, tup, i, end, owner, closer, me))
                 me = item
                 opened += 1
                 kind = _K_ITER
@@ -682,7 +628,7 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                 closer = entry[1]
     except Exception as exc:
         # The objects of the levels, root first, then the one being saved.
-        chain = [level.me for level in stack if level.me is not _DONE]
+        chain = [level[7] for level in stack if level[7] is not _DONE]
         if me is not _DONE:
             chain.append(me)
         if item is not _DONE and (not chain or item is not chain[-1]):
