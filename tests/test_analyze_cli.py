@@ -251,3 +251,22 @@ def test_dis_prints_pickletools_text_when_bytes_follow_stop(
     captured = capsys.readouterr()
     assert captured.out == expected.getvalue()
     assert "9 bytes after STOP" in captured.err
+
+
+def test_output_into_a_closed_pipe_stops_quietly(tmp_path: Path) -> None:
+    # `brined dis big.pkl | head -1`: the reader leaves after one line; the
+    # tool stops with status 1 and no traceback (it used to print two).
+    path = tmp_path / "big.pkl"
+    path.write_bytes(pickle.dumps(list(range(50_000)), protocol=0))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "brined", "dis", str(path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    first = proc.stdout.readline()
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 1
+    assert first.strip()
+    assert "Traceback" not in err and "BrokenPipeError" not in err, err

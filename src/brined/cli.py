@@ -8,6 +8,7 @@ compiled build leaves it out), so it may use whatever Python it likes.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import TextIO
@@ -74,4 +75,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if handler is None:
         parser.print_help(sys.stderr)
         return 2
-    return handler(args, sys.stdout)
+    try:
+        code = handler(args, sys.stdout)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader went away (`brined dis x.pkl | head`): stop quietly, as
+        # the shell's own tools do, and keep Python's exit-time flush of the
+        # dead pipe from printing a second traceback.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
+    return code
