@@ -239,6 +239,12 @@ class PicklerBase:
         if mt is not None:
             mt.export()
             if drop:
+                if mt.strs:
+                    # The strings of deterministic dumps, memoized by value
+                    # in the table, go on by value in `_canon`.
+                    canon = self._canon
+                    for s in mt.strs:
+                        canon.setdefault(s, s)
                 self._mt = None
 
     # -- output --------------------------------------------------------------

@@ -112,6 +112,28 @@ def _write_put(w: BytesWriter, idx: int, memoize_op: bool) -> None:
         raise PicklingError("memo id too large for LONG_BINPUT")
 
 
+# The `strs` of dumps that are not deterministic: never used.
+_NO_STRS: Final[dict[str, Any]] = {}
+
+
+def _write_det_sized(
+    p: Savers,
+    w: BytesWriter,
+    data: bytes,
+    short_str: bool,
+    strs: dict[str, Any],
+    item: str,
+) -> None:
+    """`_write_sized` of a string of a deterministic dump, which `strs`
+    already holds: if it cannot be written, it is not in the memo either."""
+    try:
+        # BINUNICODE, BINUNICODE8
+        _write_sized(p, w, data, short_str, 0x8C, 0x58, 0x8D, "a string")
+    except BaseException:
+        del strs[item]
+        raise
+
+
 def _reduce_or_done(reduce_ex: Any, proto: int) -> Any:
     """``reduce_ex(proto)``, or `_DONE` if it raises (best-effort dumps then
     let `_save_compound` check the object again, and replace it)."""
@@ -219,6 +241,12 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
     # Deterministic dumps: atoms by value, set elements ordered (`canonical`).
     det = p._det
     canon = p._canon
+    # Its strings are memoized by value only: `strs` maps each to its memo
+    # index, and one `setdefault` of the next index, boxed once in `nb`
+    # (`nb_idx`), is the lookup and, on a miss, the entry.
+    strs = mt.by_value() if det else _NO_STRS
+    nb_idx: i64 = -1
+    nb: object = None
     # Best-effort dumps (`replace`) read the levels' objects from here.
     p._level_stack = stack
     try:
@@ -350,19 +378,22 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                 p._commit_frame()
             t = type(item)
             if t is str:
-                key = id(item)
-                idx = mt.find(key)
-                if idx < 0 and det:
-                    # Equal strings share (`canonical`); one in the memo
-                    # is the one its value maps to, so only misses look.
-                    c = canon.setdefault(item, item)
-                    if c is not item:
-                        item = c
-                        key = id(c)
-                        idx = mt.find(key)
-                if idx >= 0:
-                    _write_get(w, idx)
-                    continue
+                if det:
+                    # Equal strings share (`canonical`): by value only.
+                    if nb_idx != mt.used:
+                        nb_idx = mt.used
+                        nb = nb_idx
+                    x = strs.setdefault(item, nb)
+                    if x is not nb:
+                        _write_get(w, x)
+                        continue
+                    key = -1
+                else:
+                    key = id(item)
+                    idx = mt.find(key)
+                    if idx >= 0:
+                        _write_get(w, idx)
+                        continue
                 text: str = item  # typed: compiled, encode is native
                 try:
                     data = text.encode("utf-8")
@@ -374,10 +405,12 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                     w.append(0x8C)  # SHORT_BINUNICODE
                     w.append(n)
                     w.write(data)
-                else:
+                elif key >= 0:
                     # BINUNICODE, BINUNICODE8
                     _write_sized(p, w, data, short_str, 0x8C, 0x58, 0x8D, "a string")
-                idx = mt.add(key, item)
+                else:
+                    _write_det_sized(p, w, data, short_str, strs, item)
+                idx = mt.add(key, item) if key >= 0 else mt.reserve(item)
                 if memoize_op:
                     w.append(0x94)  # MEMOIZE
                 else:

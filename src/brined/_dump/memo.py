@@ -52,6 +52,8 @@ class IdMemo:
         # the objects added since, by index from len(base) on.
         self.base = base
         self.objs: list[Any] = []
+        # Deterministic dumps memoize strings by value only (`by_value`).
+        self.strs: dict[str, Any] | None = None
         if base:
             for key, value in base.items():
                 self._insert(key, value[0])
@@ -107,6 +109,31 @@ class IdMemo:
         self.objs.append(obj)
         return idx
 
+    def reserve(self, obj: object) -> int:
+        """The next index, for `obj`, with no entry by id: a string of a
+        deterministic dump, whose index `by_value` holds instead."""
+        idx = self.used
+        if (idx + 1) * 3 > self.mask * 2:
+            # Grown as for an entry: the table then has the size it has in
+            # the default dumps of the same object.
+            self._grow()
+        self.used = idx + 1
+        self.objs.append(obj)
+        return idx
+
+    def by_value(self) -> dict[str, Any]:
+        """The memo index of each string by value (deterministic dumps):
+        empty, or those of `base` when the table starts from a dict."""
+        strs = self.strs
+        if strs is None:
+            strs = {}
+            for value in self.base.values():
+                obj = value[1]
+                if type(obj) is str:
+                    strs.setdefault(obj, value[0])
+            self.strs = strs
+        return strs
+
     def _insert(self, key: i64, index: i64) -> None:
         if (self.used + 1) * 3 > self.mask * 2:
             self._grow()
@@ -127,9 +154,10 @@ class IdMemo:
         # millions of entries).  Growing 2x from 10k entries on measured
         # slower: glibc then keeps returning the heap to the system after
         # each dump and faulting it back in on the next.
+        used = self.used
         size = _FIRST_SIZE
-        if self.used:
-            size = (self.mask + 1) * (4 if self.used < 50000 else 2)
+        if used:
+            size = (self.mask + 1) * (4 if used < 50000 else 2)
         self.slots = _free_slots(size)
         self.mask = size - 1
         self.used = 0
@@ -141,6 +169,8 @@ class IdMemo:
             if k != 0:
                 self._insert(k, old[j + 1])
             j += 2
+        # The indices `reserve` handed out have no entry to count.
+        self.used = used
 
     def export(self) -> None:
         """Add the entries made since the last export to `base`, in the
