@@ -114,6 +114,26 @@ def _write_put(w: BytesWriter, idx: int, memoize_op: bool) -> None:
 
 # The `strs` of dumps that are not deterministic: never used.
 _NO_STRS: Final[dict[str, Any]] = {}
+# The memo indices that are the values of `strs`, boxed once for all dumps:
+# boxing an index above 256 makes an int (and its entry later frees it),
+# which cost about a third of what a string of a deterministic dump adds.
+# Indices up to `_MAX_BOXES` are kept (2.3 MB at most).
+_BOXES: Final[list[object]] = []
+_MAX_BOXES: Final = 1 << 16
+
+
+def _box(idx: i64) -> object:
+    """`idx` as an object: from `_BOXES`, extended to it if it may be."""
+    if idx >= _MAX_BOXES:
+        return idx
+    n = len(_BOXES)
+    more = list(range(n, min(max(2 * n, idx + 1, 1024), _MAX_BOXES)))
+    # Item i must be i: extended only if no other thread extended it since
+    # (making `more` may run a collection, and Python code; the check and
+    # the extend do not).
+    if len(_BOXES) == n:
+        _BOXES.extend(more)
+    return idx if idx >= len(_BOXES) else _BOXES[idx]
 
 
 def _write_det_sized(
@@ -382,7 +402,7 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                     # Equal strings share (`canonical`): by value only.
                     if nb_idx != mt.used:
                         nb_idx = mt.used
-                        nb = nb_idx
+                        nb = _BOXES[nb_idx] if nb_idx < len(_BOXES) else _box(nb_idx)
                     x = strs.setdefault(item, nb)
                     if x is not nb:
                         _write_get(w, x)
