@@ -13,8 +13,8 @@ saved, not on ``id()``s, hash seeds or how the value was built:
   or all tuples of strings, otherwise by their own deterministic pickle.
 
 Dict order is part of a dict's value and is kept; so is the sharing of
-mutable objects.  This module is never compiled: it runs only in
-deterministic dumps.
+mutable objects.  The compiled build compiles it (the keys of tuples are
+made for each tuple of a deterministic dump).
 """
 
 from __future__ import annotations

@@ -120,6 +120,8 @@ _NO_STRS: Final[dict[str, Any]] = {}
 # Indices up to `_MAX_BOXES` are kept (2.3 MB at most).
 _BOXES: Final[list[object]] = []
 _MAX_BOXES: Final = 1 << 16
+# Dicts up to this many keys have theirs looked up by id first.
+_SMALL_DICT: Final = 64
 
 
 def _box(idx: i64) -> object:
@@ -399,7 +401,17 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
             t = type(item)
             if t is str:
                 if det:
-                    # Equal strings share (`canonical`): by value only.
+                    # Equal strings share (`canonical`), by value: `strs`.
+                    # The keys of small dicts (attribute names, a record's
+                    # fields) are most often the same objects again: they
+                    # are memoized by id too, and looked up by id first.
+                    key = -1
+                    if kind == _K_DICT and i & 1 and len(lst) <= _SMALL_DICT:
+                        key = id(item)
+                        idx = mt.find(key)
+                        if idx >= 0:
+                            _write_get(w, idx)
+                            continue
                     if nb_idx != mt.used:
                         nb_idx = mt.used
                         nb = _BOXES[nb_idx] if nb_idx < len(_BOXES) else _box(nb_idx)
@@ -407,7 +419,6 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                     if x is not nb:
                         _write_get(w, x)
                         continue
-                    key = -1
                 else:
                     key = id(item)
                     idx = mt.find(key)
@@ -425,7 +436,7 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                     w.append(0x8C)  # SHORT_BINUNICODE
                     w.append(n)
                     w.write(data)
-                elif key >= 0:
+                elif not det:
                     # BINUNICODE, BINUNICODE8
                     _write_sized(p, w, data, short_str, 0x8C, 0x58, 0x8D, "a string")
                 else:
