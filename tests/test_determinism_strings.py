@@ -198,3 +198,36 @@ def test_strings_in_big_and_small_dicts_share_by_value(
         return out
 
     assert det(build(fresh)) == det(build(lambda w: w))
+
+
+# -- the compiled driver's table by value (`IdMemo.by_value`) ---------------
+
+
+def test_more_distinct_strings_than_boxed_indices_share_by_value() -> None:
+    # Memo indices beyond the ones boxed once for all dumps (2**16) are
+    # boxed per string: both kinds must fetch the right string.
+    words = [f"v{i}" for i in range(70_000)]
+    shared = [words, words[::-1], ["v0", "v69999"]]
+    distinct = [
+        [fresh(w) for w in words],
+        [fresh(w) for w in reversed(words)],
+        [fresh("v0"), fresh("v69999")],
+    ]
+    data = det(distinct)
+    assert data == det(shared)
+    assert pickle.loads(data) == shared
+
+
+@pytest.mark.parametrize("protocol", [1, 2, 3, 4, 5])
+def test_small_dict_keys_share_with_equal_strings_before_and_after(
+    protocol: int,
+) -> None:
+    # The keys of small dicts are looked up by id first and memoized by id
+    # too: equal strings met before (by value only) or after must still share.
+    k = "".join(["ke", "y"])
+    distinct = [fresh(k), {fresh(k): 1, "b": 2}, {k: fresh(k)}, [fresh(k), k]]
+    shared = [k, {k: 1, "b": 2}, {k: k}, [k, k]]
+    data = det(distinct, protocol)
+    assert data == det(shared, protocol)
+    assert data.count(b"key") == 1
+    assert pickle.loads(data) == shared

@@ -88,3 +88,55 @@ def test_many_shared_objects_pickle_to_cs_bytes(protocol: int) -> None:
         dict(zip(strs, lists, strict=True)),
     ]
     assert brined.dumps(obj, protocol) == pickle.dumps(obj, protocol)
+
+
+# -- reserve and by_value (deterministic dumps' strings) --------------------
+
+_RESERVE_OPS = st.lists(
+    st.tuples(st.sampled_from(["find", "add", "reserve"]), _KEYS), max_size=400
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_RESERVE_OPS)
+def test_reserved_indices_interleave_with_adds_and_have_no_entry(
+    ops: list[tuple[str, int]],
+) -> None:
+    # `reserve` hands out the next index, as `add` would, but stores nothing:
+    # finds still agree with a dict of the added keys, across growths.
+    table = IdMemo({})
+    model: dict[int, int] = {}
+    n = 0
+    for op, key in ops:
+        if op == "reserve":
+            assert table.reserve(object()) == n
+            n += 1
+        elif op == "add" and key not in model:
+            assert table.add(key, object()) == n
+            model[key] = n
+            n += 1
+        assert table.find(key) == model.get(key, -1)
+    for key, idx in model.items():
+        assert table.find(key) == idx
+
+
+def test_export_gives_reserved_objects_their_indices() -> None:
+    objs = [f"s{i}" if i % 3 else object() for i in range(200)]
+    table = IdMemo({})
+    for o in objs:
+        if type(o) is str:
+            table.reserve(o)
+        else:
+            table.add(id(o), o)
+    base = table.base
+    table.export()
+    assert base == {id(o): (i, o) for i, o in enumerate(objs)}
+
+
+def test_by_value_starts_from_the_strings_of_the_base_dict() -> None:
+    words = ["".join(["w", str(i)]) for i in range(50)]
+    others = [object() for _ in range(50)]
+    mixed = [x for pair in zip(words, others, strict=True) for x in pair]
+    base = {id(o): (i, o) for i, o in enumerate(mixed)}
+    assert IdMemo(base).by_value() == {w: 2 * i for i, w in enumerate(words)}
+    assert IdMemo({}).by_value() == {}
