@@ -403,7 +403,7 @@ class Unpickler(_Resolver):
                             continue
                         if not trusted:
                             if not plain_keys.issuperset(map(type, items)):
-                                self._check_plain_keys(target, items, pos)
+                                self._check_keys(target, items, pos)
                             if type(target) is not set or foreign:
                                 self._guard_target(target, "ADDITEMS")
                         if type(target) is set:
