@@ -108,3 +108,24 @@ def test_guard_state_made_mid_load_guards_the_rest_of_that_load() -> None:
         brined.loads(data, allow=["keyword.kwlist"])
     assert info.value.rule == "target"
     assert keyword.kwlist == before
+
+
+def test_colliding_big_ints_after_small_ones_in_a_set_are_still_counted() -> None:
+    # ADDITEMS takes the same small-int shortcut as SETITEMS.
+    items = [_long1(k) for k in range(50)] + [_long1(k * P + 7) for k in (1, 2, 3)]
+    data = b"\x8f" + MARK + b"".join(items) + b"\x90" + STOP  # EMPTY_SET, ADDITEMS
+    with pytest.raises(brined.LimitExceededError) as info:
+        brined.loads(data, limits=brined.Limits(max_hash_collisions=2))
+    assert info.value.limit == "max_hash_collisions"
+    assert brined.loads(data) == pickle.loads(data)
+
+
+@given(
+    st.sets(
+        st.one_of(st.integers(), st.text(max_size=5), st.none(), st.booleans()),
+        max_size=20,
+    )
+)
+def test_sets_of_plain_items_load_as_the_stdlib_loads_them(s: set[Any]) -> None:
+    data = pickle.dumps(s, 4)
+    assert brined.loads(data) == pickle.loads(data)
