@@ -1,0 +1,125 @@
+"""The safe loader's shortcuts on the protocol 5 out-of-band path (numpy arrays
+with ``buffers=``) answer exactly what the checks they short-cut answer."""
+
+from __future__ import annotations
+
+import pickle
+from typing import Any
+
+import pytest
+
+import brined
+from brined._safe.guards import _runaway
+from brined._safe.policy import ALLOWED, Policy
+
+
+class NextInBase:
+    def __next__(self) -> int:
+        raise StopIteration
+
+
+class NextInherited(NextInBase):
+    pass
+
+
+class NextMeta(type):
+    def __next__(cls) -> int:
+        raise StopIteration
+
+
+class ClassOfNextMeta(metaclass=NextMeta):
+    pass
+
+
+class Plain:
+    pass
+
+
+class StrWithNext(str):
+    def __next__(self) -> str:
+        raise StopIteration
+
+
+def _values() -> list[Any]:
+    values: list[Any] = [
+        "s", b"b", bytearray(b"x"), 1, True, 1.5, 2j, None, (), [], {}, set(),
+        frozenset(), memoryview(b"m"), pickle.PickleBuffer(b"p"), range(3),
+        iter([]), iter(()), iter({}), map(str, []), zip(), reversed([]),
+        (x for x in ()), NextInBase(), NextInherited(), ClassOfNextMeta(),
+        ClassOfNextMeta, Plain(), Plain, StrWithNext("x"), object(), len,
+        NextMeta,
+    ]  # fmt: skip
+    np = pytest.importorskip("numpy", reason="numpy arrays and dtypes")
+    values += [np.arange(3), np.dtype("f8"), np.float64(1), np.nditer(np.arange(2))]
+    return values
+
+
+@pytest.mark.parametrize("value", _values(), ids=lambda v: type(v).__name__)
+def test_runaway_answers_as_hasattr_does(value: Any) -> None:
+    expected = type(value) is range or hasattr(type(value), "__next__")
+    assert _runaway(value) is expected
+
+
+def test_an_iterator_argument_is_still_refused() -> None:
+    # set(NextInherited()): an iterator the pickle made, given to a constructor.
+    data = (
+        b"\x80\x02cbuiltins\nset\n"
+        + f"c{__name__}\nNextInherited\n".encode()
+        + b")\x81\x85R."
+    )
+    with pytest.raises(brined.UnsafeOperationError) as info:
+        brined.loads(data, allow=[NextInherited])
+    assert info.value.rule == "call-args"
+
+
+NAMES = [
+    ("numpy", "dtype"),
+    ("numpy._core.numeric", "_frombuffer"),
+    ("os", "system"),
+    ("builtins", "eval"),
+    ("builtins", "list"),
+    ("collections", "OrderedDict"),
+    ("mypkg.sub", "Thing"),
+    ("mypkg", "__init__"),
+    ("", "x"),
+    ("a.<locals>", "f"),
+    ("os.path", "join"),
+]
+
+
+@pytest.mark.parametrize("allow", [None, ["mypkg.*"], ["os.path.join", "mypkg:Thing"]])
+def test_cached_verdicts_are_the_uncached_ones(allow: list[str] | None) -> None:
+    policy = Policy(allow)
+    for _ in range(2):  # the second pass answers from the cache
+        for module, name in NAMES:
+            assert policy.check(module, name) == policy._check(module, name)
+
+
+class Liar(str):
+    """Text "numpy" with the hash of "os"; once armed, equal to anything."""
+
+    armed = False
+
+    def __eq__(self, other: object) -> bool:
+        return Liar.armed or str.__eq__(self, other)
+
+    def __hash__(self) -> int:
+        return hash("os")
+
+
+def test_a_str_subclass_never_answers_for_another_name() -> None:
+    policy = Policy(["numpy.*"])
+    assert policy.check(Liar("numpy"), "system") == ALLOWED  # numpy.system
+    Liar.armed = True
+    try:
+        # A remembered (Liar, "system") would match ("os", "system") now.
+        assert policy.check("os", "system") != ALLOWED
+    finally:
+        Liar.armed = False
+
+
+def test_the_verdict_cache_is_bounded() -> None:
+    policy = Policy()
+    for i in range(10_000):
+        policy.check("somepkg", f"name{i}")
+    assert len(policy._verdicts) <= 4096
