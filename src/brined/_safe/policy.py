@@ -230,7 +230,7 @@ class Policy:
     between loads and threads.
     """
 
-    __slots__ = ("_exact", "_dotted", "_prefixes", "_values", "_unblocked")
+    __slots__ = ("_exact", "_dotted", "_prefixes", "_values", "_unblocked", "_verdicts")
 
     def __init__(
         self,
@@ -276,6 +276,10 @@ class Policy:
         self._prefixes: tuple[str, ...] = tuple(prefixes)
         self._values: frozenset[tuple[str, str]] = frozenset(value_names - exact)
         self._unblocked: frozenset[tuple[str, str]] = frozenset(unblocked)
+        # check()'s answers: a policy is immutable and the blocklist is fixed,
+        # so a verdict never changes.  Bounded, so that a stream of distinct
+        # names cannot grow it without end.
+        self._verdicts: dict[tuple[str, str], int] = {}
 
     @classmethod
     def from_file(cls, path: str) -> Policy:
@@ -336,6 +340,22 @@ class Policy:
 
     def check(self, module: str, name: str) -> int:
         """Return `ALLOWED`, `NOT_ALLOWED`, `BLOCKED` or `BAD_NAME` for a global."""
+        key = (module, name)
+        verdict = self._verdicts.get(key)
+        if verdict is not None:
+            return verdict
+        verdict = self._check(module, name)
+        # Only exact strs are remembered: a str subclass's own __eq__ or
+        # __hash__ could make a later, different name find its entry.
+        if (
+            type(module) is str
+            and type(name) is str
+            and len(self._verdicts) < _MAX_VERDICTS
+        ):
+            self._verdicts[key] = verdict
+        return verdict
+
+    def _check(self, module: str, name: str) -> int:
         if is_blocked(module, name) and (module, name) not in self._unblocked:
             return BLOCKED
         if _bad_name(module, name):
@@ -371,6 +391,9 @@ class Policy:
         return refusal_error(
             module, name, verdict, offset=offset, opcode=opcode, written=written
         )
+
+
+_MAX_VERDICTS: Final = 4096
 
 
 def _splits(text: str) -> list[tuple[str, str]]:
