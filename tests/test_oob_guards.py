@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 import brined
+from brined._safe import guards
 from brined._safe.guards import _runaway
 from brined._safe.policy import ALLOWED, Policy
 
@@ -123,3 +124,85 @@ def test_the_verdict_cache_is_bounded() -> None:
     for i in range(10_000):
         policy.check("somepkg", f"name{i}")
     assert len(policy._verdicts) <= 4096
+
+
+def _named_walk(cls: type, name: str) -> bool:
+    return any(k.__name__ == name and k.__module__ == "numpy" for k in cls.__mro__)
+
+
+def _classes() -> list[type]:
+    fake = type("ndarray", (), {"__module__": "numpy"})
+    fake_dtype = type("dtype", (fake,), {"__module__": "numpy"})
+    classes = [int, str, object, type, Plain, NextMeta, fake, fake_dtype]
+    np = pytest.importorskip("numpy", reason="numpy arrays and dtypes")
+    sub = type("Sub", (np.ndarray,), {})
+    classes += [np.ndarray, np.dtype, type(np.dtype("f8")), np.float64, sub]
+    classes += [np.ma.MaskedArray, np.dtypes.StringDType, type(np.dtype([("a", "i4")]))]
+    return classes
+
+
+@pytest.mark.parametrize("cls", _classes(), ids=lambda c: c.__qualname__)
+def test_numpy_kind_answers_as_the_name_walk_does(cls: type) -> None:
+    for _ in range(2):  # the second answer may come from the cache
+        assert guards._is_ndarray(cls) is _named_walk(cls, "ndarray")
+        assert guards._is_dtype(cls) is _named_walk(cls, "dtype")
+
+
+def test_a_renamed_heap_class_is_judged_by_its_new_name() -> None:
+    cls = type("Other", (), {"__module__": "numpy"})
+    assert not guards._is_ndarray(cls)
+    cls.__name__ = "ndarray"
+    assert guards._is_ndarray(cls)
+
+
+class ClassLiar:
+    """An instance whose __class__ says it is a function."""
+
+    @property  # type: ignore[misc]
+    def __class__(self) -> type:
+        return type(len)
+
+
+def _targets() -> list[Any]:
+    return [
+        Plain(),
+        [],
+        {},
+        "s",
+        ClassLiar(),
+        Plain,
+        len,
+        pickle,
+        _values,
+        (lambda: 0).__code__,
+    ]
+
+
+@pytest.mark.parametrize("inst", _targets(), ids=lambda v: type(v).__name__)
+def test_check_instance_refuses_what_isinstance_names(inst: Any) -> None:
+    refused = isinstance(inst, guards._NOT_INSTANCES)
+    if refused:
+        with pytest.raises(brined.UnsafeOperationError):
+            guards.check_instance(inst, "BUILD")
+    else:
+        guards.check_instance(inst, "BUILD")
+
+
+def test_remembered_blocklist_answers_are_the_tables() -> None:
+    from brined._safe import policy as pol
+    from brined._safe.tables import BLOCKED_NAMES, DATA_IN_SYSTEM_MODULES
+
+    names = NAMES + sorted(BLOCKED_NAMES)[:50] + sorted(DATA_IN_SYSTEM_MODULES)[:50]
+    for _ in range(2):  # the second pass answers from what was remembered
+        for module, name in names:
+            expected = (module, name) in BLOCKED_NAMES or (
+                pol._module_blocked(module)
+                and (module, name) not in DATA_IN_SYSTEM_MODULES
+            )
+            assert pol.is_blocked(module, name) is expected, (module, name)
+
+
+def test_not_instances_are_plain_types() -> None:
+    # check_instance reads `T in type(inst).__mro__` for isinstance(inst, T):
+    # the same only for types whose metaclass is `type` (no __instancecheck__).
+    assert all(type(t) is type for t in guards._NOT_INSTANCES)
