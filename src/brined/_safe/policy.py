@@ -70,6 +70,8 @@ ALLOWED: Final = 0
 NOT_ALLOWED: Final = 1
 BLOCKED: Final = 2
 BAD_NAME: Final = 3
+# The most answers Policy.check (per policy) and is_blocked remember.
+_MAX_VERDICTS: Final = 4096
 
 # Round 1's name for the system modules.
 BLOCKED_MODULES: Final = SYSTEM_MODULES
@@ -103,9 +105,24 @@ def is_blocked(module: str, name: str) -> bool:
     That is: a listed gadget, or any name in a system module that is not one of
     the data types listed in `DATA_IN_SYSTEM_MODULES`.
     """
-    if (module, name) in BLOCKED_NAMES:
-        return True
-    return _module_blocked(module) and (module, name) not in DATA_IN_SYSTEM_MODULES
+    key = (module, name)
+    known = _BLOCKED_ANSWERS.get(key)
+    if known is not None:
+        return known
+    blocked = key in BLOCKED_NAMES or (
+        _module_blocked(module) and key not in DATA_IN_SYSTEM_MODULES
+    )
+    # As Policy.check's verdicts: the tables are fixed; exact strs only.
+    if (
+        type(module) is str
+        and type(name) is str
+        and len(_BLOCKED_ANSWERS) < _MAX_VERDICTS
+    ):
+        _BLOCKED_ANSWERS[key] = blocked
+    return blocked
+
+
+_BLOCKED_ANSWERS: Final[dict[tuple[str, str], bool]] = {}
 
 
 def _is_enum_class(obj: object) -> bool:
@@ -391,9 +408,6 @@ class Policy:
         return refusal_error(
             module, name, verdict, offset=offset, opcode=opcode, written=written
         )
-
-
-_MAX_VERDICTS: Final = 4096
 
 
 def _splits(text: str) -> list[tuple[str, str]]:
