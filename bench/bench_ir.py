@@ -21,7 +21,9 @@ it does not replace it.  The interpreted build has no entry point to count.
 Ops: ``dumps``/``loads``/``tloads`` (brined; tloads is ``trusted=True``) and
 ``cdumps``/``cloads`` (C pickle), all protocol 5; ``ddumps`` is
 ``dumps(deterministic=True)`` and ``explain`` is ``brined.explain`` (counted
-inside its one ``Pickler.dump``).  brined is whichever build the
+inside its one ``Pickler.dump``).  An out-of-band workload
+(``numpy_100mb_oob``) calls dumps with ``buffer_callback=`` and loads with
+``buffers=``, as bench.py does.  brined is whichever build the
 interpreter imports (see ``--python``).  Needs valgrind.
 """
 
@@ -53,13 +55,21 @@ ENTRY = {
 
 
 def _objects(workload: str) -> list[Any]:
+    return _workload(workload)[0]
+
+
+def _workload(workload: str) -> tuple[list[Any], bool]:
+    """The workload's objects, and whether it is an out-of-band one."""
     if workload == "none":
-        return [None]
+        return [None], False
     sys.path.insert(0, str(HERE))
     import bench_workloads as wls
 
+    for w in wls.WORKLOADS:
+        if w.name == workload:
+            return w.build(), w.oob
     objs: list[Any] = getattr(wls, workload)()
-    return objs
+    return objs, False
 
 
 def _child(workload: str, op: str, n: int) -> None:
@@ -68,9 +78,11 @@ def _child(workload: str, op: str, n: int) -> None:
 
     if op in ("dumps", "loads", "tloads", "ddumps", "explain") and not brined.COMPILED:
         raise SystemExit("bench_ir.py counts the compiled build only")
-    objs = _objects(workload)
+    objs, oob = _workload(workload)
     # As bench.py: deep_cyclic nests deeper than C pickle's default limit.
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 20_000))
+    if oob:  # as bench.py: a new sink per dumps, the same buffers per loads
+        return _child_oob(objs, op, n)
     data = [pickle.dumps(o, protocol=5) for o in objs]
     if op == "dumps":
         f, args = brined.dumps, objs
@@ -94,6 +106,34 @@ def _child(workload: str, op: str, n: int) -> None:
     for _ in range(n):
         for a in args:
             f(a)
+
+
+def _child_oob(objs: list[Any], op: str, n: int) -> None:
+    """`_child` for protocol 5 out-of-band: buffer_callback= and buffers=."""
+    import brined
+
+    bufs: list[list[Any]] = [[] for _ in objs]
+    data = [
+        pickle.dumps(o, protocol=5, buffer_callback=b.append)
+        for o, b in zip(objs, bufs, strict=True)
+    ]
+    calls: list[tuple[Any, tuple[Any, ...], dict[str, Any]]]
+    if op in ("dumps", "cdumps"):
+        f = brined.dumps if op == "dumps" else pickle.dumps
+        calls = [(f, (o, 5), {"buffer_callback": [].append}) for o in objs]
+    elif op in ("loads", "tloads", "cloads"):
+        f = pickle.loads if op == "cloads" else brined.loads
+        kw: dict[str, Any] = {"trusted": True} if op == "tloads" else {}
+        calls = [
+            (f, (d,), {"buffers": b, **kw}) for d, b in zip(data, bufs, strict=True)
+        ]
+    else:
+        raise SystemExit(f"op {op!r} has no out-of-band form")
+    f0, a0, kw0 = calls[0]
+    f0(*a0, **kw0)
+    for _ in range(n):
+        for fn, a, kw1 in calls:
+            fn(*a, **kw1)
 
 
 def _trusted_loads(data: bytes) -> Any:

@@ -23,6 +23,7 @@ import _codecs
 import collections
 import copyreg
 import functools
+import pickle
 import re
 import sys
 import types
@@ -80,6 +81,8 @@ _NOT_INSTANCES: Final = (
     types.TracebackType,
     types.CellType,
 )
+
+_NOT_INSTANCE_SET: Final = frozenset(_NOT_INSTANCES)
 
 _STDLIB_METACLASSES: Final = frozenset(["builtins", "abc", "enum", "typing", "_ctypes"])
 # Constructors that iterate or size themselves from an argument.
@@ -193,9 +196,27 @@ def _refuse(message: str, rule: str) -> UnsafeOperationError:
     return UnsafeOperationError(f"{message}. {_TRUST}", rule=rule)
 
 
+# Built-in types whose instances are never iterators.  Built-in types are
+# immutable (no ``__next__`` can be added later), so no lookup is needed.
+_NEVER_ITERATORS: Final = frozenset(
+    [str, bytes, bytearray, int, bool, float, complex, type(None), tuple, list]
+    + [dict, set, frozenset, memoryview, pickle.PickleBuffer]
+)
+
+
 def _runaway(value: Any) -> bool:
     # Lazy sequences and iterators: materialising them is unbounded work.
-    return type(value) is range or hasattr(type(value), "__next__")
+    kind = type(value)
+    if kind in _NEVER_ITERATORS:
+        return False
+    if kind is range:
+        return True
+    if type(kind) is type:
+        # What hasattr(kind, "__next__") finds when the metaclass is `type`
+        # (whose own MRO has no __next__), without the AttributeError a miss
+        # formats and drops: a few thousand instructions per argument.
+        return any("__next__" in klass.__dict__ for klass in kind.__mro__)
+    return hasattr(kind, "__next__")
 
 
 def check_args(
@@ -507,7 +528,14 @@ def build(inst: Any, state: Any) -> None:
 
 def check_instance(inst: Any, opname: str) -> None:
     """BUILD and the item opcodes never touch classes, modules or functions."""
-    if isinstance(inst, _NOT_INSTANCES):
+    # isinstance(inst, T) is: T in type(inst).__mro__ (T is a plain type), or
+    # the same of a `__class__` that differs from the type.  So the ~15
+    # `__class__` reads of isinstance (one per type) only in that case.
+    kind = type(inst)
+    if any(k in _NOT_INSTANCE_SET for k in kind.__mro__) or (
+        getattr(inst, "__class__", kind) is not kind
+        and isinstance(inst, _NOT_INSTANCES)
+    ):
         raise _refuse(
             f"{opname} on a {type(inst).__name__} is refused: only objects this "
             "load created can be given state or items",
@@ -594,14 +622,39 @@ def build_untrusted(inst: Any, state: Any) -> None:
 
 def _is_ndarray(cls: type) -> bool:
     # Named, not imported: numpy is only ever loaded by a policy that allows it.
-    return any(k.__name__ == "ndarray" and k.__module__ == "numpy" for k in cls.__mro__)
+    return bool(_numpy_kind(cls) & _NDARRAY)
 
 
 def _is_dtype(cls: Any) -> bool:
     # Named, not imported, as for ndarray.
-    return isinstance(cls, type) and any(
-        k.__name__ == "dtype" and k.__module__ == "numpy" for k in cls.__mro__
-    )
+    return isinstance(cls, type) and bool(_numpy_kind(cls) & _DTYPE)
+
+
+_NDARRAY: Final = 1
+_DTYPE: Final = 2
+# _numpy_kind of static (non-heap) types: their name, module and MRO never
+# change and they are never freed, so the answer holds for the process.  (A
+# static type's `__name__` and `__module__` are new strs made from its C name
+# at each read: two allocations per class of the MRO.)
+_STATIC_KINDS: Final[dict[type, int]] = {}
+
+
+def _numpy_kind(cls: type) -> int:
+    """`_NDARRAY` if a class of `cls`'s MRO is named numpy.ndarray, `_DTYPE`
+    if one is named numpy.dtype (or both, or 0)."""
+    kind = _STATIC_KINDS.get(cls)
+    if kind is not None:
+        return kind
+    kind = 0
+    for k in cls.__mro__:
+        name = k.__name__
+        if name == "ndarray" and k.__module__ == "numpy":
+            kind |= _NDARRAY
+        elif name == "dtype" and k.__module__ == "numpy":
+            kind |= _DTYPE
+    if not cls.__flags__ & _HEAPTYPE:
+        _STATIC_KINDS[cls] = kind
+    return kind
 
 
 def _check_ndarray_state(state: Any) -> None:

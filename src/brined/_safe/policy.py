@@ -70,6 +70,8 @@ ALLOWED: Final = 0
 NOT_ALLOWED: Final = 1
 BLOCKED: Final = 2
 BAD_NAME: Final = 3
+# The most answers Policy.check (per policy) and is_blocked remember.
+_MAX_VERDICTS: Final = 4096
 
 # Round 1's name for the system modules.
 BLOCKED_MODULES: Final = SYSTEM_MODULES
@@ -103,9 +105,24 @@ def is_blocked(module: str, name: str) -> bool:
     That is: a listed gadget, or any name in a system module that is not one of
     the data types listed in `DATA_IN_SYSTEM_MODULES`.
     """
-    if (module, name) in BLOCKED_NAMES:
-        return True
-    return _module_blocked(module) and (module, name) not in DATA_IN_SYSTEM_MODULES
+    key = (module, name)
+    known = _BLOCKED_ANSWERS.get(key)
+    if known is not None:
+        return known
+    blocked = key in BLOCKED_NAMES or (
+        _module_blocked(module) and key not in DATA_IN_SYSTEM_MODULES
+    )
+    # As Policy.check's verdicts: the tables are fixed; exact strs only.
+    if (
+        type(module) is str
+        and type(name) is str
+        and len(_BLOCKED_ANSWERS) < _MAX_VERDICTS
+    ):
+        _BLOCKED_ANSWERS[key] = blocked
+    return blocked
+
+
+_BLOCKED_ANSWERS: Final[dict[tuple[str, str], bool]] = {}
 
 
 def _is_enum_class(obj: object) -> bool:
@@ -230,7 +247,7 @@ class Policy:
     between loads and threads.
     """
 
-    __slots__ = ("_exact", "_dotted", "_prefixes", "_values", "_unblocked")
+    __slots__ = ("_exact", "_dotted", "_prefixes", "_values", "_unblocked", "_verdicts")
 
     def __init__(
         self,
@@ -276,6 +293,10 @@ class Policy:
         self._prefixes: tuple[str, ...] = tuple(prefixes)
         self._values: frozenset[tuple[str, str]] = frozenset(value_names - exact)
         self._unblocked: frozenset[tuple[str, str]] = frozenset(unblocked)
+        # check()'s answers: a policy is immutable and the blocklist is fixed,
+        # so a verdict never changes.  Bounded, so that a stream of distinct
+        # names cannot grow it without end.
+        self._verdicts: dict[tuple[str, str], int] = {}
 
     @classmethod
     def from_file(cls, path: str) -> Policy:
@@ -336,6 +357,22 @@ class Policy:
 
     def check(self, module: str, name: str) -> int:
         """Return `ALLOWED`, `NOT_ALLOWED`, `BLOCKED` or `BAD_NAME` for a global."""
+        key = (module, name)
+        verdict = self._verdicts.get(key)
+        if verdict is not None:
+            return verdict
+        verdict = self._check(module, name)
+        # Only exact strs are remembered: a str subclass's own __eq__ or
+        # __hash__ could make a later, different name find its entry.
+        if (
+            type(module) is str
+            and type(name) is str
+            and len(self._verdicts) < _MAX_VERDICTS
+        ):
+            self._verdicts[key] = verdict
+        return verdict
+
+    def _check(self, module: str, name: str) -> int:
         if is_blocked(module, name) and (module, name) not in self._unblocked:
             return BLOCKED
         if _bad_name(module, name):
