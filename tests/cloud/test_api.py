@@ -613,3 +613,32 @@ def test_deterministic_is_passed_to_the_engine() -> None:
     assert cloud.dumps(obj, deterministic=True) == brined.dumps(
         obj, protocol=cloud.DEFAULT_PROTOCOL, deterministic=True
     )
+
+
+@pytest.mark.parametrize("name", sorted(R.__all__))
+def test_reconstructors_are_found_by_their_module_and_name(name: str) -> None:
+    # The names are an on-disk format; compiled (mypyc), they must still pickle
+    # by reference to the same object.
+    obj = getattr(R, name)
+    assert obj.__module__ == "brined.cloud._reconstruct"
+    assert getattr(sys.modules[obj.__module__], obj.__qualname__) is obj
+    assert pickle.loads(pickle.dumps(obj)) is obj
+
+
+def test_function_state_setter_leaves_the_state_unchanged() -> None:
+    # A memoized state may be given to several functions.
+    def make() -> typing.Callable[[], object]:
+        value = 1
+
+        def f() -> object:
+            return value
+
+        return f
+
+    state = {"__closure__": (5,), "__dict__": {"a": 1}, "__doc__": "d"}
+    copy = {k: (dict(v) if isinstance(v, dict) else v) for k, v in state.items()}
+    for _ in range(2):
+        f = make()
+        R.set_function_state(f, state)  # type: ignore[arg-type]
+        assert (f(), f.a, f.__doc__) == (5, 1, "d")  # type: ignore[attr-defined]
+    assert state == copy

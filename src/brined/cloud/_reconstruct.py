@@ -51,6 +51,9 @@ __all__ = [
 ]
 
 PYTHON_VERSION: Final = f"{sys.version_info[0]}.{sys.version_info[1]}"
+_BUILTINS: Final = builtins.__dict__
+_function: Final = types.FunctionType
+_cell: Final = types.CellType
 
 
 class PythonVersionMismatchError(UnpicklingError):
@@ -108,8 +111,8 @@ def make_function(
     closure: tuple[types.CellType, ...] | None,
 ) -> types.FunctionType:
     """A function skeleton; `set_function_state` fills it in after memoizing."""
-    globals_["__builtins__"] = builtins.__dict__
-    return types.FunctionType(code, globals_, None, None, closure)
+    globals_["__builtins__"] = _BUILTINS
+    return _function(code, globals_, None, None, closure)
 
 
 def set_function_state(func: types.FunctionType, state: dict[str, Any]) -> None:
@@ -119,18 +122,23 @@ def set_function_state(func: types.FunctionType, state: dict[str, Any]) -> None:
     function's globals), ``__closure__`` (the cell contents, `EMPTY` for an
     empty cell) and ``__dict__``.
     """
-    state = dict(state)
-    func.__globals__.update(state.pop("__globals__", {}))
-    func.__globals__["__builtins__"] = builtins.__dict__
-    state.pop("__submodules__", None)  # imported by loading them: nothing to set
-    contents = state.pop("__closure__", None)
-    if contents is not None and func.__closure__ is not None:
-        for cell, value in zip(func.__closure__, contents, strict=True):
-            if value is not EMPTY:
-                cell.cell_contents = value
-    func.__dict__.update(state.pop("__dict__", {}))
+    # One pass over the state as written (most closures carry only their cell
+    # contents): no copy of it, no lookup of keys it does not have.
     for attr, value in state.items():
-        setattr(func, attr, value)
+        if attr == "__closure__":
+            cells = func.__closure__
+            if cells is not None:
+                for cell, content in zip(cells, value, strict=True):
+                    if content is not EMPTY:
+                        cell.cell_contents = content
+        elif attr == "__globals__":
+            f_globals = func.__globals__
+            f_globals.update(value)
+            f_globals["__builtins__"] = _BUILTINS
+        elif attr == "__dict__":
+            func.__dict__.update(value)
+        elif attr != "__submodules__":  # imported by loading them
+            setattr(func, attr, value)
 
 
 class _Empty:
@@ -150,12 +158,12 @@ EMPTY: Final = _Empty()
 
 def make_empty_cell() -> types.CellType:
     """A closure cell with no content."""
-    return types.CellType()
+    return _cell()
 
 
 def make_cell(value: Any) -> types.CellType:
     """A closure cell holding `value`."""
-    return types.CellType(value)
+    return _cell(value)
 
 
 # -- classes -------------------------------------------------------------------
