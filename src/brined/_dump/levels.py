@@ -48,6 +48,8 @@ _K_ITER: Final = 6  # an entry: the iterator owner, then the closer
 _K_REDUCE: Final = 7  # (func, args) as tup, then REDUCE, memo, owner's state
 _K_GLOBAL: Final = 8  # (module, name) as tup, then STACK_GLOBAL, memo owner
 _K_LAST: Final = 9  # a dict's last value as tup, then the closer; `end`: its size
+# Lists up to this long are written in place when they can be (`run_levels`).
+_WALK_MAX: Final = 64
 # The types whose classes `_save_type` saves as reduce values, not by name.
 _SINGLETON_TYPES: Final = (type(None), type(...), type(NotImplemented))
 _DONE: Final = object()  # the end of a _K_ITER level
@@ -520,17 +522,34 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                 n = len(items)
                 if not n:
                     continue
+                # As a dict: written in place while its items are atoms or
+                # memo hits (no code runs, so the length stays `n`), a level
+                # from the first that is not, at `j`.  Only short lists: per
+                # item, the walk's call costs more than this loop's own
+                # dispatch; what it saves is the level, once per list.
+                j: i64 = 0
+                if n > 1:
+                    w.append(0x28)  # MARK
+                    if n <= _WALK_MAX and not det:
+                        while j < n:  # one batch: n < BATCHSIZE
+                            if not _write_atom(
+                                p, w, mt, items[j], short_str, memoize_op, short_tuples
+                            ):
+                                break
+                            j += 1
+                        if j == n:
+                            w.append(0x65)  # APPENDS
+                            continue
                 stack.append((kind, lst, tup, i, end, owner, closer, me))
                 me = item
                 opened += 1
                 kind = _K_LIST
                 lst = items
-                i = 0
+                i = j
                 if n == 1:
                     end = 1
                     closer = 0x61  # APPEND
                 else:
-                    w.append(0x28)  # MARK
                     end = BATCHSIZE
                     closer = 0x65  # APPENDS
                 continue

@@ -1,8 +1,9 @@
-"""Dicts saved in place: `run_levels` writes the pairs of a dict while they are
-atoms or memo hits, and only copies the dict (or keeps just its last value)
-from the first item that is neither.  The bytes must stay the C pickler's
-wherever that first item sits: a key or a value, the first, a middle or the
-last pair, either side of a batch boundary (1000 pairs).  Both builds run these;
+"""Lists and dicts saved in place: `run_levels` writes the items of a list or
+the pairs of a dict while they are atoms or memo hits, and takes a level (for
+a dict: copies it, or keeps just its last value) only from the first item that
+is neither.  The bytes must stay the C pickler's wherever that first item
+sits: a key or a value, the first, a middle or the last item, either side of a
+batch boundary (1000 items or pairs).  Both builds run these;
 the interpreted build's driver is the oracle's shape already.
 """
 
@@ -21,6 +22,8 @@ import brined
 PROTOCOLS = range(1, pickle.HIGHEST_PROTOCOL + 1)
 # Sizes around the batch boundaries, and the small ones.
 SIZES = [1, 2, 3, 999, 1000, 1001, 2000, 2001]
+# Lists are walked up to 64 items (`levels._WALK_MAX`).
+LIST_SIZES = [1, 2, 3, 64, 65, 999, 1000, 1001, 2000, 2001]
 
 
 def _dict_with_child_at(n: int, pair: int, in_key: bool) -> dict[Any, Any]:
@@ -64,6 +67,17 @@ def test_dict_of_atoms_and_memo_hits_has_the_c_picklers_bytes(
         d[j] = (None, True, 2.5, -(2**40), "é" * 300, shared)[j % 6]
     obj = [shared, d, d]
     assert brined.dumps(obj, proto) == pickle.dumps(obj, proto)
+
+
+@pytest.mark.parametrize("proto", PROTOCOLS)
+@pytest.mark.parametrize("n", LIST_SIZES)
+def test_list_with_a_child_anywhere_has_the_c_picklers_bytes(
+    proto: int, n: int
+) -> None:
+    for pos in _positions(n):
+        shared = ["s"]
+        obj = [shared, [j if j != pos else [j] for j in range(n)], shared]
+        assert brined.dumps(obj, proto) == pickle.dumps(obj, proto), (n, pos)
 
 
 class _Grower:
@@ -117,4 +131,12 @@ def test_any_nested_dict_has_the_c_picklers_bytes(
     # The same dict twice and inside itself: memo hits among the pairs.
     d["self"] = d
     obj = [d, d]
+    assert brined.dumps(obj, proto) == pickle.dumps(obj, proto)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_VALUES, max_size=12), st.sampled_from(PROTOCOLS))
+def test_any_nested_list_has_the_c_picklers_bytes(lst: list[Any], proto: int) -> None:
+    lst.append(lst)
+    obj = [lst, lst]
     assert brined.dumps(obj, proto) == pickle.dumps(obj, proto)
