@@ -47,7 +47,7 @@ _K_NEWOBJ: Final = 5  # (cls, args) as tup, then NEWOBJ, memo, owner's state
 _K_ITER: Final = 6  # an entry: the iterator owner, then the closer
 _K_REDUCE: Final = 7  # (func, args) as tup, then REDUCE, memo, owner's state
 _K_GLOBAL: Final = 8  # (module, name) as tup, then STACK_GLOBAL, memo owner
-_K_LAST: Final = 9  # a dict's last value as tup, then the closer; `end`: its size
+_K_LAST: Final = 9  # one item (owner), then the closer; a dict's size in `end`
 # Lists up to this long are written in place when they can be (`run_levels`).
 _WALK_MAX: Final = 64
 # The types whose classes `_save_type` saves as reduce values, not by name.
@@ -303,6 +303,11 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                 item = next(owner, _DONE)
                 _drain(w, buf)
                 have = item is not _DONE
+            elif kind == _K_LAST:
+                have = i == 0
+                if have:
+                    item = owner
+                    i = 1
             elif kind >= _K_TUPLE:
                 have = i < len(tup)
                 if have:
@@ -363,10 +368,10 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                         _write_put(w, mt.add(key, owner), memoize_op)
                         if closer is not None:
                             # The state, then BUILD, in place of this level.
-                            kind = _K_SEQ
-                            lst = [closer]
+                            kind = _K_LAST
+                            owner = closer
                             i = 0
-                            end = 1
+                            end = -1  # no dict to check
                             closer = 0x62  # BUILD
                             continue
                 elif kind == _K_GLOBAL:
@@ -391,7 +396,7 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                 elif kind == _K_LAST:
                     op = cast(int, closer)  # typed: a native append
                     w.append(op)
-                    if len(me) != end:
+                    if end >= 0 and len(me) != end:
                         raise RuntimeError("dictionary changed size during iteration")
                 elif kind == _K_BATCH:
                     op = cast(int, closer)  # typed: a native append
@@ -604,7 +609,7 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                     # Only the last value is left (a child container, say):
                     # no copy of the dict for it.
                     kind = _K_LAST
-                    tup = (rest,)
+                    owner = rest
                     end = n
                     continue
                 kind = _K_DICT
