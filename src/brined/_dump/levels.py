@@ -226,7 +226,8 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
     `owner`, the `closer`); a level waiting on a child is pushed on `stack`
     as a tuple of them.  Atoms, memo hits and the opcodes of lists, dicts,
     sets, tuples and plain objects are written on the spot, into the native
-    writer `w`; anything else goes through `_save_compound`, whose entry
+    writer `w` (a dict, or a short list, of atoms and memo hits whole, with
+    no level: `_write_atom`); anything else goes through `_save_compound`, whose entry
     ``(items, closer)`` becomes a `_K_ITER` level.  A saver that needs to
     write between its parts is a generator used as such `items`: it resumes
     only once the part it yielded has been saved whole.  The helpers write
