@@ -47,6 +47,9 @@ _K_NEWOBJ: Final = 5  # (cls, args) as tup, then NEWOBJ, memo, owner's state
 _K_ITER: Final = 6  # an entry: the iterator owner, then the closer
 _K_REDUCE: Final = 7  # (func, args) as tup, then REDUCE, memo, owner's state
 _K_GLOBAL: Final = 8  # (module, name) as tup, then STACK_GLOBAL, memo owner
+_K_LAST: Final = 9  # one item (owner), then the closer; a dict's size in `end`
+# Lists up to this long are written in place when they can be (`run_levels`).
+_WALK_MAX: Final = 64
 # The types whose classes `_save_type` saves as reduce values, not by name.
 _SINGLETON_TYPES: Final = (type(None), type(...), type(NotImplemented))
 _DONE: Final = object()  # the end of a _K_ITER level
@@ -186,6 +189,78 @@ def _atom_tuple(canon: dict[Any, Any], tup: tuple[Any, ...]) -> Any:
     return canonical_atom(canon, tup)
 
 
+def _write_atom(
+    p: Savers,
+    w: BytesWriter,
+    mt: IdMemo,
+    x: Any,
+    short_str: bool,
+    memoize_op: bool,
+    short_tuples: bool,
+) -> bool:
+    """Save `x` if that runs no code of the object's and opens no level: a
+    str, int, float, None or bool, or a memo hit; False (nothing written) for
+    anything else.  `run_levels`'s own order of checks and bytes; for the
+    dict walk (not used by deterministic dumps, whose strs share by value)."""
+    if len(w) >= p._frame_limit:
+        p._commit_frame()
+    t = type(x)
+    if t is str:
+        key = id(x)
+        idx = mt.find(key)
+        if idx >= 0:
+            _write_get(w, idx)
+            return True
+        text: str = x
+        try:
+            data = text.encode("utf-8")
+        except UnicodeEncodeError:
+            data = text.encode("utf-8", "surrogatepass")
+        n = len(data)
+        if n <= 0xFF and short_str:
+            w.append(0x8C)  # SHORT_BINUNICODE
+            w.append(n)
+            w.write(data)
+        else:
+            _write_sized(p, w, data, short_str, 0x8C, 0x58, 0x8D, "a string")
+        _write_put(w, mt.add(key, x), memoize_op)
+        return True
+    if t is int:
+        v: int = x
+        if 0 <= v <= 0xFF:
+            w.append(0x4B)  # BININT1
+            w.append(v)
+        elif 0 <= v <= 0xFFFF:
+            w.append(0x4D)  # BININT2
+            write_i16_le(w, v - 0x10000 if v > 0x7FFF else v)
+        elif -0x80000000 <= v <= 0x7FFFFFFF:
+            w.append(0x4A)  # BININT
+            write_i32_le(w, v)
+        else:
+            p._save_long(v)
+            _drain(w, p._buf)
+        return True
+    if t is float:
+        f: float = x
+        w.append(0x47)  # BINFLOAT
+        write_f64_be(w, f)
+        return True
+    if x is None:
+        w.append(0x4E)  # NONE
+        return True
+    if t is bool:
+        if short_tuples:
+            w.append(0x88 if x else 0x89)  # NEWTRUE, NEWFALSE
+        else:
+            w.write(b"I01\n" if x else b"I00\n")
+        return True
+    idx = mt.find(id(x))
+    if idx >= 0:
+        _write_get(w, idx)
+        return True
+    return False
+
+
 def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
     """Save `obj` without recursion (the compiled build's driver).
 
@@ -195,7 +270,8 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
     `owner`, the `closer`); a level waiting on a child is pushed on `stack`
     as a tuple of them.  Atoms, memo hits and the opcodes of lists, dicts,
     sets, tuples and plain objects are written on the spot, into the native
-    writer `w`; anything else goes through `_save_compound`, whose entry
+    writer `w` (a dict, or a short list, of atoms and memo hits whole, with
+    no level: `_write_atom`); anything else goes through `_save_compound`, whose entry
     ``(items, closer)`` becomes a `_K_ITER` level.  A saver that needs to
     write between its parts is a generator used as such `items`: it resumes
     only once the part it yielded has been saved whole.  The helpers write
@@ -278,6 +354,11 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                 item = next(owner, _DONE)
                 _drain(w, buf)
                 have = item is not _DONE
+            elif kind == _K_LAST:
+                have = i == 0
+                if have:
+                    item = owner
+                    i = 1
             elif kind >= _K_TUPLE:
                 have = i < len(tup)
                 if have:
@@ -338,10 +419,10 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                         _write_put(w, mt.add(key, owner), memoize_op)
                         if closer is not None:
                             # The state, then BUILD, in place of this level.
-                            kind = _K_SEQ
-                            lst = [closer]
+                            kind = _K_LAST
+                            owner = closer
                             i = 0
-                            end = 1
+                            end = -1  # no dict to check
                             closer = 0x62  # BUILD
                             continue
                 elif kind == _K_GLOBAL:
@@ -363,6 +444,11 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                             # C writes an empty batch after a full last one.
                             w.append(0x28)  # MARK
                             w.append(op)
+                elif kind == _K_LAST:
+                    op = cast(int, closer)  # typed: a native append
+                    w.append(op)
+                    if end >= 0 and len(me) != end:
+                        raise RuntimeError("dictionary changed size during iteration")
                 elif kind == _K_BATCH:
                     op = cast(int, closer)  # typed: a native append
                     w.append(op)
@@ -506,17 +592,34 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                 n = len(items)
                 if not n:
                     continue
+                # As a dict: written in place while its items are atoms or
+                # memo hits (no code runs, so the length stays `n`), a level
+                # from the first that is not, at `j`.  Only short lists: per
+                # item, the walk's call costs more than this loop's own
+                # dispatch; what it saves is the level, once per list.
+                j: i64 = 0
+                if n > 1:
+                    w.append(0x28)  # MARK
+                    if n <= _WALK_MAX and not det:
+                        while j < n:  # one batch: n < BATCHSIZE
+                            if not _write_atom(
+                                p, w, mt, items[j], short_str, memoize_op, short_tuples
+                            ):
+                                break
+                            j += 1
+                        if j == n:
+                            w.append(0x65)  # APPENDS
+                            continue
                 stack.append((kind, lst, tup, i, end, owner, closer, me))
                 me = item
                 opened += 1
                 kind = _K_LIST
                 lst = items
-                i = 0
+                i = j
                 if n == 1:
                     end = 1
                     closer = 0x61  # APPEND
                 else:
-                    w.append(0x28)  # MARK
                     end = BATCHSIZE
                     closer = 0x65  # APPENDS
                 continue
@@ -527,23 +630,62 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                 n = len(d)
                 if not n:
                     continue
+                if n > 1:
+                    w.append(0x28)  # MARK
+                # Walk the dict in place (PyDict_Next, as C does, no copy and
+                # no level) while its keys and values are atoms or memo hits,
+                # which run no code that could change the dict.  The first
+                # item that is not: `pos`, `rest`.
+                pos: i64 = 0
+                rest: Any = _DONE
+                if not det:
+                    for dkey, dval in d.items():
+                        if pos and pos % (2 * BATCHSIZE) == 0:
+                            w.append(0x75)  # SETITEMS
+                            w.append(0x28)  # MARK: the next batch
+                        if not _write_atom(
+                            p, w, mt, dkey, short_str, memoize_op, short_tuples
+                        ):
+                            rest = dkey
+                            break
+                        pos += 1
+                        if not _write_atom(
+                            p, w, mt, dval, short_str, memoize_op, short_tuples
+                        ):
+                            rest = dval
+                            break
+                        pos += 1
+                    if rest is _DONE:
+                        if n == 1:
+                            w.append(0x73)  # SETITEM
+                        else:
+                            w.append(0x75)  # SETITEMS
+                            if n % BATCHSIZE == 0:
+                                # C writes an empty batch after a full last one.
+                                w.append(0x28)  # MARK
+                                w.append(0x75)  # SETITEMS
+                        continue
                 stack.append((kind, lst, tup, i, end, owner, closer, me))
                 me = item
                 opened += 1
+                i = 0
+                closer = 0x73 if n == 1 else 0x75  # SETITEM, SETITEMS
+                if pos == 2 * n - 1 and n < BATCHSIZE:
+                    # Only the last value is left (a child container, say):
+                    # no copy of the dict for it.
+                    kind = _K_LAST
+                    owner = rest
+                    end = n
+                    continue
                 kind = _K_DICT
-                # Both made by C loops over the dict: cheaper than one list
-                # of keys and values built pair by pair.
+                # The rest from copies, resumed at `pos`: a child may run code
+                # that changes the dict.  Both made by C loops over the dict:
+                # cheaper than one list of keys and values built pair by pair.
                 lst = list(d)
                 tup = tuple(d.values())
                 owner = d
-                i = 0
-                if n == 1:
-                    end = 2
-                    closer = 0x73  # SETITEM
-                else:
-                    w.append(0x28)  # MARK
-                    end = min(2 * n, 2 * BATCHSIZE)
-                    closer = 0x75  # SETITEMS
+                i = pos
+                end = min(2 * n, (pos // (2 * BATCHSIZE) + 1) * 2 * BATCHSIZE)
                 continue
             if t is tuple:
                 tp: tuple[Any, ...] = item
