@@ -20,19 +20,29 @@ from types import FunctionType
 from typing import TYPE_CHECKING, Any, Final, cast
 
 from .._build import COMPILED
-from .._format.opcodes import BATCHSIZE, FRAME_SIZE_TARGET
-from ..errors import PicklingError
+from .._format.opcodes import BATCHSIZE
 from .base import _copyreg_newobj, _copyreg_table, _drain, _Entry
 from .canonical import canonical_atom, canonical_order
 from .paths import annotate
 from .reduce import ext_opcode, find_global
 from .savers import Savers
+from .writes import (
+    BOXES,
+    NO_STRS,
+    SMALL_DICT,
+    box,
+    write_atom,
+    write_det_sized,
+    write_get,
+    write_put,
+    write_sized,
+)
 
 if COMPILED:
     # Native writes, compiled to direct C calls; the interpreted build never
     # imports librt (it has no dependencies).
     from librt.strings import BytesWriter, write_f64_be, write_i16_le, write_i32_le
-    from mypy_extensions import i64, u8
+    from mypy_extensions import i64
 
 if TYPE_CHECKING:
     from .memo import IdMemo
@@ -53,110 +63,6 @@ _WALK_MAX: Final = 64
 # The types whose classes `_save_type` saves as reduce values, not by name.
 _SINGLETON_TYPES: Final = (type(None), type(...), type(NotImplemented))
 _DONE: Final = object()  # the end of a _K_ITER level
-
-
-def _write_u32(w: BytesWriter, n: int) -> None:
-    """Write 0 <= n < 2**32 as 4 bytes, little-endian (librt's writers of
-    unsigned ints are not compiled natively by this mypyc: same bits, signed)."""
-    write_i32_le(w, n - 0x100000000 if n > 0x7FFFFFFF else n)
-
-
-def _write_sized(
-    p: Savers,
-    w: BytesWriter,
-    data: bytes,
-    short_ok: bool,
-    op1: u8,
-    op4: u8,
-    op8: u8,
-    what: str,
-) -> None:
-    """`data` (a str's UTF-8 or a bytes object) after the header C writes: a
-    1-byte length (`op1`, when `short_ok`), a 4-byte one (`op4`), or for 64 KiB
-    and more, outside any frame (`Pickler._write_large`, with `op8` beyond 4 GiB)."""
-    n = len(data)
-    if n <= 0xFF and short_ok:
-        w.append(op1)
-        w.append(n)
-    elif n < FRAME_SIZE_TARGET:
-        w.append(op4)
-        _write_u32(w, n)
-    else:
-        header = p._long_header(n, bytes((op4,)), bytes((op8,)), what)
-        p._write_large(header, data)
-        _drain(w, p._buf)
-        return
-    w.write(data)
-
-
-def _write_get(w: BytesWriter, idx: int) -> None:
-    """Fetch memo entry `idx` (BINGET, LONG_BINGET): `Pickler._write_get`."""
-    if idx < 256:
-        w.append(0x68)  # BINGET
-        w.append(idx)
-    elif idx <= 0xFFFFFFFF:
-        w.append(0x6A)  # LONG_BINGET
-        _write_u32(w, idx)
-    else:
-        raise PicklingError("memo id too large for LONG_BINGET")
-
-
-def _write_put(w: BytesWriter, idx: int, memoize_op: bool) -> None:
-    """Store the stack top as memo entry `idx` (protocols 1-5): `_memoize`."""
-    if memoize_op:
-        w.append(0x94)  # MEMOIZE
-    elif idx < 256:
-        w.append(0x71)  # BINPUT
-        w.append(idx)
-    elif idx <= 0xFFFFFFFF:
-        w.append(0x72)  # LONG_BINPUT
-        _write_u32(w, idx)
-    else:
-        raise PicklingError("memo id too large for LONG_BINPUT")
-
-
-# The `strs` of dumps that are not deterministic: never used.
-_NO_STRS: Final[dict[str, Any]] = {}
-# The memo indices that are the values of `strs`, boxed once for all dumps:
-# boxing an index above 256 makes an int (and its entry later frees it),
-# which cost about a third of what a string of a deterministic dump adds.
-# Indices up to `_MAX_BOXES` are kept (2.3 MB at most).
-_BOXES: Final[list[object]] = []
-_MAX_BOXES: Final = 1 << 16
-# Dicts up to this many keys have theirs looked up by id first.
-_SMALL_DICT: Final = 64
-
-
-def _box(idx: i64) -> object:
-    """`idx` as an object: from `_BOXES`, extended to it if it may be."""
-    if idx >= _MAX_BOXES:
-        return idx
-    n = len(_BOXES)
-    more = list(range(n, min(max(2 * n, idx + 1, 1024), _MAX_BOXES)))
-    # Item i must be i: extended only if no other thread extended it since
-    # (making `more` may run a collection, and Python code; the check and
-    # the extend do not).
-    if len(_BOXES) == n:
-        _BOXES.extend(more)
-    return idx if idx >= len(_BOXES) else _BOXES[idx]
-
-
-def _write_det_sized(
-    p: Savers,
-    w: BytesWriter,
-    data: bytes,
-    short_str: bool,
-    strs: dict[str, Any],
-    item: str,
-) -> None:
-    """`_write_sized` of a string of a deterministic dump, which `strs`
-    already holds: if it cannot be written, it is not in the memo either."""
-    try:
-        # BINUNICODE, BINUNICODE8
-        _write_sized(p, w, data, short_str, 0x8C, 0x58, 0x8D, "a string")
-    except BaseException:
-        del strs[item]
-        raise
 
 
 def _reduce_or_done(reduce_ex: Any, proto: int) -> Any:
@@ -189,78 +95,6 @@ def _atom_tuple(canon: dict[Any, Any], tup: tuple[Any, ...]) -> Any:
     return canonical_atom(canon, tup)
 
 
-def _write_atom(
-    p: Savers,
-    w: BytesWriter,
-    mt: IdMemo,
-    x: Any,
-    short_str: bool,
-    memoize_op: bool,
-    short_tuples: bool,
-) -> bool:
-    """Save `x` if that runs no code of the object's and opens no level: a
-    str, int, float, None or bool, or a memo hit; False (nothing written) for
-    anything else.  `run_levels`'s own order of checks and bytes; for the
-    dict walk (not used by deterministic dumps, whose strs share by value)."""
-    if len(w) >= p._frame_limit:
-        p._commit_frame()
-    t = type(x)
-    if t is str:
-        key = id(x)
-        idx = mt.find(key)
-        if idx >= 0:
-            _write_get(w, idx)
-            return True
-        text: str = x
-        try:
-            data = text.encode("utf-8")
-        except UnicodeEncodeError:
-            data = text.encode("utf-8", "surrogatepass")
-        n = len(data)
-        if n <= 0xFF and short_str:
-            w.append(0x8C)  # SHORT_BINUNICODE
-            w.append(n)
-            w.write(data)
-        else:
-            _write_sized(p, w, data, short_str, 0x8C, 0x58, 0x8D, "a string")
-        _write_put(w, mt.add(key, x), memoize_op)
-        return True
-    if t is int:
-        v: int = x
-        if 0 <= v <= 0xFF:
-            w.append(0x4B)  # BININT1
-            w.append(v)
-        elif 0 <= v <= 0xFFFF:
-            w.append(0x4D)  # BININT2
-            write_i16_le(w, v - 0x10000 if v > 0x7FFF else v)
-        elif -0x80000000 <= v <= 0x7FFFFFFF:
-            w.append(0x4A)  # BININT
-            write_i32_le(w, v)
-        else:
-            p._save_long(v)
-            _drain(w, p._buf)
-        return True
-    if t is float:
-        f: float = x
-        w.append(0x47)  # BINFLOAT
-        write_f64_be(w, f)
-        return True
-    if x is None:
-        w.append(0x4E)  # NONE
-        return True
-    if t is bool:
-        if short_tuples:
-            w.append(0x88 if x else 0x89)  # NEWTRUE, NEWFALSE
-        else:
-            w.write(b"I01\n" if x else b"I00\n")
-        return True
-    idx = mt.find(id(x))
-    if idx >= 0:
-        _write_get(w, idx)
-        return True
-    return False
-
-
 def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
     """Save `obj` without recursion (the compiled build's driver).
 
@@ -271,7 +105,7 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
     as a tuple of them.  Atoms, memo hits and the opcodes of lists, dicts,
     sets, tuples and plain objects are written on the spot, into the native
     writer `w` (a dict, or a short list, of atoms and memo hits whole, with
-    no level: `_write_atom`); anything else goes through `_save_compound`, whose entry
+    no level: `write_atom`); anything else goes through `_save_compound`, whose entry
     ``(items, closer)`` becomes a `_K_ITER` level.  A saver that needs to
     write between its parts is a generator used as such `items`: it resumes
     only once the part it yielded has been saved whole.  The helpers write
@@ -342,7 +176,7 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
     # Its strings are memoized by value only: `strs` maps each to its memo
     # index, and one `setdefault` of the next index, boxed once in `nb`
     # (`nb_idx`), is the lookup and, on a miss, the entry.
-    strs = mt.by_value() if det else _NO_STRS
+    strs = mt.by_value() if det else NO_STRS
     nb_idx: i64 = -1
     nb: object = None
     # Best-effort dumps (`replace`) read the levels' objects from here.
@@ -398,7 +232,7 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                                 w.append(0x30)  # POP
                         else:
                             w.append(0x31)  # POP_MARK
-                        _write_get(w, idx)
+                        write_get(w, idx)
                     else:
                         # TUPLE1..3 are 0x85..0x87; TUPLE is "t".  (Two
                         # appends: one of a conditional is a Python call.)
@@ -406,7 +240,7 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                             w.append(0x84 + n)
                         else:
                             w.append(0x74)
-                        _write_put(w, mt.add(id(tup), tup), memoize_op)
+                        write_put(w, mt.add(id(tup), tup), memoize_op)
                 elif kind in (_K_NEWOBJ, _K_REDUCE):
                     w.append(0x81 if kind == _K_NEWOBJ else 0x52)  # NEWOBJ, REDUCE
                     key = id(owner)
@@ -414,9 +248,9 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                     if idx >= 0:
                         # Reached again through its own arguments.
                         w.append(0x30)  # POP
-                        _write_get(w, idx)
+                        write_get(w, idx)
                     else:
-                        _write_put(w, mt.add(key, owner), memoize_op)
+                        write_put(w, mt.add(key, owner), memoize_op)
                         if closer is not None:
                             # The state, then BUILD, in place of this level.
                             kind = _K_LAST
@@ -427,7 +261,7 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                             continue
                 elif kind == _K_GLOBAL:
                     w.append(0x93)  # STACK_GLOBAL
-                    _write_put(w, mt.add(id(owner), owner), memoize_op)
+                    write_put(w, mt.add(id(owner), owner), memoize_op)
                 elif kind == _K_DICT:
                     op = cast(int, closer)  # typed: a native append
                     w.append(op)
@@ -492,24 +326,24 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                     # fields) are most often the same objects again: they
                     # are memoized by id too, and looked up by id first.
                     key = -1
-                    if kind == _K_DICT and i & 1 and len(lst) <= _SMALL_DICT:
+                    if kind == _K_DICT and i & 1 and len(lst) <= SMALL_DICT:
                         key = id(item)
                         idx = mt.find(key)
                         if idx >= 0:
-                            _write_get(w, idx)
+                            write_get(w, idx)
                             continue
                     if nb_idx != mt.used:
                         nb_idx = mt.used
-                        nb = _BOXES[nb_idx] if nb_idx < len(_BOXES) else _box(nb_idx)
+                        nb = BOXES[nb_idx] if nb_idx < len(BOXES) else box(nb_idx)
                     x = strs.setdefault(item, nb)
                     if x is not nb:
-                        _write_get(w, x)
+                        write_get(w, x)
                         continue
                 else:
                     key = id(item)
                     idx = mt.find(key)
                     if idx >= 0:
-                        _write_get(w, idx)
+                        write_get(w, idx)
                         continue
                 text: str = item  # typed: compiled, encode is native
                 try:
@@ -518,20 +352,20 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                     data = text.encode("utf-8", "surrogatepass")
                 n = len(data)
                 if n <= 0xFF and short_str:
-                    # The common case inline (`_write_sized` below).
+                    # The common case inline (`write_sized`).
                     w.append(0x8C)  # SHORT_BINUNICODE
                     w.append(n)
                     w.write(data)
                 elif not det:
                     # BINUNICODE, BINUNICODE8
-                    _write_sized(p, w, data, short_str, 0x8C, 0x58, 0x8D, "a string")
+                    write_sized(p, w, data, short_str, 0x8C, 0x58, 0x8D, "a string")
                 else:
-                    _write_det_sized(p, w, data, short_str, strs, item)
+                    write_det_sized(p, w, data, short_str, strs, item)
                 idx = mt.add(key, item) if key >= 0 else mt.reserve(item)
                 if memoize_op:
                     w.append(0x94)  # MEMOIZE
                 else:
-                    _write_put(w, idx, False)
+                    write_put(w, idx, False)
                 continue
             if t is int:
                 v: int = item  # typed: compiled, comparisons are native
@@ -578,17 +412,17 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                     key = id(c)
                     idx = mt.find(key)
             if idx >= 0:
-                _write_get(w, idx)
+                write_get(w, idx)
                 continue
             if t is bytes and bytes_ok:
                 # SHORT_BINBYTES, BINBYTES, BINBYTES8
-                _write_sized(p, w, item, True, 0x43, 0x42, 0x8E, "a bytes object")
-                _write_put(w, mt.add(key, item), memoize_op)
+                write_sized(p, w, item, True, 0x43, 0x42, 0x8E, "a bytes object")
+                write_put(w, mt.add(key, item), memoize_op)
                 continue
             if t is list:
                 items: list[Any] = item
                 w.append(0x5D)  # EMPTY_LIST
-                _write_put(w, mt.add(key, item), memoize_op)
+                write_put(w, mt.add(key, item), memoize_op)
                 n = len(items)
                 if not n:
                     continue
@@ -602,7 +436,7 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                     w.append(0x28)  # MARK
                     if n <= _WALK_MAX and not det:
                         while j < n:  # one batch: n < BATCHSIZE
-                            if not _write_atom(
+                            if not write_atom(
                                 p, w, mt, items[j], short_str, memoize_op, short_tuples
                             ):
                                 break
@@ -626,7 +460,7 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
             if t is dict:
                 d: dict[Any, Any] = item
                 w.append(0x7D)  # EMPTY_DICT
-                _write_put(w, mt.add(key, item), memoize_op)
+                write_put(w, mt.add(key, item), memoize_op)
                 n = len(d)
                 if not n:
                     continue
@@ -643,13 +477,13 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                         if pos and pos % (2 * BATCHSIZE) == 0:
                             w.append(0x75)  # SETITEMS
                             w.append(0x28)  # MARK: the next batch
-                        if not _write_atom(
+                        if not write_atom(
                             p, w, mt, dkey, short_str, memoize_op, short_tuples
                         ):
                             rest = dkey
                             break
                         pos += 1
-                        if not _write_atom(
+                        if not write_atom(
                             p, w, mt, dval, short_str, memoize_op, short_tuples
                         ):
                             rest = dval

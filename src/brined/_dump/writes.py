@@ -1,0 +1,202 @@
+"""The native writes of `levels.run_levels` (the compiled build's driver).
+
+Each helper writes one opcode (or an atom with its opcodes) into librt's
+`BytesWriter` with direct C calls: memo gets and puts, sized strings and
+bytes, the atoms a dict or short list is walked through in place
+(`write_atom`), and the strings of deterministic dumps, memoised by value
+(`box`, `write_det_sized`).  Like `levels`, nothing here runs in the
+interpreted build; it imports librt only compiled.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Final
+
+from .._build import COMPILED
+from .._format.opcodes import FRAME_SIZE_TARGET
+from ..errors import PicklingError
+from .base import _drain
+from .savers import Savers
+
+if COMPILED:
+    from librt.strings import BytesWriter, write_f64_be, write_i16_le, write_i32_le
+    from mypy_extensions import i64, u8
+
+if TYPE_CHECKING:
+    from .memo import IdMemo
+
+
+def write_u32(w: BytesWriter, n: int) -> None:
+    """Write 0 <= n < 2**32 as 4 bytes, little-endian (librt's writers of
+    unsigned ints are not compiled natively by this mypyc: same bits, signed)."""
+    write_i32_le(w, n - 0x100000000 if n > 0x7FFFFFFF else n)
+
+
+def write_sized(
+    p: Savers,
+    w: BytesWriter,
+    data: bytes,
+    short_ok: bool,
+    op1: u8,
+    op4: u8,
+    op8: u8,
+    what: str,
+) -> None:
+    """`data` (a str's UTF-8 or a bytes object) after the header C writes: a
+    1-byte length (`op1`, when `short_ok`), a 4-byte one (`op4`), or for 64 KiB
+    and more, outside any frame (`Pickler._write_large`, with `op8` beyond 4 GiB)."""
+    n = len(data)
+    if n <= 0xFF and short_ok:
+        w.append(op1)
+        w.append(n)
+    elif n < FRAME_SIZE_TARGET:
+        w.append(op4)
+        write_u32(w, n)
+    else:
+        header = p._long_header(n, bytes((op4,)), bytes((op8,)), what)
+        p._write_large(header, data)
+        _drain(w, p._buf)
+        return
+    w.write(data)
+
+
+def write_get(w: BytesWriter, idx: int) -> None:
+    """Fetch memo entry `idx` (BINGET, LONG_BINGET): `Pickler._write_get`."""
+    if idx < 256:
+        w.append(0x68)  # BINGET
+        w.append(idx)
+    elif idx <= 0xFFFFFFFF:
+        w.append(0x6A)  # LONG_BINGET
+        write_u32(w, idx)
+    else:
+        raise PicklingError("memo id too large for LONG_BINGET")
+
+
+def write_put(w: BytesWriter, idx: int, memoize_op: bool) -> None:
+    """Store the stack top as memo entry `idx` (protocols 1-5): `_memoize`."""
+    if memoize_op:
+        w.append(0x94)  # MEMOIZE
+    elif idx < 256:
+        w.append(0x71)  # BINPUT
+        w.append(idx)
+    elif idx <= 0xFFFFFFFF:
+        w.append(0x72)  # LONG_BINPUT
+        write_u32(w, idx)
+    else:
+        raise PicklingError("memo id too large for LONG_BINPUT")
+
+
+# The `strs` of dumps that are not deterministic: never used.
+NO_STRS: Final[dict[str, Any]] = {}
+# The memo indices that are the values of `strs`, boxed once for all dumps:
+# boxing an index above 256 makes an int (and its entry later frees it),
+# which cost about a third of what a string of a deterministic dump adds.
+# Indices up to `MAX_BOXES` are kept (2.3 MB at most).
+BOXES: Final[list[object]] = []
+MAX_BOXES: Final = 1 << 16
+# Dicts up to this many keys have theirs looked up by id first.
+SMALL_DICT: Final = 64
+
+
+def box(idx: i64) -> object:
+    """`idx` as an object: from `BOXES`, extended to it if it may be."""
+    if idx >= MAX_BOXES:
+        return idx
+    n = len(BOXES)
+    more = list(range(n, min(max(2 * n, idx + 1, 1024), MAX_BOXES)))
+    # Item i must be i: extended only if no other thread extended it since
+    # (making `more` may run a collection, and Python code; the check and
+    # the extend do not).
+    if len(BOXES) == n:
+        BOXES.extend(more)
+    return idx if idx >= len(BOXES) else BOXES[idx]
+
+
+def write_det_sized(
+    p: Savers,
+    w: BytesWriter,
+    data: bytes,
+    short_str: bool,
+    strs: dict[str, Any],
+    item: str,
+) -> None:
+    """`write_sized` of a string of a deterministic dump, which `strs`
+    already holds: if it cannot be written, it is not in the memo either."""
+    try:
+        # BINUNICODE, BINUNICODE8
+        write_sized(p, w, data, short_str, 0x8C, 0x58, 0x8D, "a string")
+    except BaseException:
+        del strs[item]
+        raise
+
+
+def write_atom(
+    p: Savers,
+    w: BytesWriter,
+    mt: IdMemo,
+    x: Any,
+    short_str: bool,
+    memoize_op: bool,
+    short_tuples: bool,
+) -> bool:
+    """Save `x` if that runs no code of the object's and opens no level: a
+    str, int, float, None or bool, or a memo hit; False (nothing written) for
+    anything else.  `run_levels`'s own order of checks and bytes; for the
+    dict walk (not used by deterministic dumps, whose strs share by value)."""
+    if len(w) >= p._frame_limit:
+        p._commit_frame()
+    t = type(x)
+    if t is str:
+        key = id(x)
+        idx = mt.find(key)
+        if idx >= 0:
+            write_get(w, idx)
+            return True
+        text: str = x
+        try:
+            data = text.encode("utf-8")
+        except UnicodeEncodeError:
+            data = text.encode("utf-8", "surrogatepass")
+        n = len(data)
+        if n <= 0xFF and short_str:
+            w.append(0x8C)  # SHORT_BINUNICODE
+            w.append(n)
+            w.write(data)
+        else:
+            write_sized(p, w, data, short_str, 0x8C, 0x58, 0x8D, "a string")
+        write_put(w, mt.add(key, x), memoize_op)
+        return True
+    if t is int:
+        v: int = x
+        if 0 <= v <= 0xFF:
+            w.append(0x4B)  # BININT1
+            w.append(v)
+        elif 0 <= v <= 0xFFFF:
+            w.append(0x4D)  # BININT2
+            write_i16_le(w, v - 0x10000 if v > 0x7FFF else v)
+        elif -0x80000000 <= v <= 0x7FFFFFFF:
+            w.append(0x4A)  # BININT
+            write_i32_le(w, v)
+        else:
+            p._save_long(v)
+            _drain(w, p._buf)
+        return True
+    if t is float:
+        f: float = x
+        w.append(0x47)  # BINFLOAT
+        write_f64_be(w, f)
+        return True
+    if x is None:
+        w.append(0x4E)  # NONE
+        return True
+    if t is bool:
+        if short_tuples:
+            w.append(0x88 if x else 0x89)  # NEWTRUE, NEWFALSE
+        else:
+            w.write(b"I01\n" if x else b"I00\n")
+        return True
+    idx = mt.find(id(x))
+    if idx >= 0:
+        write_get(w, idx)
+        return True
+    return False
