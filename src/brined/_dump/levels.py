@@ -32,6 +32,7 @@ from .writes import (
     SMALL_DICT,
     box,
     write_atom,
+    write_atom_det,
     write_det_sized,
     write_get,
     write_put,
@@ -434,10 +435,30 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                 j: i64 = 0
                 if n > 1:
                     w.append(0x28)  # MARK
-                    if n <= _WALK_MAX and not det:
+                    if n <= _WALK_MAX:
                         while j < n:  # one batch: n < BATCHSIZE
-                            if not write_atom(
-                                p, w, mt, items[j], short_str, memoize_op, short_tuples
+                            if not (
+                                write_atom(
+                                    p,
+                                    w,
+                                    mt,
+                                    items[j],
+                                    short_str,
+                                    memoize_op,
+                                    short_tuples,
+                                )
+                                if not det
+                                else write_atom_det(
+                                    p,
+                                    w,
+                                    mt,
+                                    items[j],
+                                    short_str,
+                                    memoize_op,
+                                    short_tuples,
+                                    strs,
+                                    False,
+                                )
                             ):
                                 break
                             j += 1
@@ -472,33 +493,59 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                 # item that is not: `pos`, `rest`.
                 pos: i64 = 0
                 rest: Any = _DONE
-                if not det:
-                    for dkey, dval in d.items():
-                        if pos and pos % (2 * BATCHSIZE) == 0:
+                # Deterministic dumps: strings by value (`write_atom_det`), a
+                # small dict's keys by id first, as below.
+                small = det and n <= SMALL_DICT
+                for dkey, dval in d.items():
+                    if pos and pos % (2 * BATCHSIZE) == 0:
+                        w.append(0x75)  # SETITEMS
+                        w.append(0x28)  # MARK: the next batch
+                    if not (
+                        write_atom(p, w, mt, dkey, short_str, memoize_op, short_tuples)
+                        if not det
+                        else write_atom_det(
+                            p,
+                            w,
+                            mt,
+                            dkey,
+                            short_str,
+                            memoize_op,
+                            short_tuples,
+                            strs,
+                            small,
+                        )
+                    ):
+                        rest = dkey
+                        break
+                    pos += 1
+                    if not (
+                        write_atom(p, w, mt, dval, short_str, memoize_op, short_tuples)
+                        if not det
+                        else write_atom_det(
+                            p,
+                            w,
+                            mt,
+                            dval,
+                            short_str,
+                            memoize_op,
+                            short_tuples,
+                            strs,
+                            False,
+                        )
+                    ):
+                        rest = dval
+                        break
+                    pos += 1
+                if rest is _DONE:
+                    if n == 1:
+                        w.append(0x73)  # SETITEM
+                    else:
+                        w.append(0x75)  # SETITEMS
+                        if n % BATCHSIZE == 0:
+                            # C writes an empty batch after a full last one.
+                            w.append(0x28)  # MARK
                             w.append(0x75)  # SETITEMS
-                            w.append(0x28)  # MARK: the next batch
-                        if not write_atom(
-                            p, w, mt, dkey, short_str, memoize_op, short_tuples
-                        ):
-                            rest = dkey
-                            break
-                        pos += 1
-                        if not write_atom(
-                            p, w, mt, dval, short_str, memoize_op, short_tuples
-                        ):
-                            rest = dval
-                            break
-                        pos += 1
-                    if rest is _DONE:
-                        if n == 1:
-                            w.append(0x73)  # SETITEM
-                        else:
-                            w.append(0x75)  # SETITEMS
-                            if n % BATCHSIZE == 0:
-                                # C writes an empty batch after a full last one.
-                                w.append(0x28)  # MARK
-                                w.append(0x75)  # SETITEMS
-                        continue
+                    continue
                 stack.append((kind, lst, tup, i, end, owner, closer, me))
                 me = item
                 opened += 1

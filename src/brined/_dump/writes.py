@@ -142,7 +142,7 @@ def write_atom(
     """Save `x` if that runs no code of the object's and opens no level: a
     str, int, float, None or bool, or a memo hit; False (nothing written) for
     anything else.  `run_levels`'s own order of checks and bytes; for the
-    dict walk (not used by deterministic dumps, whose strs share by value)."""
+    dict and short-list walks (deterministic dumps: `write_atom_det`)."""
     if len(w) >= p._frame_limit:
         p._commit_frame()
     t = type(x)
@@ -200,3 +200,50 @@ def write_atom(
         write_get(w, idx)
         return True
     return False
+
+
+def write_atom_det(
+    p: Savers,
+    w: BytesWriter,
+    mt: IdMemo,
+    x: Any,
+    short_str: bool,
+    memoize_op: bool,
+    short_tuples: bool,
+    strs: dict[str, Any],
+    by_id: bool,
+) -> bool:
+    """`write_atom` in a deterministic dump: a string is memoised by value
+    (`strs`), as `run_levels` does; `by_id`: a small dict's key, which is
+    most often the same object again, is looked up by id first."""
+    if type(x) is not str:
+        return write_atom(p, w, mt, x, short_str, memoize_op, short_tuples)
+    if len(w) >= p._frame_limit:
+        p._commit_frame()
+    key: i64 = -1
+    if by_id:
+        key = id(x)
+        idx = mt.find(key)
+        if idx >= 0:
+            write_get(w, idx)
+            return True
+    nb_idx = mt.used
+    nb = BOXES[nb_idx] if nb_idx < len(BOXES) else box(nb_idx)
+    got = strs.setdefault(x, nb)
+    if got is not nb:
+        write_get(w, got)
+        return True
+    text: str = x
+    try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError:
+        data = text.encode("utf-8", "surrogatepass")
+    n = len(data)
+    if n <= 0xFF and short_str:
+        w.append(0x8C)  # SHORT_BINUNICODE
+        w.append(n)
+        w.write(data)
+    else:
+        write_det_sized(p, w, data, short_str, strs, x)
+    write_put(w, mt.add(key, x) if key >= 0 else mt.reserve(x), memoize_op)
+    return True
