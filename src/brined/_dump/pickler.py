@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pickle import PickleBuffer
-from typing import Any
+from typing import Any, Final
 
 from .._build import COMPILED as _COMPILED
 
@@ -57,6 +57,15 @@ from .levels import run_levels
 from .paths import annotate
 from .replace import reduce_or_replace, warn_replaced
 from .savers import Savers
+
+# The native writer of the last `dumps` that ended well, emptied, for the next
+# one (compiled build): a new writer's memory is fresh pages, which the C
+# library hands back to the system after each call and faults in again on
+# the next (a third of the time of a 200 KB dumps); a reused one has its pages.
+# One spare per process (two threads may each leave one), and only a writer
+# whose last pickle was at most `_SPARE_MAX` bytes: that much memory is kept.
+_SPARE: Final[list[Any]] = []
+_SPARE_MAX: Final = 4 << 20
 
 __all__ = ["PickleBuffer", "Pickler", "dump", "dumps"]
 
@@ -101,7 +110,10 @@ class Pickler(Savers):
             if _COMPILED and self._pers_func is None and not self.fast and self.bin:
                 # `run_levels` applies: the output goes to a native writer,
                 # the memo to a native table.
-                w = BytesWriter()
+                try:
+                    w = _SPARE.pop()
+                except IndexError:
+                    w = BytesWriter()
                 self._w = w
                 if self._mt is None:
                     self._mt = IdMemo(self._memo)
@@ -133,8 +145,18 @@ class Pickler(Savers):
                 self._sync_memo(True)
 
     def _getvalue(self) -> bytes:
+        w = self._w
         last = self._take()
         self._w = None
+        if (
+            w is not None
+            and not _SPARE
+            and not self._chunks
+            and len(last) <= _SPARE_MAX
+        ):
+            # Empty (`_take` truncated it); no chunk was taken out of it
+            # before, so `last` was the most it held.
+            _SPARE.append(w)
         chunks = self._chunks
         if not chunks:
             return last
