@@ -61,7 +61,8 @@ from .savers import Savers
 # The native writer of the last `dumps` that ended well, emptied, for the next
 # one (compiled build): a new writer's memory is fresh pages, which the C
 # library hands back to the system after each call and faults in again on
-# the next (a third of the time of a 200 KB dumps); a reused one has its pages.
+# the next (~15% of a 200 KB dumps in a process that only runs brined); a
+# reused one has its pages.
 # One spare per process (two threads may each leave one), and only a writer
 # whose last pickle was at most `_SPARE_MAX` bytes: that much memory is kept.
 _SPARE: Final[list[Any]] = []

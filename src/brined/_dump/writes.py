@@ -215,7 +215,9 @@ def write_atom_det(
 ) -> bool:
     """`write_atom` in a deterministic dump: a string is memoised by value
     (`strs`), as `run_levels` does; `by_id`: a small dict's key, which is
-    most often the same object again, is looked up by id first."""
+    most often the same object again, is looked up by id first.  Its own
+    function: folded into `write_atom` as two more arguments, the default
+    walks measured 3-4% slower (dict_str_float_10k, deep_cyclic)."""
     if type(x) is not str:
         return write_atom(p, w, mt, x, short_str, memoize_op, short_tuples)
     if len(w) >= p._frame_limit:

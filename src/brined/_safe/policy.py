@@ -112,17 +112,23 @@ def is_blocked(module: str, name: str) -> bool:
     blocked = key in BLOCKED_NAMES or (
         _module_blocked(module) and key not in DATA_IN_SYSTEM_MODULES
     )
-    # As Policy.check's verdicts: the tables are fixed; exact strs only.
-    if (
-        type(module) is str
-        and type(name) is str
-        and len(_BLOCKED_ANSWERS) < _MAX_VERDICTS
-    ):
-        _BLOCKED_ANSWERS[key] = blocked
+    _remember(_BLOCKED_ANSWERS, module, name, blocked)  # the tables are fixed
     return blocked
 
 
 _BLOCKED_ANSWERS: Final[dict[tuple[str, str], bool]] = {}
+
+
+def _remember(
+    answers: dict[tuple[str, str], Any], module: str, name: str, answer: Any
+) -> None:
+    """Keep `answer` for (module, name) in `answers` (`is_blocked`'s,
+    `Policy.check`'s), at most `_MAX_VERDICTS` of them, so that a stream of
+    distinct names cannot grow it without end; and only for exact strs: a
+    str subclass's own __eq__ or __hash__ could make a later, different name
+    find its entry."""
+    if type(module) is str and type(name) is str and len(answers) < _MAX_VERDICTS:
+        answers[(module, name)] = answer
 
 
 def _is_enum_class(obj: object) -> bool:
@@ -294,8 +300,7 @@ class Policy:
         self._values: frozenset[tuple[str, str]] = frozenset(value_names - exact)
         self._unblocked: frozenset[tuple[str, str]] = frozenset(unblocked)
         # check()'s answers: a policy is immutable and the blocklist is fixed,
-        # so a verdict never changes.  Bounded, so that a stream of distinct
-        # names cannot grow it without end.
+        # so a verdict never changes (kept by `_remember`).
         self._verdicts: dict[tuple[str, str], int] = {}
 
     @classmethod
@@ -362,14 +367,7 @@ class Policy:
         if verdict is not None:
             return verdict
         verdict = self._check(module, name)
-        # Only exact strs are remembered: a str subclass's own __eq__ or
-        # __hash__ could make a later, different name find its entry.
-        if (
-            type(module) is str
-            and type(name) is str
-            and len(self._verdicts) < _MAX_VERDICTS
-        ):
-            self._verdicts[key] = verdict
+        _remember(self._verdicts, module, name, verdict)
         return verdict
 
     def _check(self, module: str, name: str) -> int:
