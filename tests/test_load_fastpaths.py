@@ -111,7 +111,8 @@ def test_guard_state_made_mid_load_guards_the_rest_of_that_load() -> None:
 
 
 def test_colliding_big_ints_after_small_ones_in_a_set_are_still_counted() -> None:
-    # ADDITEMS takes the same small-int shortcut as SETITEMS.
+    # SETITEMS skips the checks of small ints; ADDITEMS must still count
+    # the big ones that collide, also after a run of small ones.
     items = [_long1(k) for k in range(50)] + [_long1(k * P + 7) for k in (1, 2, 3)]
     data = b"\x8f" + MARK + b"".join(items) + b"\x90" + STOP  # EMPTY_SET, ADDITEMS
     with pytest.raises(brined.LimitExceededError) as info:
