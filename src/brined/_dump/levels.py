@@ -31,6 +31,7 @@ from .writes import (
     NO_STRS,
     SMALL_DICT,
     box,
+    lent_hit,
     write_atom,
     write_atom_det,
     write_det_sized,
@@ -178,6 +179,7 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
     # index, and one `setdefault` of the next index, boxed once in `nb`
     # (`nb_idx`), is the lookup and, on a miss, the entry.
     strs = mt.by_value() if det else NO_STRS
+    lent = mt.lent  # see `write_atom_det`
     nb_idx: i64 = -1
     nb: object = None
     # Best-effort dumps (`replace`) read the levels' objects from here.
@@ -338,8 +340,10 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                         nb = BOXES[nb_idx] if nb_idx < len(BOXES) else box(nb_idx)
                     x = strs.setdefault(item, nb)
                     if x is not nb:
-                        write_get(w, x)
-                        continue
+                        if not lent or lent_hit(mt, x, item):
+                            write_get(w, x)
+                            continue
+                        strs[item] = nb  # an earlier dump's: absent
                 else:
                     key = id(item)
                     idx = mt.find(key)

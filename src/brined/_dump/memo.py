@@ -54,6 +54,9 @@ class IdMemo:
         self.objs: list[Any] = []
         # Deterministic dumps memoize strings by value only (`by_value`).
         self.strs: dict[str, Any] | None = None
+        # Whether `strs` was lent by an earlier `dumps` (`writes.lend_strs`):
+        # then only some of its entries are this dump's (`writes.lent_hit`).
+        self.lent = False
         if base:
             for key, value in base.items():
                 self._insert(key, value[0])
@@ -113,10 +116,11 @@ class IdMemo:
         """The next index, for `obj`, with no entry by id: a string of a
         deterministic dump, whose index `by_value` holds instead."""
         idx = self.used
-        if (idx + 1) * 3 > self.mask * 2:
-            # Grown as for an entry: the table then has the size it has in
-            # the default dumps of the same object.
-            self._grow()
+        if self.mask == 0:
+            self._grow()  # the first table: `find` reads it
+        # Not grown for it: the table holds no entry for it.  Its load
+        # counts `used`, reserved indices included, so the next `add`
+        # grows it (4x an add) until it has the size it would have had.
         self.used = idx + 1
         self.objs.append(obj)
         return idx

@@ -57,6 +57,7 @@ from .levels import run_levels
 from .paths import annotate
 from .replace import reduce_or_replace, warn_replaced
 from .savers import Savers
+from .writes import keep_strs, lend_strs
 
 # The native writer of the last `dumps` that ended well, emptied, for the next
 # one (compiled build): a new writer's memory is fresh pages, which the C
@@ -447,10 +448,21 @@ def dumps(
         on_error=on_error,
     )
     pickler._collecting = True
+    mt: IdMemo | None = None
+    held = 0
+    if _COMPILED and pickler._det and pickler.bin and not pickler._placeholder:
+        # Its strings by value in the table of the last such dumps, if
+        # there is one (`writes.SPARE_STRS`).
+        mt = IdMemo(pickler._memo)
+        held = lend_strs(mt)
+        pickler._mt = mt
     pickler._dump(obj)
     if pickler.replaced:
         warn_replaced(pickler.replaced)
-    return pickler._getvalue()
+    data = pickler._getvalue()
+    if mt is not None and pickler._mt is mt:
+        keep_strs(mt, held + len(data))
+    return data
 
 
 # Deterministic dumps order set elements by their own pickles.

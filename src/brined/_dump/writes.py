@@ -96,6 +96,20 @@ BOXES: Final[list[object]] = []
 MAX_BOXES: Final = 1 << 16
 # Dicts up to this many keys have theirs looked up by id first.
 SMALL_DICT: Final = 64
+# The by-value table of the last deterministic `dumps` that ended well, lent
+# to the next one (`lend_strs`, `keep_strs`), with the bytes of the pickles
+# whose strings it holds: a new table grows from empty, a new block copied
+# over at each growth and fresh pages each call (~40% of what a distinct
+# string adds to a deterministic dump).  Its entries are the earlier dumps'
+# until this one sets them: a hit is this dump's only if this dump gave its
+# index to an equal string (`lent_hit`); otherwise the entry is set anew.
+# Most often a dump of the same shape finds each entry at the index it
+# gives the string anyway: one lookup.
+# Kept while the pickles that filled it total at most `SPARE_STRS_MAX` bytes
+# (that much of their strings it keeps alive) and it has at most
+# `MAX_BOXES` entries.
+SPARE_STRS: Final[list[tuple[dict[str, Any], int]]] = []
+SPARE_STRS_MAX: Final = 4 << 20
 
 
 def box(idx: i64) -> object:
@@ -110,6 +124,46 @@ def box(idx: i64) -> object:
     if len(BOXES) == n:
         BOXES.extend(more)
     return idx if idx >= len(BOXES) else BOXES[idx]
+
+
+def lend_strs(mt: IdMemo) -> int:
+    """Give `mt` (a new table, of a one-shot deterministic `dumps`) the spare
+    by-value table, if there is one; the bytes of the pickles it holds the
+    strings of (0 without one), for `keep_strs`."""
+    try:
+        strs, held = SPARE_STRS.pop()
+    except IndexError:
+        return 0
+    mt.strs = strs
+    mt.lent = True
+    return held
+
+
+def keep_strs(mt: IdMemo, held: int) -> None:
+    """Keep the by-value table of a deterministic `dumps` that ended well
+    (`held`: the bytes of the pickles whose strings it holds, this one's
+    included) for the next one, if it may be kept."""
+    strs = mt.strs
+    if (
+        strs is not None
+        and not SPARE_STRS
+        and held <= SPARE_STRS_MAX
+        and len(strs) <= MAX_BOXES
+        and not mt.base
+    ):
+        SPARE_STRS.append((strs, held))
+
+
+def lent_hit(mt: IdMemo, got: Any, x: str) -> bool:
+    """Whether `got`, the value of the string `x` in a lent table, was set
+    by this dump: whether this dump gave index `got` to a string equal to
+    `x`.  (A string of a deterministic dump enters the memo only through
+    `strs`, which then holds its index.)"""
+    idx: i64 = got
+    if idx >= mt.used:
+        return False
+    o = mt.objs[idx - (mt.used - len(mt.objs))]
+    return o is x or (type(o) is str and o == x)
 
 
 def write_det_sized(
@@ -233,8 +287,10 @@ def write_atom_det(
     nb = BOXES[nb_idx] if nb_idx < len(BOXES) else box(nb_idx)
     got = strs.setdefault(x, nb)
     if got is not nb:
-        write_get(w, got)
-        return True
+        if not mt.lent or lent_hit(mt, got, x):
+            write_get(w, got)
+            return True
+        strs[x] = nb  # an earlier dump's entry: absent (`SPARE_STRS`)
     text: str = x
     try:
         data = text.encode("utf-8")
