@@ -18,10 +18,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import brined
+from brined._build import COMPILED
 from brined._dump import writes
 
 
 def det(v: Any, protocol: int | None = None) -> bytes:
+    """The deterministic dumps of `v`, keeping its table for the next one
+    (`writes.PAUSE`, a speed policy, set aside)."""
+    writes.PAUSE[0] = 0
     return brined.dumps(v, protocol, deterministic=True)
 
 
@@ -146,3 +150,18 @@ def test_the_default_dumps_keeps_no_table() -> None:
     brined.dumps({"a": "b"})
     brined.dumps({"a": "b"}, deterministic=True, on_error="placeholder")
     assert writes.SPARE_STRS == []
+
+
+@pytest.mark.skipif(not COMPILED, reason="only the compiled build lends its table")
+def test_a_lent_dump_with_many_hits_by_value_pauses_the_lending() -> None:
+    v = [fresh(w) for w in ["a", "b", "c"] * 100]
+    expected = alone(v)
+    assert len(writes.SPARE_STRS) == 1
+    assert det(v) == expected  # lent: ~300 checked hits, 3 entries
+    assert writes.SPARE_STRS == []
+    assert writes.PAUSE[0] == writes.LEND_PAUSE
+    for _ in range(writes.LEND_PAUSE):
+        assert brined.dumps(v, deterministic=True) == expected
+        assert writes.SPARE_STRS == []
+    assert brined.dumps(v, deterministic=True) == expected
+    assert len(writes.SPARE_STRS) == 1

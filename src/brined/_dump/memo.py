@@ -57,6 +57,7 @@ class IdMemo:
         # Whether `strs` was lent by an earlier `dumps` (`writes.lend_strs`):
         # then only some of its entries are this dump's (`writes.lent_hit`).
         self.lent = False
+        self.checks: i64 = 0  # hits `writes.lent_hit` checked
         if base:
             for key, value in base.items():
                 self._insert(key, value[0])

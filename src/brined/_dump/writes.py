@@ -108,8 +108,15 @@ SMALL_DICT: Final = 64
 # Kept while the pickles that filled it total at most `SPARE_STRS_MAX` bytes
 # (that much of their strings it keeps alive) and it has at most
 # `MAX_BOXES` entries.
+# A hit by value in a lent table costs a check (the memo's object at that
+# index, compared): when a lent dump checked more hits than half its table's
+# entries, the next `LEND_PAUSE` dumps keep no table (each grows its own, and
+# frees it), as a fresh table's hits need no check.  `PAUSE[0]`: how many are
+# left.
 SPARE_STRS: Final[list[tuple[dict[str, Any], int]]] = []
 SPARE_STRS_MAX: Final = 4 << 20
+LEND_PAUSE: Final = 16
+PAUSE: Final[list[int]] = [0]
 
 
 def box(idx: i64) -> object:
@@ -144,9 +151,16 @@ def keep_strs(mt: IdMemo, held: int) -> None:
     (`held`: the bytes of the pickles whose strings it holds, this one's
     included) for the next one, if it may be kept."""
     strs = mt.strs
+    if strs is None:
+        return
+    if mt.lent and mt.checks > len(strs) // 2:
+        PAUSE[0] = LEND_PAUSE
+        return
+    if PAUSE[0] > 0:
+        PAUSE[0] -= 1
+        return
     if (
-        strs is not None
-        and not SPARE_STRS
+        not SPARE_STRS
         and held <= SPARE_STRS_MAX
         and len(strs) <= MAX_BOXES
         and not mt.base
@@ -159,6 +173,7 @@ def lent_hit(mt: IdMemo, got: Any, x: str) -> bool:
     by this dump: whether this dump gave index `got` to a string equal to
     `x`.  (A string of a deterministic dump enters the memo only through
     `strs`, which then holds its index.)"""
+    mt.checks += 1
     idx: i64 = got
     if idx >= mt.used:
         return False
