@@ -81,8 +81,7 @@ from .._safe.guards import (
     check_newobj,
     extend,
 )
-from .._safe.limits import DEFAULT_LIMITS, Limits
-from .._safe.policy import Policy, default_policy
+from .._safe.limits import Limits
 from ..errors import (
     MalformedPickleError,
     UnpicklingError,
@@ -166,38 +165,20 @@ class Unpickler(_Resolver):
         allow: Iterable[object] | str | None = None,
         limits: Limits | None = None,
     ) -> None:
-        if not isinstance(encoding, str) or not isinstance(errors, str):
-            raise TypeError("encoding and errors must be str")
-        self._memo = []
-        self._memo_extra = {}
-        self.proto = 0
-        self.fix_imports = bool(fix_imports)
-        self.encoding = encoding
-        self.errors = errors
-        self._trusted = bool(trusted)
-        self._policy = None
-        if not self._trusted:
-            if allow is None:
-                self._policy = default_policy()
-            elif isinstance(allow, Policy):
-                self._policy = allow
-            else:
-                self._policy = Policy(allow)
-        if limits is None:
-            limits = DEFAULT_LIMITS
-        elif not isinstance(limits, Limits):
-            raise TypeError(f"limits must be a brined.Limits, not {type(limits)}")
-        self._limits = limits
-        self._buffers = None if buffers is None else iter(buffers)
-        self._open(file)
-        self._calling = False
         # Compiled, an Unpickler proper is a native object: no instance
         # attribute can replace its find_class, so `_find` can call it directly.
         # Subclasses and the interpreted build look the hook up at each use.
-        self._own_find = COMPILED and type(self) is Unpickler
-        self._op_offset = None
-        self._op_code = -1
-        self._reset_guards()
+        self._configure(
+            file,
+            bool(fix_imports),
+            encoding,
+            errors,
+            buffers,
+            bool(trusted),
+            allow,
+            limits,
+            COMPILED and type(self) is Unpickler,
+        )
 
     # -- the loop --------------------------------------------------------------
 
