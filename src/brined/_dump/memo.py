@@ -26,6 +26,15 @@ _FIRST_SIZE: i64 = 64
 # copying it repeatedly.
 _ZERO_BLOCK: i64 = 4096
 _ZEROS: Final = vec[i64]([0] * _ZERO_BLOCK)
+# The table of the last `dumps` that grew one of `_SPARE_MIN` to `_SPARE_MAX`
+# slots (64 KiB to 4 MiB), cleared, for the next one that grows that far
+# (`recycle`): a new table is fresh memory, which glibc hands back to the
+# system after each call and faults in again, page by page, as the next
+# call zeroes it.  One spare per process (two threads may each leave one);
+# taking it is one `pop`, atomic.
+_SPARE: Final[list[vec[i64]]] = []
+_SPARE_MIN: i64 = 4096
+_SPARE_MAX: i64 = 1 << 18
 
 
 @final  # native calls to its methods are then direct, not through a vtable
@@ -158,7 +167,12 @@ class IdMemo:
         size = _FIRST_SIZE
         if used:
             size = (self.mask + 1) * (4 if used < 50000 else 2)
-        self.slots = _free_slots(size)
+        slots = _spare_slots(size) if size >= _SPARE_MIN else None
+        if slots is None:
+            slots = _free_slots(size)
+        else:
+            size = len(slots) >> 1
+        self.slots = slots
         self.mask = size - 1
         self.used = 0
         self.free = -1
@@ -172,6 +186,25 @@ class IdMemo:
         # The indices `reserve` handed out have no entry to count.
         self.used = used
 
+    def recycle(self) -> None:
+        """Leave the table, cleared, as the spare of the next dump (`_SPARE`)
+        if it is one; the table is not used again."""
+        slots = self.slots
+        size = self.mask + 1
+        if size < _SPARE_MIN or size > _SPARE_MAX or _SPARE:
+            return
+        self.slots = vec[i64]()
+        self.mask = 0
+        self.used = 0
+        self.free = -1
+        # Only the ids mark slots taken: the indices of free ones are never read.
+        j: i64 = 0
+        n = len(slots)
+        while j < n:
+            slots[j] = 0
+            j += 2
+        _SPARE.append(slots)
+
     def export(self) -> None:
         """Add the entries made since the last export to `base`, in the
         stdlib's form ``{id(obj): (index, obj)}``."""
@@ -182,6 +215,24 @@ class IdMemo:
             base[id(obj)] = (idx, obj)
             idx += 1
         self.objs = []
+
+
+def _spare_slots(size: i64) -> vec[i64] | None:
+    """The spare table (`_SPARE`), all free, if it has from `size` to four
+    times `size` slots: a larger one would cost more to clear after this
+    dump than it saves; it stays for a larger dump."""
+    try:
+        slots = _SPARE.pop()
+    except IndexError:
+        return None
+    n = len(slots) >> 1
+    if n < size:
+        return None  # this dump's table replaces it
+    if n > 4 * size:
+        if not _SPARE:
+            _SPARE.append(slots)
+        return None
+    return slots
 
 
 def _free_slots(size: i64) -> vec[i64]:

@@ -146,6 +146,11 @@ class Pickler(Savers):
                 self._sync_memo(True)
 
     def _getvalue(self) -> bytes:
+        mt = self._mt
+        if mt is not None:
+            # The memo of `dumps` dies with it: its table may serve the next.
+            self._mt = None
+            mt.recycle()
         w = self._w
         last = self._take()
         self._w = None
