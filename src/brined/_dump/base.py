@@ -253,7 +253,9 @@ class PicklerBase:
         self._buf = bytearray()
         # The compiled driver's output (see `run_levels`); None otherwise.
         self._w: BytesWriter | None = None
-        self._chunks: list[Any] = []
+        # What `_write_large` took out of the buffers for `dumps` (made by
+        # the first one: most pickles have none).
+        self._chunks: list[Any] | None = None
         self._frame_start = -1
         self._frame_limit = _NO_LIMIT
         self._framing = False
@@ -342,8 +344,11 @@ class PicklerBase:
             self._close_frame()
         self._buf += header
         if self._collecting:
-            self._chunks.append(self._take())
-            self._chunks.append(payload)
+            chunks = self._chunks
+            if chunks is None:
+                chunks = self._chunks = []
+            chunks.append(self._take())
+            chunks.append(payload)
         else:
             self._flush()
             assert self._file_write is not None

@@ -165,14 +165,14 @@ class Pickler(Savers):
         if (
             w is not None
             and _SPARE[0] is None
-            and not self._chunks
+            and self._chunks is None
             and len(last) <= _SPARE_MAX
         ):
             # Empty (`_take` truncated it); no chunk was taken out of it
             # before, so `last` was the most it held.
             _SPARE[0] = w
         chunks = self._chunks
-        if not chunks:
+        if chunks is None:
             return last
         chunks.append(last)
         data = b"".join(chunks)
