@@ -26,15 +26,19 @@ _FIRST_SIZE: i64 = 64
 # copying it repeatedly.
 _ZERO_BLOCK: i64 = 4096
 _ZEROS: Final = vec[i64]([0] * _ZERO_BLOCK)
-# The table of the last `dumps` that grew one of `_SPARE_MIN` to `_SPARE_MAX`
-# slots (64 KiB to 4 MiB), cleared, for the next one that grows that far
-# (`recycle`): a new table is fresh memory, which glibc hands back to the
-# system after each call and faults in again, page by page, as the next
-# call zeroes it.  One spare per process (two threads may each leave one);
-# taking it is one `pop`, atomic.
-_SPARE: Final[list[vec[i64]]] = []
-_SPARE_MIN: i64 = 4096
+# The table of the last `dumps` that ended well, cleared, for the next one
+# that needs a table (`recycle`): a new table is fresh memory (for a large one,
+# memory glibc hands back to the system after each call and faults in again,
+# page by page, as the next call zeroes it), and growing one rehashes every
+# entry again.  Only tables up to `_SPARE_MAX` slots (4 MiB), and only those
+# at least 1/`_SPARE_FILL` full, which bounds clearing to a few stores per
+# entry the dump made.  One spare per process, in the one slot of `_SPARE`
+# (None: none), taken by reading the slot and setting it to None: compiled,
+# no Python code runs between the two, so no two threads take the same table
+# (a list's `pop` and `append` would also resize its array at every call).
+_SPARE: Final[list[Any]] = [None]
 _SPARE_MAX: i64 = 1 << 18
+_SPARE_FILL: i64 = 8
 
 
 @final  # native calls to its methods are then direct, not through a vtable
@@ -167,7 +171,7 @@ class IdMemo:
         size = _FIRST_SIZE
         if used:
             size = (self.mask + 1) * (4 if used < 50000 else 2)
-        slots = _spare_slots(size) if size >= _SPARE_MIN else None
+        slots = _spare_slots(size)
         if slots is None:
             slots = _free_slots(size)
         else:
@@ -191,7 +195,7 @@ class IdMemo:
         if it is one; the table is not used again."""
         slots = self.slots
         size = self.mask + 1
-        if size < _SPARE_MIN or size > _SPARE_MAX or _SPARE:
+        if size > _SPARE_MAX or self.used * _SPARE_FILL < size or _SPARE[0] is not None:
             return
         self.slots = vec[i64]()
         self.mask = 0
@@ -203,7 +207,7 @@ class IdMemo:
         while j < n:
             slots[j] = 0
             j += 2
-        _SPARE.append(slots)
+        _SPARE[0] = slots
 
     def export(self) -> None:
         """Add the entries made since the last export to `base`, in the
@@ -221,17 +225,16 @@ def _spare_slots(size: i64) -> vec[i64] | None:
     """The spare table (`_SPARE`), all free, if it has from `size` to four
     times `size` slots: a larger one would cost more to clear after this
     dump than it saves; it stays for a larger dump."""
-    try:
-        slots = _SPARE.pop()
-    except IndexError:
+    spare = _SPARE[0]
+    if spare is None:
         return None
+    slots: vec[i64] = spare
     n = len(slots) >> 1
+    if n > 4 * size:
+        return None  # it stays for a larger dump
+    _SPARE[0] = None
     if n < size:
         return None  # this dump's table replaces it
-    if n > 4 * size:
-        if not _SPARE:
-            _SPARE.append(slots)
-        return None
     return slots
 
 
