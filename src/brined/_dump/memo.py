@@ -108,14 +108,17 @@ class IdMemo:
         i = self.free
         k: i64 = key
         self.free = -1
+        # The table in a local: each `self.slots` is a read of the attribute
+        # and a reference taken and dropped.
+        slots = self.slots
         if (
             i >= 0
             and self.free_key == k
             and (idx + 1) * 3 <= self.mask * 2
-            and self.slots[2 * i] == 0
+            and slots[2 * i] == 0
         ):
-            self.slots[2 * i] = k
-            self.slots[2 * i + 1] = idx
+            slots[2 * i] = k
+            slots[2 * i + 1] = idx
             self.used = idx + 1
         else:
             self._insert(key, idx)
