@@ -472,8 +472,11 @@ def dumps(
     pickler._dump(obj)
     if pickler.replaced:
         warn_replaced(pickler.replaced)
+    # (`_getvalue` lets go of the memo table.)
+    keep = mt is not None and pickler._mt is mt
     data = pickler._getvalue()
-    if mt is not None and pickler._mt is mt:
+    if keep:
+        assert mt is not None
         keep_strs(mt, held + len(data))
     return data
 
