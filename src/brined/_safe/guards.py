@@ -30,6 +30,7 @@ import types
 from typing import Any, Final
 
 from ..errors import MalformedPickleError, UnsafeOperationError
+from .policy import is_static_type
 
 __all__ = [
     "CALL_ARGS",
@@ -161,23 +162,38 @@ _partial: Final = functools.partial
 _MAPPING_BUILDERS: Final = (dict,)
 
 
+# Static types whose call kind is `CALL_ARGS` for good (their names are
+# outside `_PLAIN_CALLEES` and `_SCALAR_CALLEES` and never change), by id, each
+# kept alive by its entry: a static type's `__module__` and `__qualname__` are
+# new strs at each read, per global per safe load.
+_STATIC_ARGS: Final[dict[int, object]] = {}
+_MAX_STATIC: Final = 4096
+
+
 def call_kind(func: Any) -> int:
     """Which argument checks a call to `func` needs (see `CALL_PLAIN`)."""
     if func is _reconstructor:
         return CALL_RECONSTRUCTOR
     if func is _codecs.encode:
         return CALL_ENCODE
+    if _STATIC_ARGS.get(id(func)) is func:
+        return CALL_ARGS
     module = getattr(func, "__module__", None)
     qual = getattr(func, "__qualname__", None)
-    if (
-        isinstance(module, str)
-        and isinstance(qual, str)
-        and getattr(sys.modules.get(module), qual, None) is func
-    ):
-        if (module, qual) in _PLAIN_CALLEES:
-            return CALL_PLAIN
-        if (module, qual) in _SCALAR_CALLEES:
-            return CALL_SCALAR
+    if isinstance(module, str) and isinstance(qual, str):
+        # The names first: the lookup that makes sure `func` is the object
+        # they name is only needed for the few plain and scalar callees.
+        names = (module, qual)
+        if names in _PLAIN_CALLEES:
+            kind = CALL_PLAIN
+        elif names in _SCALAR_CALLEES:
+            kind = CALL_SCALAR
+        else:
+            if is_static_type(func) and len(_STATIC_ARGS) < _MAX_STATIC:
+                _STATIC_ARGS[id(func)] = func
+            return CALL_ARGS
+        if getattr(sys.modules.get(module), qual, None) is func:
+            return kind
     return CALL_ARGS
 
 
@@ -216,7 +232,32 @@ def _runaway(value: Any) -> bool:
         # (whose own MRO has no __next__), without the AttributeError a miss
         # formats and drops: a few thousand instructions per argument.
         return any("__next__" in klass.__dict__ for klass in kind.__mro__)
-    return hasattr(kind, "__next__")
+    known = _STATIC_RUNAWAY.get(id(kind))
+    if known is not None and known[0] is kind:
+        return known[1]
+    answer = hasattr(kind, "__next__")
+    if _static_lookup(kind) and len(_STATIC_RUNAWAY) < _MAX_STATIC:
+        _STATIC_RUNAWAY[id(kind)] = (kind, answer)
+    return answer
+
+
+# `_runaway`'s answers for the classes `_static_lookup` accepts (numpy's
+# scalar and dtype classes: metaclass `numpy._DTypeMeta`), by id, each with
+# its class, which the entry keeps alive.
+_STATIC_RUNAWAY: Final[dict[int, tuple[type, bool]]] = {}
+_type_getattribute: Final = type.__dict__["__getattribute__"]
+
+
+def _static_lookup(kind: type) -> bool:
+    """Whether hasattr(kind, name) can never change: `kind`, its metaclass
+    and every class of their MROs are static types (whose dicts and bases
+    are fixed), and the metaclass looks attributes up as `type` does."""
+    meta: type = type(kind)
+    return (
+        all(is_static_type(k) for k in kind.__mro__)
+        and all(is_static_type(k) for k in meta.__mro__)
+        and _lookup(meta, "__getattribute__", None) is _type_getattribute
+    )
 
 
 def check_args(

@@ -63,6 +63,7 @@ __all__ = [
     "default_policy",
     "is_blocked",
     "is_blocked_object",
+    "is_static_type",
 ]
 
 # Verdicts returned by `Policy.check`.
@@ -135,12 +136,43 @@ def _is_enum_class(obj: object) -> bool:
     return isinstance(obj, type) and issubclass(obj, Enum)
 
 
+# The real tp_flags of a class, read through `type`'s own descriptor: a
+# metaclass can define a `__flags__` of its own that says anything.
+_type_flags: Final = type.__dict__["__flags__"].__get__
+_HEAPTYPE: Final = 1 << 9  # Py_TPFLAGS_HEAPTYPE
+
+
+def is_static_type(obj: object) -> bool:
+    """A class defined in C as a static type (not made at run time): its
+    name, module, bases and dict can never change, and it is never freed,
+    so an answer that depends only on those holds for the process."""
+    # (By its type: isinstance would believe a `__class__` property.)
+    return issubclass(type(obj), type) and not _type_flags(obj) & _HEAPTYPE
+
+
+# is_blocked_object's answers for static types, by id, each with its type (so
+# an entry is only ever read for the object it was made for, which it keeps
+# alive).  A static type's `__module__` and `__qualname__` are new strs at
+# every read: two allocations and the blocklist lookup, per global per load.
+_STATIC_BLOCKED: Final[dict[int, tuple[object, bool]]] = {}
+
+
 def is_blocked_object(obj: object) -> bool:
     """Whether a resolved global is blocked, judged by what it is.
 
     Modules are; Enum classes never are (their members are data wherever the
     class lives); anything else by its ``__module__`` and ``__qualname__``.
     """
+    known = _STATIC_BLOCKED.get(id(obj))
+    if known is not None and known[0] is obj:
+        return known[1]
+    blocked = _is_blocked_object(obj)
+    if is_static_type(obj) and len(_STATIC_BLOCKED) < _MAX_VERDICTS:
+        _STATIC_BLOCKED[id(obj)] = (obj, blocked)
+    return blocked
+
+
+def _is_blocked_object(obj: object) -> bool:
     if type(obj) is ModuleType:
         return True
     if _is_enum_class(obj):
