@@ -223,3 +223,36 @@ def test_a_rebound_plain_callee_loses_its_shortcut(
         assert guards.call_kind(date) == guards.CALL_ARGS
     monkeypatch.undo()
     assert guards.call_kind(date) == guards.CALL_PLAIN
+
+
+def _builders() -> list[Any]:
+    return [
+        set, frozenset, dict, collections.Counter, collections.OrderedDict,
+        collections.defaultdict, list, tuple, int, str, Heap, datetime.date,
+        itertools.count,
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("func", _builders(), ids=repr)
+def test_hashed_keys_answers_as_the_subclass_checks(func: Any) -> None:
+    args = ([(1, 2), (3, 4)],)
+    elements = issubclass(func, (set, frozenset, collections.Counter))
+    pairs = issubclass(func, dict) and not elements
+    expected = [(1, 2), (3, 4)] if elements else [1, 3] if pairs else None
+    for _ in range(3):  # the later answers may come from what was remembered
+        assert guards.hashed_keys(func, args) == expected
+    kept = list(guards._STATIC_NOT_BUILDERS.values())
+    assert all(is_static_type(k) and guards.hashed_keys(k, args) is None for k in kept)
+
+
+def test_a_remembered_simple_dtype_is_the_one_numpy_makes() -> None:
+    np = pytest.importorskip("numpy", reason="numpy's dtypes")
+    for text in ["<f8", "|b1", "<M8[ns]", "|S10", "<U3", ">i2", "|O"]:
+        for _ in range(2):
+            made = guards._simple_dtype(text)
+            fresh = np.dtype(text)
+            assert made == fresh and made.flags == fresh.flags
+            assert made.itemsize == fresh.itemsize
+    with pytest.raises(TypeError):
+        guards._simple_dtype("not a dtype")
+    assert "not a dtype" not in guards._SIMPLE_DTYPES

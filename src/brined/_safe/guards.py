@@ -160,6 +160,8 @@ _RE_FLAGS: Final = int(
 _re_compile: Final = re._compile  # type: ignore[attr-defined]
 _partial: Final = functools.partial
 _MAPPING_BUILDERS: Final = (dict,)
+# (Bound once, so `hashed_keys`' remembered answers cannot go stale.)
+_Counter: Final = collections.Counter
 
 
 # Static types whose call kind is `CALL_ARGS` for good (their names are
@@ -280,8 +282,9 @@ def check_args(
             "the stdlib writes",
             "call-args",
         )
-    values = list(args)
+    values: Any = args
     if kwargs:
+        values = list(args)
         values.extend(kwargs.values())
     for value in values:
         if _runaway(value):
@@ -407,7 +410,6 @@ def _check_dtype_built(dtype: Any) -> None:
     memory.  numpy's constructor checks those things, so the dtype is rebuilt
     from its description and compared.
     """
-    np = sys.modules["numpy"]
     try:
         names = dtype.names
         sub = dtype.subdtype
@@ -420,11 +422,13 @@ def _check_dtype_built(dtype: Any) -> None:
                 "titles": [fields[n][2] if len(fields[n]) > 2 else None for n in names],
                 "itemsize": dtype.itemsize,
             }
-            canonical = np.dtype(spec, align=bool(dtype.isalignedstruct))
+            canonical = sys.modules["numpy"].dtype(
+                spec, align=bool(dtype.isalignedstruct)
+            )
         elif sub is not None:
-            canonical = np.dtype(sub)
+            canonical = sys.modules["numpy"].dtype(sub)
         else:
-            canonical = np.dtype(dtype.str)
+            canonical = _simple_dtype(dtype.str)
         ok = (
             canonical == dtype
             and canonical.flags == dtype.flags
@@ -442,6 +446,21 @@ def _check_dtype_built(dtype: Any) -> None:
         )
 
 
+# numpy's dtype for each simple type string ("<f8"), as `np.dtype(text)`
+# makes it: that parse is fixed, so one made earlier is the one it would make
+# now (numpy hands out one shared descriptor per built-in type anyway).
+_SIMPLE_DTYPES: Final[dict[str, Any]] = {}
+
+
+def _simple_dtype(text: Any) -> Any:
+    made = _SIMPLE_DTYPES.get(text) if type(text) is str else None
+    if made is None:
+        made = sys.modules["numpy"].dtype(text)
+        if type(text) is str and len(_SIMPLE_DTYPES) < _MAX_STATIC:
+            _SIMPLE_DTYPES[text] = made
+    return made
+
+
 def _check_numpy_reconstruct(args: tuple[Any, ...]) -> None:
     # numpy writes _reconstruct(cls, (0,), b'b'); the shape is allocated.
     shape = args[1] if len(args) > 1 else None
@@ -453,12 +472,20 @@ def _check_numpy_reconstruct(args: tuple[Any, ...]) -> None:
         )
 
 
+# Static types that build neither a set nor a dict (`hashed_keys` is None for
+# them for good: their bases never change), by id, each kept alive by its
+# entry; numpy's dtype, called at every load of an array.
+_STATIC_NOT_BUILDERS: Final[dict[int, object]] = {}
+
+
 def hashed_keys(func: Any, args: tuple[Any, ...]) -> list[Any] | None:
     """The keys a call to a set/dict constructor will hash, if it is one."""
-    if not args or not isinstance(func, type):
+    if not args or _STATIC_NOT_BUILDERS.get(id(func)) is func:
+        return None
+    if not isinstance(func, type):
         return None
     keys: list[Any] = []
-    if issubclass(func, _HASHED_BUILDERS) or issubclass(func, collections.Counter):
+    if issubclass(func, _HASHED_BUILDERS) or issubclass(func, _Counter):
         # Elements: set(list), frozenset(tuple), Counter(list).  Subclasses
         # too: the constructor iterates them all the same.
         for arg in args:
@@ -471,6 +498,8 @@ def hashed_keys(func: Any, args: tuple[Any, ...]) -> list[Any] | None:
             if isinstance(arg, (list, tuple)):
                 keys.extend(p[0] for p in arg if type(p) in (list, tuple) and p)
         return keys
+    if is_static_type(func) and len(_STATIC_NOT_BUILDERS) < _MAX_STATIC:
+        _STATIC_NOT_BUILDERS[id(func)] = func
     return None
 
 
