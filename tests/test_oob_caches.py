@@ -256,3 +256,16 @@ def test_a_remembered_simple_dtype_is_the_one_numpy_makes() -> None:
     with pytest.raises(TypeError):
         guards._simple_dtype("not a dtype")
     assert "not a dtype" not in guards._SIMPLE_DTYPES
+
+
+def test_check_instance_refuses_as_before_when_remembered() -> None:
+    np = pytest.importorskip("numpy", reason="numpy's static dtype classes")
+    targets = [np.dtype("f8"), np.float64(1.0), collections.OrderedDict(), 1]
+    for _ in range(2):  # the second pass meets the remembered classes
+        for target in targets:
+            guards.check_instance(target, "BUILD")
+        for refused in [int, np.dtype, len, sys, np.dtype.__new__]:
+            with pytest.raises(brined.UnsafeOperationError):
+                guards.check_instance(refused, "BUILD")
+    kept = list(guards._STATIC_TARGETS.values())
+    assert type(np.dtype("f8")) in kept and all(is_static_type(k) for k in kept)

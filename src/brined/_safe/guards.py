@@ -151,6 +151,8 @@ _PLAIN_CALLEES: Final = frozenset(
 _SCALAR_CALLEES: Final = frozenset(
     [("decimal", "Decimal"), ("builtins", "float"), ("builtins", "complex")]
 )
+# Their qualnames: most callees are ruled out by one str lookup.
+_SHORTCUT_QUALNAMES: Final = frozenset(q for _, q in _PLAIN_CALLEES | _SCALAR_CALLEES)
 _HASHED_BUILDERS: Final = (set, frozenset)
 # re._compile's flags a pickle may pass: not re.DEBUG, which prints the parsed
 # pattern to stdout while compiling.
@@ -185,7 +187,7 @@ def call_kind(func: Any) -> int:
     if isinstance(module, str) and isinstance(qual, str):
         # The names first: the lookup that makes sure `func` is the object
         # they name is only needed for the few plain and scalar callees.
-        names = (module, qual)
+        names = (module, qual) if qual in _SHORTCUT_QUALNAMES else None
         if names in _PLAIN_CALLEES:
             kind = CALL_PLAIN
         elif names in _SCALAR_CALLEES:
@@ -602,7 +604,7 @@ def check_instance(inst: Any, opname: str) -> None:
     # the same of a `__class__` that differs from the type.  So the ~15
     # `__class__` reads of isinstance (one per type) only in that case.
     kind = type(inst)
-    if any(k in _NOT_INSTANCE_SET for k in kind.__mro__) or (
+    if (_STATIC_TARGETS.get(id(kind)) is not kind and _not_instance_mro(kind)) or (
         getattr(inst, "__class__", kind) is not kind
         and isinstance(inst, _NOT_INSTANCES)
     ):
@@ -611,6 +613,19 @@ def check_instance(inst: Any, opname: str) -> None:
             "load created can be given state or items",
             "target",
         )
+
+
+# Static types none of whose MRO is a `_NOT_INSTANCES` type (fixed, as their
+# bases are), by id, each kept alive by its entry: numpy's dtype classes.
+_STATIC_TARGETS: Final[dict[int, type]] = {}
+
+
+def _not_instance_mro(kind: type) -> bool:
+    if any(k in _NOT_INSTANCE_SET for k in kind.__mro__):
+        return True
+    if is_static_type(kind) and len(_STATIC_TARGETS) < _MAX_STATIC:
+        _STATIC_TARGETS[id(kind)] = kind
+    return False
 
 
 def _state_keys(state: dict[Any, Any], what: str) -> None:
