@@ -330,7 +330,9 @@ class _Guarded(_Input):
     def _note_foreign(self, obj: Any, callable_: bool) -> None:
         """Record an object this load did not create (a global, a persistent or
         extension object, a buffer): never a BUILD or item target."""
-        key = id(obj)
+        # Compiled, an int local is a native int boxed again at each of its
+        # five uses as a key; as Any it is boxed once.
+        key: Any = id(obj)
         if callable_ and key not in self._callable:
             self._callable[key] = call_kind(obj)
         foreign = self._make_foreign()
