@@ -172,10 +172,9 @@ _MAPPING_BUILDERS: Final = (dict,)
 _Counter: Final = collections.Counter
 
 
-# Static types whose call kind is `CALL_ARGS` for good (their names are
-# outside `_PLAIN_CALLEES` and `_SCALAR_CALLEES` and never change), by id, each
-# kept alive by its entry: a static type's `__module__` and `__qualname__` are
-# new strs at each read, per global per safe load.
+# Static types whose call kind is `CALL_ARGS` for good (names outside both
+# sets, never changing), by id, each kept alive by its entry: a static type's
+# names are new strs at each read.
 _STATIC_ARGS: Final[dict[int, object]] = {}
 _MAX_STATIC: Final = 4096
 
@@ -631,8 +630,7 @@ def check_instance(inst: Any, opname: str) -> None:
         )
 
 
-# Static types none of whose MRO is a `_NOT_INSTANCES` type (fixed, as their
-# bases are), by id, each kept alive by its entry: numpy's dtype classes.
+# Static types (fixed bases) with no `_NOT_INSTANCES` type in their MRO, by id.
 _STATIC_TARGETS: Final[dict[int, type]] = {}
 
 
