@@ -51,6 +51,21 @@ _LOOKUP_SHAPE: Final = (
 )
 
 
+# The builtin getattr, called as a function: with a default it learns that
+# an attribute is missing without making an AttributeError (compiled, mypyc's
+# own getattr primitive makes one and drops it).
+_lookup: Final = getattr
+
+
+def _initializing(module: Any) -> bool:
+    """Whether another thread may still be executing `module` (its spec says
+    so): then `__import__` waits for it.  A module in ``sys.modules`` that is
+    not is used as it is, as the C unpickler does (``PyImport_GetModule``),
+    without `__import__`'s work (~2k instructions a global)."""
+    spec = _lookup(module, "__spec__", None)
+    return spec is not None and bool(_lookup(spec, "_initializing", False))
+
+
 # Unpickler, which Python code subclasses, derives from this class.
 @mypyc_attr(allow_interpreted_subclasses=True)
 class _Resolver(_Machine):
@@ -85,8 +100,10 @@ class _Resolver(_Machine):
                 raise self._refusal(
                     module, name, verdict, f"{written_module}.{written_name}"
                 )
-        __import__(module, level=0)
-        root: Any = sys.modules[module]
+        root: Any = sys.modules.get(module)
+        if root is None or _initializing(root):
+            __import__(module, level=0)
+            root = sys.modules[module]
         obj = root
         if self.proto < 4 or ("." not in name and name != "<locals>"):
             # One part (nearly every name): no split, no walk.
