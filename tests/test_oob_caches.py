@@ -6,11 +6,13 @@ load as before."""
 
 from __future__ import annotations
 
+import builtins
 import collections
 import datetime
 import io
 import itertools
 import os
+import pickle
 import sys
 import types
 from collections.abc import Iterator
@@ -181,14 +183,52 @@ def test_a_module_set_to_none_in_sys_modules_is_not_imported(
         brined.loads(_global(FIXTURE, "Thing"), allow=[f"{FIXTURE}.Thing"])
 
 
-def test_initializing_reads_the_spec_as_import_does() -> None:
+def test_needs_import_reads_the_spec_as_import_does() -> None:
+    assert resolve._needs_import(None)  # not loaded
     module = types.ModuleType("m")
-    assert not resolve._initializing(module)  # no spec
+    assert not resolve._needs_import(module)  # no spec
     module.__spec__ = types.SimpleNamespace()  # type: ignore[assignment]
-    assert not resolve._initializing(module)  # a spec without the flag
+    assert not resolve._needs_import(module)  # a spec without the flag
     module.__spec__._initializing = True  # type: ignore[attr-defined]
-    assert resolve._initializing(module)
-    assert not resolve._initializing(sys) and not resolve._initializing(os)
+    assert resolve._needs_import(module)
+    assert not resolve._needs_import(sys) and not resolve._needs_import(os)
+
+
+@pytest.mark.parametrize("trusted", [False, True])
+def test_a_replaced_import_is_called_for_every_global_as_c_pickle_calls_it(
+    trusted: bool,
+) -> None:
+    """C pickle calls `__import__` for each global, loaded module or not: an
+    import hook the user installed sees brined's loads the same way."""
+    data = pickle.dumps([collections.OrderedDict, datetime.date, collections.Counter])
+    real = builtins.__import__
+
+    def calls_of(loads: Any) -> list[str]:
+        seen: list[str] = []
+
+        def hook(name: str, *args: Any, **kwargs: Any) -> Any:
+            seen.append(name)
+            return real(name, *args, **kwargs)
+
+        builtins.__import__ = hook
+        try:
+            loads(data)
+        finally:
+            builtins.__import__ = real
+        return seen
+
+    expected = calls_of(pickle.loads)
+    assert expected == ["collections", "datetime", "collections"]
+    allow = ["collections.OrderedDict", "datetime.date", "collections.Counter"]
+    assert (
+        calls_of(
+            lambda d: brined.loads(d, trusted=trusted, allow=None if trusted else allow)
+        )
+        == expected
+    )
+    # Back to the interpreter's own: the shortcut is taken again.
+    assert builtins.__import__ is resolve._PLAIN_IMPORT
+    assert not resolve._needs_import(collections)
 
 
 class HeapMeta(type):

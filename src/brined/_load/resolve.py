@@ -7,6 +7,7 @@ allowed module can re-export a blocked object).
 
 from __future__ import annotations
 
+import builtins
 import sys
 import types
 from typing import TYPE_CHECKING, Any, Final
@@ -57,11 +58,26 @@ _LOOKUP_SHAPE: Final = (
 _lookup: Final = getattr
 
 
-def _initializing(module: Any) -> bool:
-    """Whether another thread may still be executing `module` (its spec says
-    so): then `__import__` waits for it.  A module in ``sys.modules`` that is
-    not is used as it is, as the C unpickler does (``PyImport_GetModule``),
-    without `__import__`'s work (~2k instructions a global)."""
+# The interpreter's own `__import__`, or None if something had replaced it
+# before brined was imported (a builtin function of the builtins module).
+_PLAIN_IMPORT: Final = (
+    builtins.__import__
+    if isinstance(builtins.__import__, types.BuiltinFunctionType)
+    and getattr(builtins.__import__, "__self__", None) is builtins
+    else None
+)
+
+
+def _needs_import(module: Any) -> bool:
+    """Whether `find_class` must call `__import__` for `module` (the entry of
+    ``sys.modules``, or None).  C pickle always calls it; for a module that is
+    loaded and not initializing (its spec says so: another thread may still
+    be executing it, and `__import__` waits), the interpreter's own
+    `__import__` only returns it, so that ~2k instructions' work a global is
+    skipped — unless the user has replaced `builtins.__import__`, whose hook
+    is then called exactly as C pickle calls it."""
+    if module is None or builtins.__import__ is not _PLAIN_IMPORT:
+        return True
     spec = _lookup(module, "__spec__", None)
     return spec is not None and bool(_lookup(spec, "_initializing", False))
 
@@ -101,7 +117,7 @@ class _Resolver(_Machine):
                     module, name, verdict, f"{written_module}.{written_name}"
                 )
         root: Any = sys.modules.get(module)
-        if root is None or _initializing(root):
+        if _needs_import(root):
             __import__(module, level=0)
             root = sys.modules[module]
         obj = root
