@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pickle import PickleBuffer
+from types import FunctionType
 from typing import Any, Final
 
 from .._build import COMPILED as _COMPILED
@@ -44,6 +45,8 @@ from .base import (
     _BYTES_SINK,
     _PROTO_OPS,
     _SHORT_BINUNICODE,
+    _copyreg_newobj,
+    _copyreg_table,
     _Entry,
     _NoPersistentId,
     _pack_binfloat,
@@ -67,6 +70,12 @@ from .savers import Savers
 # whose last pickle was at most `_SPARE_MAX` bytes: that much memory is kept.
 _SPARE: Final[list[Any]] = []
 _SPARE_MAX: Final = 4 << 20
+
+# Types `_run_entries` never takes for plain objects: atoms, containers, and
+# what `_save_compound` saves before it asks `__reduce_ex__`.
+_NOT_PLAIN: Final = frozenset(
+    {type, FunctionType, frozenset, bytearray, PickleBuffer, bytes, set}
+)
 
 __all__ = ["PickleBuffer", "Pickler", "dump", "dumps"]
 
@@ -248,6 +257,18 @@ class Pickler(Savers):
             buf = self._buf
             memo = self._memo
             short_str = self.proto >= 4
+            proto = self.proto
+            # Objects reduced the default way skip `_save_compound` when no
+            # hook could intervene (see `run_levels`'s `plain_reduce`).
+            plain = (
+                simple
+                and not det
+                and proto >= 2
+                and self._reducer_override is None
+                and self._own_dispatch_table is None
+            )
+            copyreg_table = _copyreg_table
+            copyreg_newobj = _copyreg_newobj
             while stack:
                 top = stack[-1]
                 for item in top[0]:
@@ -329,7 +350,66 @@ class Pickler(Savers):
                         if t is bytes and bytes_ok:
                             self._save_bytes_data(item, item)
                             continue
-                        entry = self._save_compound(item)
+                        if t is dict:
+                            entry = self._save_dict(item)
+                        elif t is list:
+                            entry = self._save_list(item)
+                        elif t is tuple:
+                            if item:
+                                entry = self._save_tuple(item)
+                            else:
+                                buf += b"\x29"  # EMPTY_TUPLE
+                                continue
+                        elif (
+                            plain
+                            and t not in _NOT_PLAIN
+                            and t not in copyreg_table
+                            and not issubclass(t, type)
+                        ):
+                            # An object reduced the default way, as
+                            # `_save_compound` would (no hook is set).
+                            reduce_ex = getattr(item, "__reduce_ex__", None)
+                            if reduce_ex is None:
+                                entry = self._save_compound(item)
+                            else:
+                                rv = reduce_ex(proto)
+                                x = memo.get(id(t))
+                                if (
+                                    x is not None
+                                    and type(rv) is tuple
+                                    and 2 <= len(rv) <= 5
+                                    and rv[0] is copyreg_newobj
+                                    and type(rv[1]) is tuple
+                                    and len(rv[1]) == 1
+                                    and rv[1][0] is t
+                                    and item.__class__ is t
+                                    and (len(rv) < 4 or rv[3] is None)
+                                    and (len(rv) < 5 or rv[4] is None)
+                                ):
+                                    # Its class in the memo, no arguments:
+                                    # NEWOBJ written here, no entry for
+                                    # the two (their saves run no code).
+                                    idx = x[0]
+                                    if idx < 256:
+                                        buf += _BINGET[idx]
+                                    else:
+                                        self._write_get(idx)
+                                    if len(buf) >= self._frame_limit:
+                                        self._commit_frame()
+                                    buf += b"\x29\x81"  # EMPTY_TUPLE NEWOBJ
+                                    if short_str:
+                                        memo[id(item)] = (len(memo), item)
+                                        buf += b"\x94"  # MEMOIZE
+                                    else:
+                                        self._memoize(item)
+                                    state = rv[2] if len(rv) > 2 else None
+                                    if state is None:
+                                        continue
+                                    entry = (iter((state,)), b"\x62")  # BUILD
+                                else:
+                                    entry = self._save_reduce_value(item, rv)
+                        else:
+                            entry = self._save_compound(item)
                     elif type(item) is _NoPersistentId:
                         entry = self._save(item.obj, False)
                     else:
