@@ -26,11 +26,13 @@ Rules that govern this module:
 from __future__ import annotations
 
 from collections.abc import Callable
+from itertools import chain as _chain
 from pickle import PickleBuffer
 from types import FunctionType
 from typing import Any, Final
 
 from .._build import COMPILED as _COMPILED
+from .._format.opcodes import BATCHSIZE
 
 if _COMPILED:
     # Native writes, compiled to direct C calls; the interpreted build never
@@ -269,6 +271,7 @@ class Pickler(Savers):
             )
             copyreg_table = _copyreg_table
             copyreg_newobj = _copyreg_newobj
+            from_iterable = _chain.from_iterable
             while stack:
                 top = stack[-1]
                 for item in top[0]:
@@ -350,7 +353,37 @@ class Pickler(Savers):
                         if t is bytes and bytes_ok:
                             self._save_bytes_data(item, item)
                             continue
-                        if t is dict:
+                        if t is dict and short_str:
+                            # `_save_dict` (protocols 4 and 5), inline.
+                            memo[id(item)] = (len(memo), item)
+                            n = len(item)
+                            if n == 1:
+                                buf += b"\x7d\x94"  # EMPTY_DICT MEMOIZE
+                                entry = (iter(next(iter(item.items()))), b"s")
+                            elif n and n < BATCHSIZE:
+                                buf += b"\x7d\x94\x28"  # EMPTY_DICT MEMOIZE MARK
+                                entry = (from_iterable(item.items()), b"u")
+                            else:
+                                buf += b"\x7d\x94"  # EMPTY_DICT MEMOIZE
+                                if not n:
+                                    continue
+                                entry = (self._dict_batches(item), b"")
+                        elif t is list and short_str:
+                            # `_save_list` (protocols 4 and 5), inline.
+                            memo[id(item)] = (len(memo), item)
+                            n = len(item)
+                            if n == 1:
+                                buf += b"\x5d\x94"  # EMPTY_LIST MEMOIZE
+                                entry = (iter((item[0],)), b"a")  # APPEND
+                            elif n and n <= BATCHSIZE:
+                                buf += b"\x5d\x94\x28"  # EMPTY_LIST MEMOIZE MARK
+                                entry = (iter(item), b"e")  # APPENDS
+                            else:
+                                buf += b"\x5d\x94"  # EMPTY_LIST MEMOIZE
+                                if not n:
+                                    continue
+                                entry = self._list_batch(item, 0)
+                        elif t is dict:
                             entry = self._save_dict(item)
                         elif t is list:
                             entry = self._save_list(item)
