@@ -257,9 +257,13 @@ class Pickler(Savers):
             canon = self._canon
             bytes_ok = self.proto >= 3
             buf = self._buf
+            # One byte: a bound method call costs less than `buf +=` (no
+            # buffer protocol).
+            app = buf.append
             memo = self._memo
             short_str = self.proto >= 4
             proto = self.proto
+            short_tuples = proto >= 2
             # Objects reduced the default way skip `_save_compound` when no
             # hook could intervene (see `run_levels`'s `plain_reduce`).
             plain = (
@@ -272,6 +276,9 @@ class Pickler(Savers):
             copyreg_table = _copyreg_table
             copyreg_newobj = _copyreg_newobj
             from_iterable = _chain.from_iterable
+            # LONG_BINGET of the memo indices hit so far (a look-up costs
+            # less than packing it again).
+            long_gets: dict[int, bytes] = {}
             while stack:
                 top = stack[-1]
                 for item in top[0]:
@@ -282,35 +289,42 @@ class Pickler(Savers):
                         # order of checks is still _pickle.c's.
                         t = type(item)
                         if t is str:
-                            x = memo.get(id(item))
+                            k = id(item)
+                            x = memo.get(k)
                             if x is None and det:
                                 # Equal strings share (`canonical`); only a
                                 # miss looks its value up (see `run_levels`).
                                 c = canon.setdefault(item, item)
                                 if c is not item:
                                     item = c
-                                    x = memo.get(id(c))
+                                    k = id(c)
+                                    x = memo.get(k)
                             if x is not None:
                                 idx = x[0]
                                 if idx < 256:
                                     buf += _BINGET[idx]
                                 elif idx <= 0xFFFFFFFF:
-                                    buf += _pack_long_binget(0x6A, idx)  # LONG_BINGET
+                                    got = long_gets.get(idx)
+                                    if got is None:
+                                        got = _pack_long_binget(0x6A, idx)
+                                        long_gets[idx] = got
+                                    buf += got  # LONG_BINGET
                                 else:
                                     self._write_get(idx)
                                 continue
                             if short_str:
                                 text: str = item  # typed: compiled, encode is native
                                 try:
-                                    data = text.encode("utf-8")
+                                    # No argument: UTF-8, the fastest call.
+                                    data = text.encode()
                                 except UnicodeEncodeError:
                                     data = text.encode("utf-8", "surrogatepass")
                                 n = len(data)
                                 if n <= 0xFF:
                                     buf += _SHORT_BINUNICODE[n]
                                     buf += data
-                                    memo[id(item)] = (len(memo), item)
-                                    buf += b"\x94"  # MEMOIZE
+                                    memo[k] = (len(memo), item)
+                                    app(0x94)  # MEMOIZE
                                     continue
                             self._save_str(item)
                             continue
@@ -329,10 +343,13 @@ class Pickler(Savers):
                             buf += _pack_binfloat(0x47, item)  # BINFLOAT
                             continue
                         if item is None:
-                            buf += b"\x4e"  # NONE
+                            app(0x4E)  # NONE
                             continue
                         if t is bool:
-                            self._save_atom(item)
+                            if short_tuples:
+                                app(0x88 if item else 0x89)  # NEWTRUE, NEWFALSE
+                            else:
+                                self._save_atom(item)
                             continue
                         x = memo.get(id(item))
                         if x is None and det and (t is tuple or t is bytes):
@@ -346,7 +363,11 @@ class Pickler(Savers):
                             if idx < 256:
                                 buf += _BINGET[idx]
                             elif idx <= 0xFFFFFFFF:
-                                buf += _pack_long_binget(0x6A, idx)  # LONG_BINGET
+                                got = long_gets.get(idx)
+                                if got is None:
+                                    got = _pack_long_binget(0x6A, idx)
+                                    long_gets[idx] = got
+                                buf += got  # LONG_BINGET
                             else:
                                 self._write_get(idx)
                             continue
@@ -432,7 +453,7 @@ class Pickler(Savers):
                                     buf += b"\x29\x81"  # EMPTY_TUPLE NEWOBJ
                                     if short_str:
                                         memo[id(item)] = (len(memo), item)
-                                        buf += b"\x94"  # MEMOIZE
+                                        app(0x94)  # MEMOIZE
                                     else:
                                         self._memoize(item)
                                     state = rv[2] if len(rv) > 2 else None
