@@ -47,6 +47,7 @@ from .base import (
     _BYTES_SINK,
     _PROTO_OPS,
     _SHORT_BINUNICODE,
+    _TUPLE_OPS,
     _copyreg_newobj,
     _copyreg_table,
     _Entry,
@@ -78,6 +79,9 @@ _SPARE_MAX: Final = 4 << 20
 _NOT_PLAIN: Final = frozenset(
     {type, FunctionType, frozenset, bytearray, PickleBuffer, bytes, set}
 )
+
+# An entry's items when it only has its closer left.
+_EXHAUSTED: Final = iter(())
 
 __all__ = ["PickleBuffer", "Pickler", "dump", "dumps"]
 
@@ -409,11 +413,14 @@ class Pickler(Savers):
                         elif t is list:
                             entry = self._save_list(item)
                         elif t is tuple:
-                            if item:
-                                entry = self._save_tuple(item)
-                            else:
-                                buf += b"\x29"  # EMPTY_TUPLE
+                            if not item:
+                                app(0x29)  # EMPTY_TUPLE
                                 continue
+                            # `_save_tuple`, inline; the tuple itself is the
+                            # closer, ended below as `_end_tuple` ends it.
+                            if len(item) > 3 or not short_tuples:
+                                app(0x28)  # MARK
+                            entry = (iter(item), item)
                         elif (
                             plain
                             and t not in _NOT_PLAIN
@@ -428,17 +435,18 @@ class Pickler(Savers):
                             else:
                                 rv = reduce_ex(proto)
                                 x = memo.get(id(t))
+                                nrv = len(rv) if type(rv) is tuple else 0
+                                args = rv[1] if nrv >= 2 else None
                                 if (
                                     x is not None
-                                    and type(rv) is tuple
-                                    and 2 <= len(rv) <= 5
+                                    and type(args) is tuple
+                                    and nrv <= 5
                                     and rv[0] is copyreg_newobj
-                                    and type(rv[1]) is tuple
-                                    and len(rv[1]) == 1
-                                    and rv[1][0] is t
+                                    and len(args) == 1
+                                    and args[0] is t
                                     and item.__class__ is t
-                                    and (len(rv) < 4 or rv[3] is None)
-                                    and (len(rv) < 5 or rv[4] is None)
+                                    and (nrv < 4 or rv[3] is None)
+                                    and (nrv < 5 or rv[4] is None)
                                 ):
                                     # Its class in the memo, no arguments:
                                     # NEWOBJ written here, no entry for
@@ -456,10 +464,29 @@ class Pickler(Savers):
                                         app(0x94)  # MEMOIZE
                                     else:
                                         self._memoize(item)
-                                    state = rv[2] if len(rv) > 2 else None
+                                    state = rv[2] if nrv > 2 else None
                                     if state is None:
                                         continue
-                                    entry = (iter((state,)), b"\x62")  # BUILD
+                                    if (
+                                        type(state) is dict
+                                        and short_str
+                                        and 1 < len(state) < BATCHSIZE
+                                        and id(state) not in memo
+                                    ):
+                                        # A state dict, as the loop would
+                                        # save it, under an entry that ends
+                                        # with BUILD.
+                                        stack.append((_EXHAUSTED, b"\x62"))
+                                        owners.append(item)
+                                        item = state
+                                        if len(buf) >= self._frame_limit:
+                                            self._commit_frame()
+                                        memo[id(item)] = (len(memo), item)
+                                        # EMPTY_DICT MEMOIZE MARK
+                                        buf += b"\x7d\x94\x28"
+                                        entry = (from_iterable(item.items()), b"u")
+                                    else:
+                                        entry = (iter((state,)), b"\x62")  # BUILD
                                 else:
                                     entry = self._save_reduce_value(item, rv)
                         else:
@@ -485,6 +512,21 @@ class Pickler(Savers):
                     closer = top[1]
                     if isinstance(closer, bytes):
                         buf += closer
+                    elif isinstance(closer, tuple):
+                        # The end of a tuple (`_end_tuple`, inline).
+                        n = len(closer)
+                        short = n <= 3 and short_tuples
+                        x = memo.get(id(closer))
+                        if x is not None:
+                            # Recursive: drop its items and fetch it.
+                            if short:
+                                buf += b"0" * n  # POP
+                            else:
+                                app(0x31)  # POP_MARK
+                            self._write_get(x[0])
+                        else:
+                            buf += _TUPLE_OPS[n] if short else b"t"
+                            self._memoize(closer)
                     else:
                         # A closer may hand back what the object still has to save.
                         entry = closer()
