@@ -28,7 +28,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from itertools import chain as _chain
 from pickle import PickleBuffer
-from types import FunctionType
+from types import FunctionType, GeneratorType
 from typing import Any, Final
 
 from .._build import COMPILED as _COMPILED
@@ -80,6 +80,9 @@ _NOT_PLAIN: Final = frozenset(
     {type, FunctionType, frozenset, bytearray, PickleBuffer, bytes, set}
 )
 
+# The most bytes `_run_entries` writes inline for one item: a short str
+# (SHORT_BINUNICODE, 255 bytes, MEMOIZE); a container's header is shorter.
+_ITEM_MAX: Final = 260
 # An entry's items when it only has its closer left.
 _EXHAUSTED: Final = iter(())
 
@@ -285,9 +288,25 @@ class Pickler(Savers):
             long_gets: dict[int, bytes] = {}
             while stack:
                 top = stack[-1]
+                # Items of this entry still to save before the next frame
+                # check, which needs none until the frame could be full.
+                room = 0
                 for item in top[0]:
-                    if len(buf) >= self._frame_limit:
-                        self._commit_frame()
+                    if room:
+                        room -= 1
+                    else:
+                        size = len(buf)
+                        limit = self._frame_limit
+                        if size >= limit:
+                            self._commit_frame()
+                        elif type(top[0]) is not GeneratorType:
+                            # Each item written inline adds at most
+                            # `_ITEM_MAX` bytes; anything else sets `room`
+                            # to 0, and so does a new entry.  (A generator
+                            # may write between its items.)
+                            room = (limit - size) // _ITEM_MAX - 1
+                            if room < 0:
+                                room = 0
                     if simple:
                         # The atoms and memo hits of protocols 1-5, inline; the
                         # order of checks is still _pickle.c's.
@@ -331,6 +350,7 @@ class Pickler(Savers):
                                     app(0x94)  # MEMOIZE
                                     continue
                             self._save_str(item)
+                            room = 0
                             continue
                         if t is int:
                             v: int = item  # typed: compiled, comparisons are native
@@ -342,6 +362,7 @@ class Pickler(Savers):
                                 buf += _pack_binint(0x4A, v)  # BININT
                             else:
                                 self._save_long(v)
+                                room = 0
                             continue
                         if t is float:
                             buf += _pack_binfloat(0x47, item)  # BINFLOAT
@@ -354,6 +375,7 @@ class Pickler(Savers):
                                 app(0x88 if item else 0x89)  # NEWTRUE, NEWFALSE
                             else:
                                 self._save_atom(item)
+                                room = 0
                             continue
                         x = memo.get(id(item))
                         if x is None and det and (t is tuple or t is bytes):
@@ -377,6 +399,7 @@ class Pickler(Savers):
                             continue
                         if t is bytes and bytes_ok:
                             self._save_bytes_data(item, item)
+                            room = 0
                             continue
                         if t is dict and short_str:
                             # `_save_dict` (protocols 4 and 5), inline.
@@ -392,7 +415,7 @@ class Pickler(Savers):
                                 buf += b"\x7d\x94"  # EMPTY_DICT MEMOIZE
                                 if not n:
                                     continue
-                                entry = (self._dict_batches(item), b"")
+                                entry = self._dict_batch(item, iter(item.items()), n)
                         elif t is list and short_str:
                             # `_save_list` (protocols 4 and 5), inline.
                             memo[id(item)] = (len(memo), item)
@@ -466,6 +489,7 @@ class Pickler(Savers):
                                         self._memoize(item)
                                     state = rv[2] if nrv > 2 else None
                                     if state is None:
+                                        room = 0
                                         continue
                                     if (
                                         type(state) is dict
@@ -495,6 +519,7 @@ class Pickler(Savers):
                         entry = self._save(item.obj, False)
                     else:
                         entry = self._save(item, True)
+                    room = 0
                     if entry is not None:
                         if fast:
                             if id(item) in active:
