@@ -254,7 +254,9 @@ class PicklerBase:
         self._buf = bytearray()
         # The compiled driver's output (see `run_levels`); None otherwise.
         self._w: BytesWriter | None = None
-        self._chunks: list[Any] = []
+        # What `_write_large` took out of the buffers for `dumps` (made by
+        # the first one: most pickles have none).
+        self._chunks: list[Any] | None = None
         self._frame_start = -1
         self._frame_limit = _NO_LIMIT
         self._framing = False
@@ -279,22 +281,30 @@ class PicklerBase:
     def _close_frame(self) -> None:
         """Give the open frame its header (or drop the header if the frame is too
         small to deserve one); on a file, hand everything so far to it."""
-        start = self._frame_start
-        size = self._out_len() - start - _FRAME_HEADER_SIZE
         w = self._w
         if w is not None:
-            if size >= FRAME_SIZE_MIN:
-                _write_frame_header(w, start, size)
+            # Native ints throughout (compiled, the writer's case).
+            _drain(w, self._buf)
+            wstart: i64 = self._frame_start
+            wsize: i64 = len(w) - wstart - _FRAME_HEADER_SIZE
+            if wsize >= FRAME_SIZE_MIN:
+                _write_frame_header(w, wstart, wsize)
             else:
                 # Fewer than 4 bytes to move back over the placeholder, held
                 # in one int (no list to make).
                 tail: i64 = 0
-                for k in range(size):
-                    tail |= i64(w[start + _FRAME_HEADER_SIZE + k]) << (8 * k)
-                w.truncate(start)
-                for k in range(size):
+                k: i64 = 0
+                while k < wsize:
+                    tail |= i64(w[wstart + _FRAME_HEADER_SIZE + k]) << (8 * k)
+                    k += 1
+                w.truncate(wstart)
+                k = 0
+                while k < wsize:
                     w.append(u8((tail >> (8 * k)) & 0xFF))
+                    k += 1
         else:
+            start = self._frame_start
+            size = self._out_len() - start - _FRAME_HEADER_SIZE
             buf = self._buf
             if size >= FRAME_SIZE_MIN:
                 buf[start : start + _FRAME_HEADER_SIZE] = b"\x95" + pack("<Q", size)
@@ -335,8 +345,11 @@ class PicklerBase:
             self._close_frame()
         self._buf += header
         if self._collecting:
-            self._chunks.append(self._take())
-            self._chunks.append(payload)
+            chunks = self._chunks
+            if chunks is None:
+                chunks = self._chunks = []
+            chunks.append(self._take())
+            chunks.append(payload)
         else:
             self._flush()
             assert self._file_write is not None

@@ -26,6 +26,19 @@ _FIRST_SIZE: i64 = 64
 # copying it repeatedly.
 _ZERO_BLOCK: i64 = 4096
 _ZEROS: Final = vec[i64]([0] * _ZERO_BLOCK)
+# The table of the last `dumps` that ended well, cleared, for the next one
+# that needs a table (`recycle`): a new table is fresh memory (for a large one,
+# memory glibc hands back to the system after each call and faults in again,
+# page by page, as the next call zeroes it), and growing one rehashes every
+# entry again.  Only tables up to `_SPARE_MAX` slots (4 MiB), and only those
+# at least 1/`_SPARE_FILL` full, which bounds clearing to a few stores per
+# entry the dump made.  One spare per process, in the one slot of `_SPARE`
+# (None: none), taken by reading the slot and setting it to None: compiled,
+# no Python code runs between the two, so no two threads take the same table
+# (a list's `pop` and `append` would also resize its array at every call).
+_SPARE: Final[list[Any]] = [None]
+_SPARE_MAX: i64 = 1 << 18
+_SPARE_FILL: i64 = 8
 
 
 @final  # native calls to its methods are then direct, not through a vtable
@@ -95,14 +108,17 @@ class IdMemo:
         i = self.free
         k: i64 = key
         self.free = -1
+        # The table in a local: each `self.slots` is a read of the attribute
+        # and a reference taken and dropped.
+        slots = self.slots
         if (
             i >= 0
             and self.free_key == k
             and (idx + 1) * 3 <= self.mask * 2
-            and self.slots[2 * i] == 0
+            and slots[2 * i] == 0
         ):
-            self.slots[2 * i] = k
-            self.slots[2 * i + 1] = idx
+            slots[2 * i] = k
+            slots[2 * i + 1] = idx
             self.used = idx + 1
         else:
             self._insert(key, idx)
@@ -158,7 +174,12 @@ class IdMemo:
         size = _FIRST_SIZE
         if used:
             size = (self.mask + 1) * (4 if used < 50000 else 2)
-        self.slots = _free_slots(size)
+        slots = _spare_slots(size)
+        if slots is None:
+            slots = _free_slots(size)
+        else:
+            size = len(slots) >> 1
+        self.slots = slots
         self.mask = size - 1
         self.used = 0
         self.free = -1
@@ -172,6 +193,25 @@ class IdMemo:
         # The indices `reserve` handed out have no entry to count.
         self.used = used
 
+    def recycle(self) -> None:
+        """Leave the table, cleared, as the spare of the next dump (`_SPARE`)
+        if it is one; the table is not used again."""
+        slots = self.slots
+        size = self.mask + 1
+        if size > _SPARE_MAX or self.used * _SPARE_FILL < size or _SPARE[0] is not None:
+            return
+        self.slots = vec[i64]()
+        self.mask = 0
+        self.used = 0
+        self.free = -1
+        # Only the ids mark slots taken: the indices of free ones are never read.
+        j: i64 = 0
+        n = len(slots)
+        while j < n:
+            slots[j] = 0
+            j += 2
+        _SPARE[0] = slots
+
     def export(self) -> None:
         """Add the entries made since the last export to `base`, in the
         stdlib's form ``{id(obj): (index, obj)}``."""
@@ -182,6 +222,23 @@ class IdMemo:
             base[id(obj)] = (idx, obj)
             idx += 1
         self.objs = []
+
+
+def _spare_slots(size: i64) -> vec[i64] | None:
+    """The spare table (`_SPARE`), all free, if it has from `size` to four
+    times `size` slots: a larger one would cost more to clear after this
+    dump than it saves; it stays for a larger dump."""
+    spare = _SPARE[0]
+    if spare is None:
+        return None
+    slots: vec[i64] = spare
+    n = len(slots) >> 1
+    if n > 4 * size:
+        return None  # it stays for a larger dump
+    _SPARE[0] = None
+    if n < size:
+        return None  # this dump's table replaces it
+    return slots
 
 
 def _free_slots(size: i64) -> vec[i64]:

@@ -69,9 +69,13 @@ from .savers import Savers
 # library hands back to the system after each call and faults in again on
 # the next (~15% of a 200 KB dumps in a process that only runs brined); a
 # reused one has its pages.
-# One spare per process (two threads may each leave one), and only a writer
-# whose last pickle was at most `_SPARE_MAX` bytes: that much memory is kept.
-_SPARE: Final[list[Any]] = []
+# One spare per process, in the one slot of `_SPARE` (None: none), and only a
+# writer whose last pickle was at most `_SPARE_MAX` bytes: that much memory is
+# kept.  Taken by reading the slot and setting it to None: compiled, no Python
+# code runs between the two (the GIL is not let go), so no two threads take
+# the same writer; a slot, not a list's `pop` and `append`, which resized the
+# list's array at every call (~400 instructions of a `dumps(None)`).
+_SPARE: Final[list[Any]] = [None]
 _SPARE_MAX: Final = 4 << 20
 
 # Types `_run_entries` never takes for plain objects: atoms, containers, and
@@ -129,16 +133,20 @@ class Pickler(Savers):
             if _COMPILED and self._pers_func is None and not self.fast and self.bin:
                 # `run_levels` applies: the output goes to a native writer,
                 # the memo to a native table.
-                try:
-                    w = _SPARE.pop()
-                except IndexError:
-                    w = BytesWriter()
-                self._w = w
+                spare = _SPARE[0]
+                if spare is None:
+                    nw = BytesWriter()
+                else:
+                    _SPARE[0] = None
+                    nw = spare
+                # Typed `BytesWriter` (not Optional): its appends are native.
+                w = nw
+                self._w = nw
                 if self._mt is None:
                     self._mt = IdMemo(self._memo)
                 if proto >= 2:
-                    w.append(0x80)  # PROTO
-                    w.append(proto)
+                    nw.append(0x80)  # PROTO
+                    nw.append(proto)
             else:
                 if self._mt is not None:
                     # `_run_entries` and the helpers it calls use the dict.
@@ -164,20 +172,25 @@ class Pickler(Savers):
                 self._sync_memo(True)
 
     def _getvalue(self) -> bytes:
+        mt = self._mt
+        if mt is not None:
+            # The memo of `dumps` dies with it: its table may serve the next.
+            self._mt = None
+            mt.recycle()
         w = self._w
         last = self._take()
         self._w = None
         if (
             w is not None
-            and not _SPARE
-            and not self._chunks
+            and _SPARE[0] is None
+            and self._chunks is None
             and len(last) <= _SPARE_MAX
         ):
             # Empty (`_take` truncated it); no chunk was taken out of it
             # before, so `last` was the most it held.
-            _SPARE.append(w)
+            _SPARE[0] = w
         chunks = self._chunks
-        if not chunks:
+        if chunks is None:
             return last
         chunks.append(last)
         data = b"".join(chunks)

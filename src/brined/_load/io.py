@@ -17,6 +17,7 @@ opcodes.  Rules:
 from __future__ import annotations
 
 import io
+import struct
 import sys
 import time
 from collections.abc import Callable
@@ -25,9 +26,18 @@ from typing import TYPE_CHECKING, Any, Final
 if TYPE_CHECKING:
     from _typeshed import IdentityFunction
 
-from .._format.opcodes import BY_CODE
+from .._build import COMPILED
+from .._format.opcodes import BY_CODE, FRAME, HIGHEST_PROTOCOL, PROTO
 from .._safe.limits import Limits
-from ..errors import LimitExceededError, MalformedPickleError, TruncatedPickleError
+from ..errors import (
+    LimitExceededError,
+    MalformedPickleError,
+    TruncatedPickleError,
+    _MalformedValueError,
+)
+
+if COMPILED:
+    from librt.strings import read_i64_le
 
 try:
     from mypy_extensions import mypyc_attr
@@ -50,6 +60,7 @@ __all__ = [
 ]
 
 _MAXSIZE: Final = sys.maxsize
+_unpack_u8: Final[Callable[[bytes, int], tuple[int]]] = struct.Struct("<Q").unpack_from
 # What a trusted load uses for "no limit" (depth, memo index, check window):
 # beyond any position or count a load reaches, and unlike sys.maxsize a
 # machine-size int to mypyc, so comparing against it stays native.
@@ -254,6 +265,44 @@ class _Input:
                     raise self._truncated(code, start)
         data = rest + self._read_exact(need - len(rest), code, start)
         return data, 0, len(data), start
+
+    def _frame(
+        self, buf: bytes, pos: int, end: int, start: int
+    ) -> tuple[bytes, int, int, int]:
+        """FRAME, `pos` past its opcode: read the 8-byte length and make that
+        many bytes available in one piece (in-memory input: just check).
+        Returns (buf, pos, end, start) as `_more` does."""
+        if pos + 8 > end:
+            buf, pos, end, start = self._more(buf, pos, end, start, 8, FRAME)
+        size: int
+        if COMPILED:
+            # A native read (struct's costs ~100 ns a pickle); read signed, a
+            # size past 2**63 shows as negative.
+            size = read_i64_le(buf, pos)
+            if size < 0:
+                size = _MAXSIZE + 1
+        else:
+            size = _unpack_u8(buf, pos)[0]
+        pos += 8
+        if size > _MAXSIZE:
+            raise MalformedPickleError(
+                f"FRAME length exceeds system's maximum of {_MAXSIZE} bytes"
+            )
+        if size > end - pos:
+            buf, pos, end, start = self._more(buf, pos, end, start, size, FRAME)
+        return buf, pos, end, start
+
+    def _proto(
+        self, buf: bytes, pos: int, end: int, start: int
+    ) -> tuple[bytes, int, int, int]:
+        """PROTO, `pos` past its opcode: read and check the protocol number."""
+        if pos >= end:
+            buf, pos, end, start = self._more(buf, pos, end, start, 1, PROTO)
+        n = buf[pos]
+        if n > HIGHEST_PROTOCOL:
+            raise _MalformedValueError(f"unsupported pickle protocol: {n}")
+        self.proto = n
+        return buf, pos + 1, end, start
 
     def _fill_line(
         self, buf: bytes, pos: int, end: int, start: int, code: int

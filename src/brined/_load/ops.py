@@ -14,7 +14,7 @@ import codecs
 import copyreg
 import struct
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
@@ -51,6 +51,8 @@ from .._format.opcodes import (
     UNICODE,
 )
 from .._safe.guards import check_newobj
+from .._safe.limits import DEFAULT_LIMITS, Limits
+from .._safe.policy import Policy, default_policy
 from ..errors import (
     MalformedPickleError,
     TruncatedPickleError,
@@ -88,6 +90,49 @@ _NO_PERSISTENT_LOAD: Final = (
 @mypyc_attr(allow_interpreted_subclasses=True)
 class _Machine(_Guarded):
     """The rare opcodes and the hooks; see the module docstring."""
+
+    def _configure(
+        self,
+        file: Any,
+        fix_imports: bool,
+        encoding: str,
+        errors: str,
+        buffers: Iterable[Any] | None,
+        trusted: bool,
+        allow: Iterable[object] | str | None,
+        limits: Limits | None,
+        own_find: bool,
+    ) -> None:
+        """`Unpickler.__init__`'s work: check the options and set the state."""
+        if not isinstance(encoding, str) or not isinstance(errors, str):
+            raise TypeError("encoding and errors must be str")
+        self._memo = []
+        self._memo_extra = {}
+        self.proto = 0
+        self.fix_imports = fix_imports
+        self.encoding = encoding
+        self.errors = errors
+        self._trusted = trusted
+        self._policy = None
+        if not trusted:
+            if allow is None:
+                self._policy = default_policy()
+            elif isinstance(allow, Policy):
+                self._policy = allow
+            else:
+                self._policy = Policy(allow)
+        if limits is None:
+            limits = DEFAULT_LIMITS
+        elif not isinstance(limits, Limits):
+            raise TypeError(f"limits must be a brined.Limits, not {type(limits)}")
+        self._limits = limits
+        self._buffers = None if buffers is None else iter(buffers)
+        self._open(file)
+        self._calling = False
+        self._own_find = own_find
+        self._op_offset = None
+        self._op_code = -1
+        self._reset_guards()
 
     # -- rare opcodes: work on the state saved on self --------------------------
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import copyreg
 import struct
-import sys
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Final
 
@@ -47,7 +46,6 @@ from .._format.opcodes import (
     EMPTY_SET,
     EMPTY_TUPLE,
     FRAME,
-    HIGHEST_PROTOCOL,
     LONG1,
     LONG_BINGET,
     LONG_BINPUT,
@@ -81,13 +79,11 @@ from .._safe.guards import (
     check_newobj,
     extend,
 )
-from .._safe.limits import DEFAULT_LIMITS, Limits
-from .._safe.policy import Policy, default_policy
+from .._safe.limits import Limits
 from ..errors import (
     MalformedPickleError,
     UnpicklingError,
     _MalformedTypeError,
-    _MalformedValueError,
 )
 from .guarded import plain_setitems_keys
 from .io import (
@@ -106,7 +102,7 @@ if COMPILED:
     # Compiled, these are plain C calls (see _build.py); the interpreted build
     # unpacks with struct instead.  (mypyc knows no unsigned reads: u32 is an
     # i32 read, widened and masked.)  mypy_extensions comes with librt.
-    from librt.strings import read_f64_be, read_i16_le, read_i32_le, read_i64_le
+    from librt.strings import read_f64_be, read_i16_le, read_i32_le
     from mypy_extensions import i64
 
 try:
@@ -124,11 +120,9 @@ __all__ = ["Unpickler", "load", "loads"]
 # local assigned from Any to Any, and the compiled loop would box it.
 _unpack_i4: Final[Callable[[bytes, int], tuple[int]]] = struct.Struct("<i").unpack_from
 _unpack_u4: Final[Callable[[bytes, int], tuple[int]]] = struct.Struct("<I").unpack_from
-_unpack_u8: Final[Callable[[bytes, int], tuple[int]]] = struct.Struct("<Q").unpack_from
 _unpack_f8: Final[Callable[[bytes, int], tuple[float]]] = struct.Struct(
     ">d"
 ).unpack_from
-_MAXSIZE: Final = sys.maxsize
 # The guard state a trusted load's loop reads: always empty, never written
 # (only the loop, which only reads them, can reach these two).
 _NO_IDS: Final[set[int]] = set()
@@ -166,38 +160,20 @@ class Unpickler(_Resolver):
         allow: Iterable[object] | str | None = None,
         limits: Limits | None = None,
     ) -> None:
-        if not isinstance(encoding, str) or not isinstance(errors, str):
-            raise TypeError("encoding and errors must be str")
-        self._memo = []
-        self._memo_extra = {}
-        self.proto = 0
-        self.fix_imports = bool(fix_imports)
-        self.encoding = encoding
-        self.errors = errors
-        self._trusted = bool(trusted)
-        self._policy = None
-        if not self._trusted:
-            if allow is None:
-                self._policy = default_policy()
-            elif isinstance(allow, Policy):
-                self._policy = allow
-            else:
-                self._policy = Policy(allow)
-        if limits is None:
-            limits = DEFAULT_LIMITS
-        elif not isinstance(limits, Limits):
-            raise TypeError(f"limits must be a brined.Limits, not {type(limits)}")
-        self._limits = limits
-        self._buffers = None if buffers is None else iter(buffers)
-        self._open(file)
-        self._calling = False
         # Compiled, an Unpickler proper is a native object: no instance
         # attribute can replace its find_class, so `_find` can call it directly.
         # Subclasses and the interpreted build look the hook up at each use.
-        self._own_find = COMPILED and type(self) is Unpickler
-        self._op_offset = None
-        self._op_code = -1
-        self._reset_guards()
+        self._configure(
+            file,
+            bool(fix_imports),
+            encoding,
+            errors,
+            buffers,
+            bool(trusted),
+            allow,
+            limits,
+            COMPILED and type(self) is Unpickler,
+        )
 
     # -- the loop --------------------------------------------------------------
 
@@ -217,8 +193,7 @@ class Unpickler(_Resolver):
             ) from None
         self.proto = 0
         self._calling = False
-        # The memo's list and dict (see `_Machine.memo`): the same objects for
-        # the unpickler's life, so these locals never go stale.
+        # The memo's list and dict (`_Machine.memo`): the same objects throughout.
         memo = self._memo
         memo_extra = self._memo_extra
         trusted = self._trusted
@@ -248,7 +223,9 @@ class Unpickler(_Resolver):
         self._metastack = metastack
         # Positions and lengths are i64: machine integers in the compiled
         # build (plain ints when interpreted).  Every length is compared as
-        # ``n > end - pos``, which cannot overflow.
+        # ``n > end - pos``, which cannot overflow.  A length read from a
+        # COMPILED branch is assigned in an if statement (noqa: SIM108): a
+        # conditional expression's value would be boxed.
         buf: bytes
         pos: i64
         end: i64
@@ -279,13 +256,12 @@ class Unpickler(_Resolver):
                     buf, pos, end, start = self._more(buf, pos, end, start, 1, -1)
                 code = buf[pos]
                 pos += 1
-                # Split once on the high bit (protocol 2+ opcodes), then a
-                # chain per half ordered by how often each opcode occurs: the
-                # chain depth is most of the dispatch cost.
+                # Split on the high bit (protocol 2+ opcodes), then BINGET,
+                # then at 0x60; within each part a chain ordered by frequency.
+                # Interpreted, each test is ~3 bytecodes: a short chain matters.
                 if code >= 0x80:
                     if code == MEMOIZE:
-                        # Pickles memoize in order: the list takes the entry
-                        # unless keys off the list exist (a primed memo...).
+                        # In order: the list takes it unless a primed memo...
                         if memo_extra:
                             self._memo_put(len(memo) + len(memo_extra), stack[-1])
                         else:
@@ -304,8 +280,7 @@ class Unpickler(_Resolver):
                         try:
                             stack.append(buf[pos : pos + n].decode())
                         except UnicodeDecodeError:
-                            # Strict UTF-8 is the fast path; a pickle may hold
-                            # lone surrogates.
+                            # Strict UTF-8 first; lone surrogates take this path.
                             stack.append(
                                 str(buf[pos : pos + n], "utf-8", "surrogatepass")
                             )
@@ -324,31 +299,7 @@ class Unpickler(_Resolver):
                     elif code == NEWFALSE:
                         stack.append(False)
                     elif code == FRAME:
-                        if pos + 8 > end:
-                            buf, pos, end, start = self._more(
-                                buf, pos, end, start, 8, code
-                            )
-                        size: int
-                        if COMPILED:
-                            # A native read (struct's costs ~100 ns a pickle);
-                            # read signed, a size past 2**63 shows as negative.
-                            size = read_i64_le(buf, pos)
-                            if size < 0:
-                                size = _MAXSIZE + 1
-                        else:
-                            size = _unpack_u8(buf, pos)[0]
-                        pos += 8
-                        if size > _MAXSIZE:
-                            raise MalformedPickleError(
-                                "FRAME length exceeds system's maximum of "
-                                f"{_MAXSIZE} bytes"
-                            )
-                        # A frame only promises that n bytes follow: make them
-                        # available in one piece (for in-memory input, just check).
-                        if size > end - pos:
-                            buf, pos, end, start = self._more(
-                                buf, pos, end, start, size, code
-                            )
+                        buf, pos, end, start = self._frame(buf, pos, end, start)
                     elif code == STACK_GLOBAL:
                         name = stack.pop()
                         module = stack.pop()
@@ -415,18 +366,8 @@ class Unpickler(_Resolver):
                     elif code == NEXT_BUFFER:
                         stack.append(self._next_buffer(pos))
                     elif code == PROTO:
-                        # Once per pickle: inline, not worth a trip through _rare.
-                        if pos >= end:
-                            buf, pos, end, start = self._more(
-                                buf, pos, end, start, 1, code
-                            )
-                        n = buf[pos]
-                        pos += 1
-                        if n > HIGHEST_PROTOCOL:
-                            raise _MalformedValueError(
-                                f"unsupported pickle protocol: {n}"
-                            )
-                        self.proto = n
+                        # Once per pickle: a native call, not a trip through _rare.
+                        buf, pos, end, start = self._proto(buf, pos, end, start)
                     else:
                         buf, pos, end, start, stack = self._rare(
                             code, buf, pos, end, start, stack
@@ -440,298 +381,333 @@ class Unpickler(_Resolver):
                         stack.append(memo[n])
                     except IndexError:
                         stack.append(self._memo_fetch(n))
-                elif code == LONG_BINGET:
-                    if pos + 4 > end:
-                        buf, pos, end, start = self._more(buf, pos, end, start, 4, code)
-                    # Not a conditional expression: compiled, its value
-                    # would be boxed.
-                    if COMPILED:  # noqa: SIM108
-                        n = i64(read_i32_le(buf, pos)) & 0xFFFFFFFF
-                    else:
-                        n = unpack_u4(buf, pos)[0]
-                    pos += 4
-                    try:
-                        stack.append(memo[n])
-                    except IndexError:
-                        stack.append(self._memo_fetch(n))
-                elif code == BININT1:
-                    if pos >= end:
-                        buf, pos, end, start = self._more(buf, pos, end, start, 1, code)
-                    stack.append(buf[pos])
-                    pos += 1
-                elif code == NONE:
-                    stack.append(None)
-                elif code == EMPTY_DICT:
-                    stack.append({})
-                elif code == EMPTY_LIST:
-                    stack.append([])
-                elif code == MARK:
-                    if len(metastack) >= max_depth:
-                        raise self._limit(
-                            f"more than max_depth={max_depth} MARKs are open",
-                            "max_depth",
-                        )
-                    metastack.append(stack)
-                    stack = []
-                elif code == SETITEMS:
-                    if not metastack:
-                        raise MalformedPickleError("could not find MARK")
-                    items = stack
-                    stack = metastack.pop()
-                    target = stack[-1]
-                    n = len(items)
-                    if n & 1:
-                        raise MalformedPickleError("odd number of items for SETITEMS")
-                    if n == 0:
-                        # As C: no items, so the target is never looked at.
-                        continue
-                    if COMPILED:
-                        # Compiled, a loop over the items is native code:
-                        # no slices, no zip (small ints' hashes are distinct).
-                        if not trusted:
-                            for i in range(0, n, 2):
-                                if type(items[i]) is not str:
-                                    if not plain_setitems_keys(items):
-                                        self._check_keys(target, items[::2], pos)
-                                    break
-                        if type(target) is dict and not (
-                            foreign and id(target) in foreign
-                        ):
-                            d: dict[Any, Any] = target
-                            for i in range(0, n, 2):
-                                d[items[i]] = items[i + 1]
+                elif code >= 0x60:
+                    # Lower case and '}': memo, items, BUILD, TUPLE (11).
+                    if code == LONG_BINGET:
+                        if pos + 4 > end:
+                            buf, pos, end, start = self._more(
+                                buf, pos, end, start, 4, code
+                            )
+                        if COMPILED:  # noqa: SIM108
+                            n = i64(read_i32_le(buf, pos)) & 0xFFFFFFFF
+                        else:
+                            n = unpack_u4(buf, pos)[0]
+                        pos += 4
+                        try:
+                            stack.append(memo[n])
+                        except IndexError:
+                            stack.append(self._memo_fetch(n))
+                    elif code == EMPTY_DICT:
+                        stack.append({})
+                    elif code == SETITEMS:
+                        if not metastack:
+                            raise MalformedPickleError("could not find MARK")
+                        items = stack
+                        stack = metastack.pop()
+                        target = stack[-1]
+                        n = len(items)
+                        if n & 1:
+                            raise MalformedPickleError(
+                                "odd number of items for SETITEMS"
+                            )
+                        if n == 0:
+                            # As C: no items, so the target is never looked at.
                             continue
-                    else:
-                        keys = items[::2]
-                        if not trusted:
-                            # All-str keys (nearly every dict) need no hash checks;
-                            # a join finds out quickest (a raise costs ~10k instrs).
-                            if type(keys[0]) is not str:
-                                self._check_plain_keys(target, keys, pos)
-                            else:
-                                try:
-                                    "".join(keys)
-                                except TypeError:
+                        if COMPILED:
+                            # Compiled: a native loop over the items, no slices or zip.
+                            if not trusted:
+                                for i in range(0, n, 2):
+                                    if type(items[i]) is not str:
+                                        if not plain_setitems_keys(items):
+                                            self._check_keys(target, items[::2], pos)
+                                        break
+                            if type(target) is dict and not (
+                                foreign and id(target) in foreign
+                            ):
+                                d: dict[Any, Any] = target
+                                for i in range(0, n, 2):
+                                    d[items[i]] = items[i + 1]
+                                continue
+                        else:
+                            keys = items[::2]
+                            if not trusted:
+                                # All-str keys (nearly every dict) need no hash checks;
+                                # a join finds out quickest (a raise costs ~10k instrs).
+                                if type(keys[0]) is not str:
                                     self._check_plain_keys(target, keys, pos)
+                                else:
+                                    try:
+                                        "".join(keys)
+                                    except TypeError:
+                                        self._check_plain_keys(target, keys, pos)
+                            if type(target) is dict and not (
+                                foreign and id(target) in foreign
+                            ):
+                                target.update(zip(keys, items[1::2], strict=True))
+                                continue
+                        if not trusted:
+                            self._guard_target(target, "SETITEMS")
+                        calling = True
+                        for i in range(0, n, 2):
+                            target[items[i]] = items[i + 1]
+                        calling = False
+                    elif code == APPENDS:
+                        if not metastack:
+                            raise MalformedPickleError("could not find MARK")
+                        items = stack
+                        stack = metastack.pop()
+                        target = stack[-1]
+                        if type(target) is list and not (
+                            foreign and id(target) in foreign
+                        ):
+                            target.extend(items)
+                        elif items:
+                            # (As C: no items, so the target is never looked at.)
+                            if not trusted:
+                                self._guard_target(target, "APPENDS")
+                            calling = True
+                            extend(target, items)
+                            calling = False
+                    elif code == APPEND:
+                        value = stack.pop()
+                        target = stack[-1]
+                        if type(target) is list and not (
+                            foreign and id(target) in foreign
+                        ):
+                            target.append(value)
+                        else:
+                            if not trusted:
+                                self._guard_target(target, "APPEND")
+                            calling = True
+                            target.append(value)
+                            calling = False
+                    elif code == SETITEM:
+                        value = stack.pop()
+                        key = stack.pop()
+                        target = stack[-1]
+                        if not trusted and type(key) not in plain_keys:
+                            self._check_keys(target, (key,), pos)
                         if type(target) is dict and not (
                             foreign and id(target) in foreign
                         ):
-                            target.update(zip(keys, items[1::2], strict=True))
-                            continue
-                    if not trusted:
-                        self._guard_target(target, "SETITEMS")
-                    calling = True
-                    for i in range(0, n, 2):
-                        target[items[i]] = items[i + 1]
-                    calling = False
-                elif code == APPENDS:
-                    if not metastack:
-                        raise MalformedPickleError("could not find MARK")
-                    items = stack
-                    stack = metastack.pop()
-                    target = stack[-1]
-                    if type(target) is list and not (foreign and id(target) in foreign):
-                        target.extend(items)
-                    elif items:
-                        # (As C: no items, so the target is never looked at.)
-                        if not trusted:
-                            self._guard_target(target, "APPENDS")
-                        calling = True
-                        extend(target, items)
-                        calling = False
-                elif code == BINFLOAT:
-                    if pos + 8 > end:
-                        buf, pos, end, start = self._more(buf, pos, end, start, 8, code)
-                    if COMPILED:
-                        stack.append(read_f64_be(buf, pos))
-                    else:
-                        stack.append(unpack_f8(buf, pos)[0])
-                    pos += 8
-                elif code == BININT2:
-                    if pos + 2 > end:
-                        buf, pos, end, start = self._more(buf, pos, end, start, 2, code)
-                    if COMPILED:
-                        # Native: no tagged-int shift (a C call compiled).
-                        stack.append(i64(read_i16_le(buf, pos)) & 0xFFFF)
-                    else:
-                        stack.append(buf[pos] | (buf[pos + 1] << 8))
-                    pos += 2
-                elif code == BININT:
-                    if pos + 4 > end:
-                        buf, pos, end, start = self._more(buf, pos, end, start, 4, code)
-                    if COMPILED:
-                        stack.append(read_i32_le(buf, pos))
-                    else:
-                        stack.append(unpack_i4(buf, pos)[0])
-                    pos += 4
-                elif code == BINUNICODE:
-                    if pos + 4 > end:
-                        buf, pos, end, start = self._more(buf, pos, end, start, 4, code)
-                    # Not a conditional expression: compiled, its value
-                    # would be boxed.
-                    if COMPILED:  # noqa: SIM108
-                        n = i64(read_i32_le(buf, pos)) & 0xFFFFFFFF
-                    else:
-                        n = unpack_u4(buf, pos)[0]
-                    pos += 4
-                    if n > end - pos:
-                        buf, pos, end, start = self._more(buf, pos, end, start, n, code)
-                    try:
-                        stack.append(buf[pos : pos + n].decode())
-                    except UnicodeDecodeError:
-                        # Strict UTF-8 first: much faster than naming an error
-                        # handler; lone surrogates take the slow path.
-                        stack.append(str(buf[pos : pos + n], "utf-8", "surrogatepass"))
-                    pos += n
-                elif code == APPEND:
-                    value = stack.pop()
-                    target = stack[-1]
-                    if type(target) is list and not (foreign and id(target) in foreign):
-                        target.append(value)
-                    else:
-                        if not trusted:
-                            self._guard_target(target, "APPEND")
-                        calling = True
-                        target.append(value)
-                        calling = False
-                elif code == SETITEM:
-                    value = stack.pop()
-                    key = stack.pop()
-                    target = stack[-1]
-                    if not trusted and type(key) not in plain_keys:
-                        self._check_keys(target, (key,), pos)
-                    if type(target) is dict and not (foreign and id(target) in foreign):
-                        target[key] = value
-                    else:
-                        if not trusted:
-                            self._guard_target(target, "SETITEM")
-                        calling = True
-                        target[key] = value
-                        calling = False
-                elif code == BINPUT:
-                    if pos >= end:
-                        buf, pos, end, start = self._more(buf, pos, end, start, 1, code)
-                    n = buf[pos]
-                    pos += 1
-                    if n == len(memo) and not memo_extra:
-                        memo.append(stack[-1])
-                    else:
-                        self._memo_put(n, stack[-1])
-                elif code == LONG_BINPUT:
-                    if pos + 4 > end:
-                        buf, pos, end, start = self._more(buf, pos, end, start, 4, code)
-                    # Not a conditional expression: compiled, its value
-                    # would be boxed.
-                    if COMPILED:  # noqa: SIM108
-                        n = i64(read_i32_le(buf, pos)) & 0xFFFFFFFF
-                    else:
-                        n = unpack_u4(buf, pos)[0]
-                    if n > max_memo_index:
-                        raise self._limit(
-                            f"memo index {n} is above max_memo_index={max_memo_index}",
-                            "max_memo_index",
-                        )
-                    pos += 4
-                    if n == len(memo) and not memo_extra:
-                        memo.append(stack[-1])
-                    else:
-                        self._memo_put(n, stack[-1])
-                elif code == EMPTY_TUPLE:
-                    stack.append(())
-                elif code == SHORT_BINBYTES:
-                    if pos >= end:
-                        buf, pos, end, start = self._more(buf, pos, end, start, 1, code)
-                    n = buf[pos]
-                    pos += 1
-                    if n > end - pos:
-                        buf, pos, end, start = self._more(buf, pos, end, start, n, code)
-                    stack.append(buf[pos : pos + n])
-                    pos += n
-                elif code == REDUCE:
-                    args = stack.pop()
-                    func = stack[-1]
-                    if not trusted:
-                        kind = callables.get(id(func))
-                        if (
-                            kind != CALL_PLAIN
-                            and not (
-                                kind == CALL_ENCODE
-                                and type(args) is tuple
-                                and len(args) == 2
-                                and type(args[0]) is str
-                                and type(args[1]) is str
-                                and args[1] == "latin1"
+                            target[key] = value
+                        else:
+                            if not trusted:
+                                self._guard_target(target, "SETITEM")
+                            calling = True
+                            target[key] = value
+                            calling = False
+                    elif code == BINPUT:
+                        if pos >= end:
+                            buf, pos, end, start = self._more(
+                                buf, pos, end, start, 1, code
                             )
-                            and not (
-                                kind == CALL_SCALAR
-                                and type(args) is tuple
-                                and len(args) == 1
-                                and type(args[0]) is str
-                                and len(args[0]) <= SHORT_TEXT
+                        n = buf[pos]
+                        pos += 1
+                        if n == len(memo) and not memo_extra:
+                            memo.append(stack[-1])
+                        else:
+                            self._memo_put(n, stack[-1])
+                    elif code == LONG_BINPUT:
+                        if pos + 4 > end:
+                            buf, pos, end, start = self._more(
+                                buf, pos, end, start, 4, code
                             )
-                        ):
-                            # The stack as it is now, for a nested-name lookup.
-                            self._stack = stack
-                            self._guard_call(func, args, None, "REDUCE", pos)
-                    if type(args) is not tuple and not isinstance(args, tuple):
-                        raise _MalformedTypeError(
-                            "REDUCE arguments must be a tuple, not "
-                            f"{type(args).__name__}"
+                        if COMPILED:  # noqa: SIM108
+                            n = i64(read_i32_le(buf, pos)) & 0xFFFFFFFF
+                        else:
+                            n = unpack_u4(buf, pos)[0]
+                        if n > max_memo_index:
+                            raise self._limit(
+                                f"memo index {n} is above "
+                                f"max_memo_index={max_memo_index}",
+                                "max_memo_index",
+                            )
+                        pos += 4
+                        if n == len(memo) and not memo_extra:
+                            memo.append(stack[-1])
+                        else:
+                            self._memo_put(n, stack[-1])
+                    elif code == BUILD:
+                        state = stack.pop()
+                        target = stack[-1]
+                        calling = True
+                        if trusted:
+                            build(target, state)
+                        else:
+                            self._guard_build(target, state, pos)
+                        calling = False
+                    elif code == TUPLE:
+                        if not metastack:
+                            raise MalformedPickleError("could not find MARK")
+                        value = tuple(stack)
+                        stack = metastack.pop()
+                        stack.append(value)
+                    else:
+                        buf, pos, end, start, stack = self._rare(
+                            code, buf, pos, end, start, stack
                         )
-                    calling = True
-                    value = func(*args)
-                    calling = False
-                    if not trusted:
-                        self._objects += 1
-                        if type(value) in sized or self._objects > max_objects:
-                            self._counted(value, pos)
-                        if owned and id(func) in owned:
-                            self._own(value)
-                    stack[-1] = value
-                elif code == BUILD:
-                    state = stack.pop()
-                    target = stack[-1]
-                    calling = True
-                    if trusted:
-                        build(target, state)
-                    else:
-                        self._guard_build(target, state, pos)
-                    calling = False
-                elif code == TUPLE:
-                    if not metastack:
-                        raise MalformedPickleError("could not find MARK")
-                    value = tuple(stack)
-                    stack = metastack.pop()
-                    stack.append(value)
-                elif code == BINBYTES:
-                    if pos + 4 > end:
-                        buf, pos, end, start = self._more(buf, pos, end, start, 4, code)
-                    # Not a conditional expression: compiled, its value
-                    # would be boxed.
-                    if COMPILED:  # noqa: SIM108
-                        n = i64(read_i32_le(buf, pos)) & 0xFFFFFFFF
-                    else:
-                        n = unpack_u4(buf, pos)[0]
-                    pos += 4
-                    if n > end - pos:
-                        buf, pos, end, start = self._more(buf, pos, end, start, n, code)
-                    stack.append(buf[pos : pos + n])
-                    pos += n
-                elif code == BINPERSID:
-                    stack.append(self._persistent(stack.pop()))
-                elif code == STOP:
-                    value = stack.pop()
-                    self._finish(pos)
-                    if not trusted and self._stand_ins:
-                        # (args, func: maybe a nested-name lookup's base, lookup.)
-                        args = None
-                        func = None
-                        self._check_stand_ins()
-                    return value
                 else:
-                    buf, pos, end, start, stack = self._rare(
-                        code, buf, pos, end, start, stack
-                    )
+                    # Upper case and punctuation: scalars, MARK, REDUCE (14).
+                    if code == BININT1:
+                        if pos >= end:
+                            buf, pos, end, start = self._more(
+                                buf, pos, end, start, 1, code
+                            )
+                        stack.append(buf[pos])
+                        pos += 1
+                    elif code == NONE:
+                        stack.append(None)
+                    elif code == EMPTY_LIST:
+                        stack.append([])
+                    elif code == MARK:
+                        if len(metastack) >= max_depth:
+                            raise self._limit(
+                                f"more than max_depth={max_depth} MARKs are open",
+                                "max_depth",
+                            )
+                        metastack.append(stack)
+                        stack = []
+                    elif code == BINFLOAT:
+                        if pos + 8 > end:
+                            buf, pos, end, start = self._more(
+                                buf, pos, end, start, 8, code
+                            )
+                        if COMPILED:
+                            stack.append(read_f64_be(buf, pos))
+                        else:
+                            stack.append(unpack_f8(buf, pos)[0])
+                        pos += 8
+                    elif code == BININT2:
+                        if pos + 2 > end:
+                            buf, pos, end, start = self._more(
+                                buf, pos, end, start, 2, code
+                            )
+                        if COMPILED:
+                            # Native: no tagged-int shift (a C call compiled).
+                            stack.append(i64(read_i16_le(buf, pos)) & 0xFFFF)
+                        else:
+                            stack.append(buf[pos] | (buf[pos + 1] << 8))
+                        pos += 2
+                    elif code == BININT:
+                        if pos + 4 > end:
+                            buf, pos, end, start = self._more(
+                                buf, pos, end, start, 4, code
+                            )
+                        if COMPILED:
+                            stack.append(read_i32_le(buf, pos))
+                        else:
+                            stack.append(unpack_i4(buf, pos)[0])
+                        pos += 4
+                    elif code == BINUNICODE:
+                        if pos + 4 > end:
+                            buf, pos, end, start = self._more(
+                                buf, pos, end, start, 4, code
+                            )
+                        if COMPILED:  # noqa: SIM108
+                            n = i64(read_i32_le(buf, pos)) & 0xFFFFFFFF
+                        else:
+                            n = unpack_u4(buf, pos)[0]
+                        pos += 4
+                        if n > end - pos:
+                            buf, pos, end, start = self._more(
+                                buf, pos, end, start, n, code
+                            )
+                        try:
+                            stack.append(buf[pos : pos + n].decode())
+                        except UnicodeDecodeError:
+                            # Strict UTF-8 first; lone surrogates take this path.
+                            stack.append(
+                                str(buf[pos : pos + n], "utf-8", "surrogatepass")
+                            )
+                        pos += n
+                    elif code == EMPTY_TUPLE:
+                        stack.append(())
+                    elif code == SHORT_BINBYTES:
+                        if pos >= end:
+                            buf, pos, end, start = self._more(
+                                buf, pos, end, start, 1, code
+                            )
+                        n = buf[pos]
+                        pos += 1
+                        if n > end - pos:
+                            buf, pos, end, start = self._more(
+                                buf, pos, end, start, n, code
+                            )
+                        stack.append(buf[pos : pos + n])
+                        pos += n
+                    elif code == REDUCE:
+                        args = stack.pop()
+                        func = stack[-1]
+                        if not trusted:
+                            kind = callables.get(id(func))
+                            if (
+                                kind != CALL_PLAIN
+                                and not (
+                                    kind == CALL_ENCODE
+                                    and type(args) is tuple
+                                    and len(args) == 2
+                                    and type(args[0]) is str
+                                    and type(args[1]) is str
+                                    and args[1] == "latin1"
+                                )
+                                and not (
+                                    kind == CALL_SCALAR
+                                    and type(args) is tuple
+                                    and len(args) == 1
+                                    and type(args[0]) is str
+                                    and len(args[0]) <= SHORT_TEXT
+                                )
+                            ):
+                                # The stack as it is now, for a nested-name lookup.
+                                self._stack = stack
+                                self._guard_call(func, args, None, "REDUCE", pos)
+                        if type(args) is not tuple and not isinstance(args, tuple):
+                            raise _MalformedTypeError(
+                                "REDUCE arguments must be a tuple, not "
+                                f"{type(args).__name__}"
+                            )
+                        calling = True
+                        value = func(*args)
+                        calling = False
+                        if not trusted:
+                            self._objects += 1
+                            if type(value) in sized or self._objects > max_objects:
+                                self._counted(value, pos)
+                            if owned and id(func) in owned:
+                                self._own(value)
+                        stack[-1] = value
+                    elif code == BINBYTES:
+                        if pos + 4 > end:
+                            buf, pos, end, start = self._more(
+                                buf, pos, end, start, 4, code
+                            )
+                        if COMPILED:  # noqa: SIM108
+                            n = i64(read_i32_le(buf, pos)) & 0xFFFFFFFF
+                        else:
+                            n = unpack_u4(buf, pos)[0]
+                        pos += 4
+                        if n > end - pos:
+                            buf, pos, end, start = self._more(
+                                buf, pos, end, start, n, code
+                            )
+                        stack.append(buf[pos : pos + n])
+                        pos += n
+                    elif code == BINPERSID:
+                        stack.append(self._persistent(stack.pop()))
+                    elif code == STOP:
+                        value = stack.pop()
+                        self._finish(pos)
+                        if not trusted and self._stand_ins:
+                            # (args, func: maybe a nested-name lookup's base, lookup.)
+                            args = None
+                            func = None
+                            self._check_stand_ins()
+                        return value
+                    else:
+                        buf, pos, end, start, stack = self._rare(
+                            code, buf, pos, end, start, stack
+                        )
         except Exception as exc:
             err = self._translate(
                 exc, code, start, calling or self._calling, metastack, stack, buf

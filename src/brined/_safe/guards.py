@@ -61,6 +61,12 @@ _reconstructor: Final = copyreg._reconstructor  # type: ignore[attr-defined]
 # __setstate__, most of BUILD's time.
 _lookup: Final = getattr
 _intern: Final = sys.intern
+# The interned attribute names trusted BUILD has met, each its own key: a dict
+# lookup by value costs less than a call of sys.intern (compiled, a Python
+# call).  Bounded: a pickle's own long or many keys fall back to the call.
+_NAMES: Final[dict[str, str]] = {}
+_NAMES_MAX: Final = 2048
+_NAME_LEN: Final = 64
 _TRUST: Final = "If you trust this data: brined.loads(data, trusted=True)"
 
 # Objects BUILD may never touch, whatever their origin.
@@ -496,6 +502,16 @@ def add_items(target: Any, items: list[Any]) -> None:
             add(item)
 
 
+def _attr_name(key: str) -> str:
+    # sys.intern(key) for an exact str (PyUnicode_InternInPlace, as C's BUILD).
+    name = _NAMES.get(key)
+    if name is None:
+        name = _intern(key)
+        if len(_NAMES) < _NAMES_MAX and len(name) <= _NAME_LEN:
+            _NAMES[name] = name
+    return name
+
+
 def build(inst: Any, state: Any) -> None:
     """BUILD as the stdlib does it (trusted loads)."""
     setstate = _lookup(inst, "__setstate__", None)
@@ -516,7 +532,7 @@ def build(inst: Any, state: Any) -> None:
         inst_dict = inst.__dict__
         for key, value in state.items():
             if type(key) is str:
-                inst_dict[_intern(key)] = value
+                inst_dict[_attr_name(key)] = value
             else:
                 inst_dict[key] = value
     if has_slots:
