@@ -69,8 +69,9 @@ _pack_binint: Final = Struct("<Bi").pack
 _pack_long_binget: Final = Struct("<BI").pack
 _pack_long_binput: Final = _pack_long_binget
 
-# What `Pickler._run` drives: the parts still to save, and what ends the object.
-_Entry = tuple[Iterator[Any], "bytes | Callable[[], Any]"]
+# What `Pickler._run` drives: the parts still to save, and what ends the object
+# (bytes to write, a function to call, or, in `_run_entries`, the tuple saved).
+_Entry = tuple[Iterator[Any], "bytes | tuple[Any, ...] | Callable[[], Any]"]
 
 _LATIN1: Final = "latin1"
 

@@ -26,10 +26,13 @@ Rules that govern this module:
 from __future__ import annotations
 
 from collections.abc import Callable
+from itertools import chain as _chain
 from pickle import PickleBuffer
+from types import FunctionType, GeneratorType
 from typing import Any, Final
 
 from .._build import COMPILED as _COMPILED
+from .._format.opcodes import BATCHSIZE
 
 if _COMPILED:
     # Native writes, compiled to direct C calls; the interpreted build never
@@ -44,6 +47,9 @@ from .base import (
     _BYTES_SINK,
     _PROTO_OPS,
     _SHORT_BINUNICODE,
+    _TUPLE_OPS,
+    _copyreg_newobj,
+    _copyreg_table,
     _Entry,
     _NoPersistentId,
     _pack_binfloat,
@@ -72,6 +78,18 @@ from .writes import keep_strs, lend_strs
 # list's array at every call (~400 instructions of a `dumps(None)`).
 _SPARE: Final[list[Any]] = [None]
 _SPARE_MAX: Final = 4 << 20
+
+# Types `_run_entries` never takes for plain objects: atoms, containers, and
+# what `_save_compound` saves before it asks `__reduce_ex__`.
+_NOT_PLAIN: Final = frozenset(
+    {type, FunctionType, frozenset, bytearray, PickleBuffer, bytes, set}
+)
+
+# The most bytes `_run_entries` writes inline for one item: a short str
+# (SHORT_BINUNICODE, 255 bytes, MEMOIZE); a container's header is shorter.
+_ITEM_MAX: Final = 260
+# An entry's items when it only has its closer left.
+_EXHAUSTED: Final = iter(())
 
 __all__ = ["PickleBuffer", "Pickler", "dump", "dumps"]
 
@@ -260,49 +278,93 @@ class Pickler(Savers):
             canon = self._canon
             bytes_ok = self.proto >= 3
             buf = self._buf
+            # One byte: a bound method call costs less than `buf +=` (no
+            # buffer protocol).
+            app = buf.append
             memo = self._memo
             short_str = self.proto >= 4
+            proto = self.proto
+            short_tuples = proto >= 2
+            # Objects reduced the default way skip `_save_compound` when no
+            # hook could intervene (see `run_levels`'s `plain_reduce`).
+            plain = (
+                simple
+                and not det
+                and proto >= 2
+                and self._reducer_override is None
+                and self._own_dispatch_table is None
+            )
+            copyreg_table = _copyreg_table
+            copyreg_newobj = _copyreg_newobj
+            from_iterable = _chain.from_iterable
+            # LONG_BINGET of the memo indices hit so far (a look-up costs
+            # less than packing it again).
+            long_gets: dict[int, bytes] = {}
             while stack:
                 top = stack[-1]
+                # Items of this entry still to save before the next frame
+                # check, which needs none until the frame could be full.
+                room = 0
                 for item in top[0]:
-                    if len(buf) >= self._frame_limit:
-                        self._commit_frame()
+                    if room:
+                        room -= 1
+                    else:
+                        size = len(buf)
+                        limit = self._frame_limit
+                        if size >= limit:
+                            self._commit_frame()
+                        elif type(top[0]) is not GeneratorType:
+                            # Each item written inline adds at most
+                            # `_ITEM_MAX` bytes; anything else sets `room`
+                            # to 0, and so does a new entry.  (A generator
+                            # may write between its items.)
+                            room = (limit - size) // _ITEM_MAX - 1
+                            if room < 0:
+                                room = 0
                     if simple:
                         # The atoms and memo hits of protocols 1-5, inline; the
                         # order of checks is still _pickle.c's.
                         t = type(item)
                         if t is str:
-                            x = memo.get(id(item))
+                            k = id(item)
+                            x = memo.get(k)
                             if x is None and det:
                                 # Equal strings share (`canonical`); only a
                                 # miss looks its value up (see `run_levels`).
                                 c = canon.setdefault(item, item)
                                 if c is not item:
                                     item = c
-                                    x = memo.get(id(c))
+                                    k = id(c)
+                                    x = memo.get(k)
                             if x is not None:
                                 idx = x[0]
                                 if idx < 256:
                                     buf += _BINGET[idx]
                                 elif idx <= 0xFFFFFFFF:
-                                    buf += _pack_long_binget(0x6A, idx)  # LONG_BINGET
+                                    got = long_gets.get(idx)
+                                    if got is None:
+                                        got = _pack_long_binget(0x6A, idx)
+                                        long_gets[idx] = got
+                                    buf += got  # LONG_BINGET
                                 else:
                                     self._write_get(idx)
                                 continue
                             if short_str:
                                 text: str = item  # typed: compiled, encode is native
                                 try:
-                                    data = text.encode("utf-8")
+                                    # No argument: UTF-8, the fastest call.
+                                    data = text.encode()
                                 except UnicodeEncodeError:
                                     data = text.encode("utf-8", "surrogatepass")
                                 n = len(data)
                                 if n <= 0xFF:
                                     buf += _SHORT_BINUNICODE[n]
                                     buf += data
-                                    memo[id(item)] = (len(memo), item)
-                                    buf += b"\x94"  # MEMOIZE
+                                    memo[k] = (len(memo), item)
+                                    app(0x94)  # MEMOIZE
                                     continue
                             self._save_str(item)
+                            room = 0
                             continue
                         if t is int:
                             v: int = item  # typed: compiled, comparisons are native
@@ -314,15 +376,20 @@ class Pickler(Savers):
                                 buf += _pack_binint(0x4A, v)  # BININT
                             else:
                                 self._save_long(v)
+                                room = 0
                             continue
                         if t is float:
                             buf += _pack_binfloat(0x47, item)  # BINFLOAT
                             continue
                         if item is None:
-                            buf += b"\x4e"  # NONE
+                            app(0x4E)  # NONE
                             continue
                         if t is bool:
-                            self._save_atom(item)
+                            if short_tuples:
+                                app(0x88 if item else 0x89)  # NEWTRUE, NEWFALSE
+                            else:
+                                self._save_atom(item)
+                                room = 0
                             continue
                         x = memo.get(id(item))
                         if x is None and det and (t is tuple or t is bytes):
@@ -336,18 +403,137 @@ class Pickler(Savers):
                             if idx < 256:
                                 buf += _BINGET[idx]
                             elif idx <= 0xFFFFFFFF:
-                                buf += _pack_long_binget(0x6A, idx)  # LONG_BINGET
+                                got = long_gets.get(idx)
+                                if got is None:
+                                    got = _pack_long_binget(0x6A, idx)
+                                    long_gets[idx] = got
+                                buf += got  # LONG_BINGET
                             else:
                                 self._write_get(idx)
                             continue
                         if t is bytes and bytes_ok:
                             self._save_bytes_data(item, item)
+                            room = 0
                             continue
-                        entry = self._save_compound(item)
+                        if t is dict and short_str:
+                            # `_save_dict` (protocols 4 and 5), inline.
+                            memo[id(item)] = (len(memo), item)
+                            n = len(item)
+                            if n == 1:
+                                buf += b"\x7d\x94"  # EMPTY_DICT MEMOIZE
+                                entry = (iter(next(iter(item.items()))), b"s")
+                            elif n and n < BATCHSIZE:
+                                buf += b"\x7d\x94\x28"  # EMPTY_DICT MEMOIZE MARK
+                                entry = (from_iterable(item.items()), b"u")
+                            else:
+                                buf += b"\x7d\x94"  # EMPTY_DICT MEMOIZE
+                                if not n:
+                                    continue
+                                entry = self._dict_batch(item, iter(item.items()), n)
+                        elif t is list and short_str:
+                            # `_save_list` (protocols 4 and 5), inline.
+                            memo[id(item)] = (len(memo), item)
+                            n = len(item)
+                            if n == 1:
+                                buf += b"\x5d\x94"  # EMPTY_LIST MEMOIZE
+                                entry = (iter((item[0],)), b"a")  # APPEND
+                            elif n and n <= BATCHSIZE:
+                                buf += b"\x5d\x94\x28"  # EMPTY_LIST MEMOIZE MARK
+                                entry = (iter(item), b"e")  # APPENDS
+                            else:
+                                buf += b"\x5d\x94"  # EMPTY_LIST MEMOIZE
+                                if not n:
+                                    continue
+                                entry = self._list_batch(item, 0)
+                        elif t is dict:
+                            entry = self._save_dict(item)
+                        elif t is list:
+                            entry = self._save_list(item)
+                        elif t is tuple:
+                            if not item:
+                                app(0x29)  # EMPTY_TUPLE
+                                continue
+                            # `_save_tuple`, inline; the tuple itself is the
+                            # closer, ended below as `_end_tuple` ends it.
+                            if len(item) > 3 or not short_tuples:
+                                app(0x28)  # MARK
+                            entry = (iter(item), item)
+                        elif (
+                            plain
+                            and t not in _NOT_PLAIN
+                            and t not in copyreg_table
+                            and not issubclass(t, type)
+                        ):
+                            # An object reduced the default way, as
+                            # `_save_compound` would (no hook is set).
+                            reduce_ex = getattr(item, "__reduce_ex__", None)
+                            if reduce_ex is None:
+                                entry = self._save_compound(item)
+                            else:
+                                rv = reduce_ex(proto)
+                                x = memo.get(id(t))
+                                nrv = len(rv) if type(rv) is tuple else 0
+                                args = rv[1] if nrv >= 2 else None
+                                if (
+                                    x is not None
+                                    and type(args) is tuple
+                                    and nrv <= 5
+                                    and rv[0] is copyreg_newobj
+                                    and len(args) == 1
+                                    and args[0] is t
+                                    and item.__class__ is t
+                                    and (nrv < 4 or rv[3] is None)
+                                    and (nrv < 5 or rv[4] is None)
+                                ):
+                                    # Its class in the memo, no arguments:
+                                    # NEWOBJ written here, no entry for
+                                    # the two (their saves run no code).
+                                    idx = x[0]
+                                    if idx < 256:
+                                        buf += _BINGET[idx]
+                                    else:
+                                        self._write_get(idx)
+                                    if len(buf) >= self._frame_limit:
+                                        self._commit_frame()
+                                    buf += b"\x29\x81"  # EMPTY_TUPLE NEWOBJ
+                                    if short_str:
+                                        memo[id(item)] = (len(memo), item)
+                                        app(0x94)  # MEMOIZE
+                                    else:
+                                        self._memoize(item)
+                                    state = rv[2] if nrv > 2 else None
+                                    if state is None:
+                                        room = 0
+                                        continue
+                                    if (
+                                        type(state) is dict
+                                        and short_str
+                                        and 1 < len(state) < BATCHSIZE
+                                        and id(state) not in memo
+                                    ):
+                                        # A state dict, as the loop would
+                                        # save it, under an entry that ends
+                                        # with BUILD.
+                                        stack.append((_EXHAUSTED, b"\x62"))
+                                        owners.append(item)
+                                        item = state
+                                        if len(buf) >= self._frame_limit:
+                                            self._commit_frame()
+                                        memo[id(item)] = (len(memo), item)
+                                        # EMPTY_DICT MEMOIZE MARK
+                                        buf += b"\x7d\x94\x28"
+                                        entry = (from_iterable(item.items()), b"u")
+                                    else:
+                                        entry = (iter((state,)), b"\x62")  # BUILD
+                                else:
+                                    entry = self._save_reduce_value(item, rv)
+                        else:
+                            entry = self._save_compound(item)
                     elif type(item) is _NoPersistentId:
                         entry = self._save(item.obj, False)
                     else:
                         entry = self._save(item, True)
+                    room = 0
                     if entry is not None:
                         if fast:
                             if id(item) in active:
@@ -365,6 +551,21 @@ class Pickler(Savers):
                     closer = top[1]
                     if isinstance(closer, bytes):
                         buf += closer
+                    elif isinstance(closer, tuple):
+                        # The end of a tuple (`_end_tuple`, inline).
+                        n = len(closer)
+                        short = n <= 3 and short_tuples
+                        x = memo.get(id(closer))
+                        if x is not None:
+                            # Recursive: drop its items and fetch it.
+                            if short:
+                                buf += b"0" * n  # POP
+                            else:
+                                app(0x31)  # POP_MARK
+                            self._write_get(x[0])
+                        else:
+                            buf += _TUPLE_OPS[n] if short else b"t"
+                            self._memoize(closer)
                     else:
                         # A closer may hand back what the object still has to save.
                         entry = closer()

@@ -293,23 +293,29 @@ class Savers(ReduceSaver):
         if size < BATCHSIZE:
             buf += b"\x28"  # MARK
             return (chain.from_iterable(obj.items()), b"u")  # SETITEMS
-        return (self._dict_batches(obj), b"")
+        return self._dict_batch(obj, iter(obj.items()), size)
 
-    def _dict_batches(self, obj: dict[Any, Any]) -> Iterator[Any]:
+    def _dict_batch(self, obj: dict[Any, Any], it: Iterator[Any], size: int) -> _Entry:
         """C's batch_dict_exact: MARK ... SETITEMS per 1000 items, and one more,
-        empty, pair when the size is a multiple of 1000."""
-        buf = self._buf
-        size = len(obj)
-        it = iter(obj.items())
-        while True:
-            buf += b"\x28"  # MARK
-            batch = list(islice(it, BATCHSIZE))
-            yield from chain.from_iterable(batch)
-            buf += b"\x75"  # SETITEMS
-            if len(obj) != size:
-                raise RuntimeError("dictionary changed size during iteration")
-            if len(batch) != BATCHSIZE:
-                return
+        empty, pair when the size is a multiple of 1000.  Each batch's closer
+        writes SETITEMS and hands back the next batch (no generator: the
+        driver's frame checks can skip ahead over a plain iterator)."""
+        self._buf += b"\x28"  # MARK
+        batch = list(islice(it, BATCHSIZE))
+        return (
+            chain.from_iterable(batch),
+            partial(self._end_dict_batch, obj, it, size, len(batch)),
+        )
+
+    def _end_dict_batch(
+        self, obj: dict[Any, Any], it: Iterator[Any], size: int, n: int
+    ) -> _Entry | None:
+        self._buf += b"\x75"  # SETITEMS
+        if len(obj) != size:
+            raise RuntimeError("dictionary changed size during iteration")
+        if n != BATCHSIZE:
+            return None
+        return self._dict_batch(obj, it, size)
 
     def _save_set(self, obj: set[Any]) -> _Entry | None:
         # Deterministic dumps: the elements in a canonical order.
@@ -328,7 +334,8 @@ class Savers(ReduceSaver):
         return (self._set_batches(obj, elems), b"")
 
     def _set_batches(self, obj: set[Any], elems: Any) -> Iterator[Any]:
-        """Like `_dict_batches`, with ADDITEMS."""
+        """C's batch_set_exact: MARK ... ADDITEMS per 1000 elements, and one
+        more, empty, batch when the size is a multiple of 1000."""
         buf = self._buf
         size = len(obj)
         it = iter(elems)

@@ -113,7 +113,14 @@ def plain_setitems_keys(items: list[Any]) -> bool:
 
 
 def _weight(obj: Any) -> int:
-    # Bytes for text, a pointer's worth per item for containers.
+    # Bytes for text, a pointer's worth per item for containers.  The callers
+    # weigh objects of the exact `SIZED` types: tested by identity first, as
+    # isinstance with a tuple reads `__class__` once per type it rules out.
+    kind = type(obj)
+    if kind is str or kind is bytes or kind is bytearray:
+        return len(obj)
+    if kind is tuple or kind is list or kind is dict:
+        return 8 * len(obj)
     return len(obj) if isinstance(obj, _TEXT_TYPES) else 8 * len(obj)
 
 
@@ -323,7 +330,9 @@ class _Guarded(_Input):
     def _note_foreign(self, obj: Any, callable_: bool) -> None:
         """Record an object this load did not create (a global, a persistent or
         extension object, a buffer): never a BUILD or item target."""
-        key = id(obj)
+        # Compiled, an int local is a native int boxed again at each of its
+        # five uses as a key; as Any it is boxed once.
+        key: Any = id(obj)
         if callable_ and key not in self._callable:
             self._callable[key] = call_kind(obj)
         foreign = self._make_foreign()

@@ -7,6 +7,7 @@ allowed module can re-export a blocked object).
 
 from __future__ import annotations
 
+import builtins
 import sys
 import types
 from typing import TYPE_CHECKING, Any, Final
@@ -51,6 +52,36 @@ _LOOKUP_SHAPE: Final = (
 )
 
 
+# The builtin getattr, called as a function: with a default it learns that
+# an attribute is missing without making an AttributeError (compiled, mypyc's
+# own getattr primitive makes one and drops it).
+_lookup: Final = getattr
+
+
+# The interpreter's own `__import__`, or None if something had replaced it
+# before brined was imported (a builtin function of the builtins module).
+_PLAIN_IMPORT: Final = (
+    builtins.__import__
+    if isinstance(builtins.__import__, types.BuiltinFunctionType)
+    and getattr(builtins.__import__, "__self__", None) is builtins
+    else None
+)
+
+
+def _needs_import(module: Any) -> bool:
+    """Whether `find_class` must call `__import__` for `module` (the entry of
+    ``sys.modules``, or None).  C pickle always calls it; for a module that is
+    loaded and not initializing (its spec says so: another thread may still
+    be executing it, and `__import__` waits), the interpreter's own
+    `__import__` only returns it, so that ~2k instructions' work a global is
+    skipped — unless the user has replaced `builtins.__import__`, whose hook
+    is then called exactly as C pickle calls it."""
+    if module is None or builtins.__import__ is not _PLAIN_IMPORT:
+        return True
+    spec = _lookup(module, "__spec__", None)
+    return spec is not None and bool(_lookup(spec, "_initializing", False))
+
+
 # Unpickler, which Python code subclasses, derives from this class.
 @mypyc_attr(allow_interpreted_subclasses=True)
 class _Resolver(_Machine):
@@ -85,8 +116,10 @@ class _Resolver(_Machine):
                 raise self._refusal(
                     module, name, verdict, f"{written_module}.{written_name}"
                 )
-        __import__(module, level=0)
-        root: Any = sys.modules[module]
+        root: Any = sys.modules.get(module)
+        if _needs_import(root):
+            __import__(module, level=0)
+            root = sys.modules[module]
         obj = root
         if self.proto < 4 or ("." not in name and name != "<locals>"):
             # One part (nearly every name): no split, no walk.

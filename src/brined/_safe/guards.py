@@ -30,6 +30,7 @@ import types
 from typing import Any, Final
 
 from ..errors import MalformedPickleError, UnsafeOperationError
+from .policy import is_static_type
 
 __all__ = [
     "CALL_ARGS",
@@ -156,6 +157,8 @@ _PLAIN_CALLEES: Final = frozenset(
 _SCALAR_CALLEES: Final = frozenset(
     [("decimal", "Decimal"), ("builtins", "float"), ("builtins", "complex")]
 )
+# Their qualnames: most callees are ruled out by one str lookup.
+_SHORTCUT_QUALNAMES: Final = frozenset(q for _, q in _PLAIN_CALLEES | _SCALAR_CALLEES)
 _HASHED_BUILDERS: Final = (set, frozenset)
 # re._compile's flags a pickle may pass: not re.DEBUG, which prints the parsed
 # pattern to stdout while compiling.
@@ -165,6 +168,15 @@ _RE_FLAGS: Final = int(
 _re_compile: Final = re._compile  # type: ignore[attr-defined]
 _partial: Final = functools.partial
 _MAPPING_BUILDERS: Final = (dict,)
+# (Bound once, so `hashed_keys`' remembered answers cannot go stale.)
+_Counter: Final = collections.Counter
+
+
+# Static types whose call kind is `CALL_ARGS` for good (names outside both
+# sets, never changing), by id, each kept alive by its entry: a static type's
+# names are new strs at each read.
+_STATIC_ARGS: Final[dict[int, object]] = {}
+_MAX_STATIC: Final = 4096
 
 
 def call_kind(func: Any) -> int:
@@ -173,17 +185,24 @@ def call_kind(func: Any) -> int:
         return CALL_RECONSTRUCTOR
     if func is _codecs.encode:
         return CALL_ENCODE
+    if _STATIC_ARGS.get(id(func)) is func:
+        return CALL_ARGS
     module = getattr(func, "__module__", None)
     qual = getattr(func, "__qualname__", None)
-    if (
-        isinstance(module, str)
-        and isinstance(qual, str)
-        and getattr(sys.modules.get(module), qual, None) is func
-    ):
-        if (module, qual) in _PLAIN_CALLEES:
-            return CALL_PLAIN
-        if (module, qual) in _SCALAR_CALLEES:
-            return CALL_SCALAR
+    if isinstance(module, str) and isinstance(qual, str):
+        # The names first: the lookup that makes sure `func` is the object
+        # they name is only needed for the few plain and scalar callees.
+        names = (module, qual) if qual in _SHORTCUT_QUALNAMES else None
+        if names in _PLAIN_CALLEES:
+            kind = CALL_PLAIN
+        elif names in _SCALAR_CALLEES:
+            kind = CALL_SCALAR
+        else:
+            if is_static_type(func) and len(_STATIC_ARGS) < _MAX_STATIC:
+                _STATIC_ARGS[id(func)] = func
+            return CALL_ARGS
+        if getattr(sys.modules.get(module), qual, None) is func:
+            return kind
     return CALL_ARGS
 
 
@@ -222,7 +241,32 @@ def _runaway(value: Any) -> bool:
         # (whose own MRO has no __next__), without the AttributeError a miss
         # formats and drops: a few thousand instructions per argument.
         return any("__next__" in klass.__dict__ for klass in kind.__mro__)
-    return hasattr(kind, "__next__")
+    known = _STATIC_RUNAWAY.get(id(kind))
+    if known is not None and known[0] is kind:
+        return known[1]
+    answer = hasattr(kind, "__next__")
+    if _static_lookup(kind) and len(_STATIC_RUNAWAY) < _MAX_STATIC:
+        _STATIC_RUNAWAY[id(kind)] = (kind, answer)
+    return answer
+
+
+# `_runaway`'s answers for the classes `_static_lookup` accepts (numpy's
+# scalar and dtype classes: metaclass `numpy._DTypeMeta`), by id, each with
+# its class, which the entry keeps alive.
+_STATIC_RUNAWAY: Final[dict[int, tuple[type, bool]]] = {}
+_type_getattribute: Final = type.__dict__["__getattribute__"]
+
+
+def _static_lookup(kind: type) -> bool:
+    """Whether hasattr(kind, name) can never change: `kind`, its metaclass
+    and every class of their MROs are static types (whose dicts and bases
+    are fixed), and the metaclass looks attributes up as `type` does."""
+    meta: type = type(kind)
+    return (
+        all(is_static_type(k) for k in kind.__mro__)
+        and all(is_static_type(k) for k in meta.__mro__)
+        and _lookup(meta, "__getattribute__", None) is _type_getattribute
+    )
 
 
 def check_args(
@@ -245,8 +289,9 @@ def check_args(
             "the stdlib writes",
             "call-args",
         )
-    values = list(args)
+    values: Any = args
     if kwargs:
+        values = list(args)
         values.extend(kwargs.values())
     for value in values:
         if _runaway(value):
@@ -372,7 +417,6 @@ def _check_dtype_built(dtype: Any) -> None:
     memory.  numpy's constructor checks those things, so the dtype is rebuilt
     from its description and compared.
     """
-    np = sys.modules["numpy"]
     try:
         names = dtype.names
         sub = dtype.subdtype
@@ -385,11 +429,13 @@ def _check_dtype_built(dtype: Any) -> None:
                 "titles": [fields[n][2] if len(fields[n]) > 2 else None for n in names],
                 "itemsize": dtype.itemsize,
             }
-            canonical = np.dtype(spec, align=bool(dtype.isalignedstruct))
+            canonical = sys.modules["numpy"].dtype(
+                spec, align=bool(dtype.isalignedstruct)
+            )
         elif sub is not None:
-            canonical = np.dtype(sub)
+            canonical = sys.modules["numpy"].dtype(sub)
         else:
-            canonical = np.dtype(dtype.str)
+            canonical = _simple_dtype(dtype.str)
         ok = (
             canonical == dtype
             and canonical.flags == dtype.flags
@@ -407,6 +453,21 @@ def _check_dtype_built(dtype: Any) -> None:
         )
 
 
+# numpy's dtype for each simple type string ("<f8"), as `np.dtype(text)`
+# makes it: that parse is fixed, so one made earlier is the one it would make
+# now (numpy hands out one shared descriptor per built-in type anyway).
+_SIMPLE_DTYPES: Final[dict[str, Any]] = {}
+
+
+def _simple_dtype(text: Any) -> Any:
+    made = _SIMPLE_DTYPES.get(text) if type(text) is str else None
+    if made is None:
+        made = sys.modules["numpy"].dtype(text)
+        if type(text) is str and len(_SIMPLE_DTYPES) < _MAX_STATIC:
+            _SIMPLE_DTYPES[text] = made
+    return made
+
+
 def _check_numpy_reconstruct(args: tuple[Any, ...]) -> None:
     # numpy writes _reconstruct(cls, (0,), b'b'); the shape is allocated.
     shape = args[1] if len(args) > 1 else None
@@ -418,12 +479,20 @@ def _check_numpy_reconstruct(args: tuple[Any, ...]) -> None:
         )
 
 
+# Static types that build neither a set nor a dict (`hashed_keys` is None for
+# them for good: their bases never change), by id, each kept alive by its
+# entry; numpy's dtype, called at every load of an array.
+_STATIC_NOT_BUILDERS: Final[dict[int, object]] = {}
+
+
 def hashed_keys(func: Any, args: tuple[Any, ...]) -> list[Any] | None:
     """The keys a call to a set/dict constructor will hash, if it is one."""
-    if not args or not isinstance(func, type):
+    if not args or _STATIC_NOT_BUILDERS.get(id(func)) is func:
+        return None
+    if not isinstance(func, type):
         return None
     keys: list[Any] = []
-    if issubclass(func, _HASHED_BUILDERS) or issubclass(func, collections.Counter):
+    if issubclass(func, _HASHED_BUILDERS) or issubclass(func, _Counter):
         # Elements: set(list), frozenset(tuple), Counter(list).  Subclasses
         # too: the constructor iterates them all the same.
         for arg in args:
@@ -436,6 +505,8 @@ def hashed_keys(func: Any, args: tuple[Any, ...]) -> list[Any] | None:
             if isinstance(arg, (list, tuple)):
                 keys.extend(p[0] for p in arg if type(p) in (list, tuple) and p)
         return keys
+    if is_static_type(func) and len(_STATIC_NOT_BUILDERS) < _MAX_STATIC:
+        _STATIC_NOT_BUILDERS[id(func)] = func
     return None
 
 
@@ -548,7 +619,7 @@ def check_instance(inst: Any, opname: str) -> None:
     # the same of a `__class__` that differs from the type.  So the ~15
     # `__class__` reads of isinstance (one per type) only in that case.
     kind = type(inst)
-    if any(k in _NOT_INSTANCE_SET for k in kind.__mro__) or (
+    if (_STATIC_TARGETS.get(id(kind)) is not kind and _not_instance_mro(kind)) or (
         getattr(inst, "__class__", kind) is not kind
         and isinstance(inst, _NOT_INSTANCES)
     ):
@@ -557,6 +628,18 @@ def check_instance(inst: Any, opname: str) -> None:
             "load created can be given state or items",
             "target",
         )
+
+
+# Static types (fixed bases) with no `_NOT_INSTANCES` type in their MRO, by id.
+_STATIC_TARGETS: Final[dict[int, type]] = {}
+
+
+def _not_instance_mro(kind: type) -> bool:
+    if any(k in _NOT_INSTANCE_SET for k in kind.__mro__):
+        return True
+    if is_static_type(kind) and len(_STATIC_TARGETS) < _MAX_STATIC:
+        _STATIC_TARGETS[id(kind)] = kind
+    return False
 
 
 def _state_keys(state: dict[Any, Any], what: str) -> None:

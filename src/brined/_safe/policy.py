@@ -63,6 +63,7 @@ __all__ = [
     "default_policy",
     "is_blocked",
     "is_blocked_object",
+    "is_static_type",
 ]
 
 # Verdicts returned by `Policy.check`.
@@ -105,10 +106,12 @@ def is_blocked(module: str, name: str) -> bool:
     That is: a listed gadget, or any name in a system module that is not one of
     the data types listed in `DATA_IN_SYSTEM_MODULES`.
     """
+    names = _BLOCKED_ANSWERS.get(module)
+    if names is not None:
+        known = names.get(name)
+        if known is not None:
+            return known
     key = (module, name)
-    known = _BLOCKED_ANSWERS.get(key)
-    if known is not None:
-        return known
     blocked = key in BLOCKED_NAMES or (
         _module_blocked(module) and key not in DATA_IN_SYSTEM_MODULES
     )
@@ -116,23 +119,55 @@ def is_blocked(module: str, name: str) -> bool:
     return blocked
 
 
-_BLOCKED_ANSWERS: Final[dict[tuple[str, str], bool]] = {}
+# is_blocked's answers, by module then name (no key tuple to make, hash and
+# compare at each lookup); `_BLOCKED_COUNT` counts them.
+_BLOCKED_ANSWERS: Final[dict[str, dict[str, bool]]] = {}
+_BLOCKED_COUNT: Final = [0]
 
 
 def _remember(
-    answers: dict[tuple[str, str], Any], module: str, name: str, answer: Any
+    answers: dict[str, dict[str, bool]], module: str, name: str, answer: bool
 ) -> None:
-    """Keep `answer` for (module, name) in `answers` (`is_blocked`'s,
-    `Policy.check`'s), at most `_MAX_VERDICTS` of them, so that a stream of
-    distinct names cannot grow it without end; and only for exact strs: a
-    str subclass's own __eq__ or __hash__ could make a later, different name
-    find its entry."""
-    if type(module) is str and type(name) is str and len(answers) < _MAX_VERDICTS:
-        answers[(module, name)] = answer
+    """Keep `is_blocked`'s `answer` for (module, name), at most
+    `_MAX_VERDICTS` of them, so that a stream of distinct names cannot grow
+    it without end; and only for exact strs: a str subclass's own __eq__ or
+    __hash__ could make a later, different name find its entry."""
+    if type(module) is str and type(name) is str and _BLOCKED_COUNT[0] < _MAX_VERDICTS:
+        names = answers.get(module)
+        if names is None:
+            names = answers[module] = {}
+        names[name] = answer
+        _BLOCKED_COUNT[0] += 1
 
 
 def _is_enum_class(obj: object) -> bool:
     return isinstance(obj, type) and issubclass(obj, Enum)
+
+
+# The real tp_flags of a class, read through `type`'s own descriptor: a
+# metaclass can define a `__flags__` of its own that says anything.
+_type_flags: Final = type.__dict__["__flags__"].__get__
+_HEAPTYPE: Final = 1 << 9  # Py_TPFLAGS_HEAPTYPE
+
+
+def is_static_type(obj: object) -> bool:
+    """A class defined in C as a static type (not made at run time): its
+    name, module, bases and dict can never change, and it is never freed,
+    so an answer that depends only on those holds for the process."""
+    # isinstance first: compiled, it is a flag test that rules out functions
+    # at once; then by the type, as isinstance believes a `__class__` property.
+    return (
+        isinstance(obj, type)
+        and issubclass(type(obj), type)
+        and not _type_flags(obj) & _HEAPTYPE
+    )
+
+
+# is_blocked_object's answers for static types, by id, each with its type (so
+# an entry is only ever read for the object it was made for, which it keeps
+# alive).  A static type's `__module__` and `__qualname__` are new strs at
+# every read: two allocations and the blocklist lookup, per global per load.
+_STATIC_BLOCKED: Final[dict[int, tuple[object, bool]]] = {}
 
 
 def is_blocked_object(obj: object) -> bool:
@@ -141,6 +176,16 @@ def is_blocked_object(obj: object) -> bool:
     Modules are; Enum classes never are (their members are data wherever the
     class lives); anything else by its ``__module__`` and ``__qualname__``.
     """
+    known = _STATIC_BLOCKED.get(id(obj))
+    if known is not None and known[0] is obj:
+        return known[1]
+    blocked = _is_blocked_object(obj)
+    if is_static_type(obj) and len(_STATIC_BLOCKED) < _MAX_VERDICTS:
+        _STATIC_BLOCKED[id(obj)] = (obj, blocked)
+    return blocked
+
+
+def _is_blocked_object(obj: object) -> bool:
     if type(obj) is ModuleType:
         return True
     if _is_enum_class(obj):
@@ -253,7 +298,15 @@ class Policy:
     between loads and threads.
     """
 
-    __slots__ = ("_exact", "_dotted", "_prefixes", "_values", "_unblocked", "_verdicts")
+    __slots__ = (
+        "_exact",
+        "_dotted",
+        "_prefixes",
+        "_values",
+        "_unblocked",
+        "_verdicts",
+        "_remembered",
+    )
 
     def __init__(
         self,
@@ -301,7 +354,8 @@ class Policy:
         self._unblocked: frozenset[tuple[str, str]] = frozenset(unblocked)
         # check()'s answers: a policy is immutable and the blocklist is fixed,
         # so a verdict never changes (kept by `_remember`).
-        self._verdicts: dict[tuple[str, str], int] = {}
+        self._verdicts: dict[str, dict[str, int]] = {}
+        self._remembered = 0
 
     @classmethod
     def from_file(cls, path: str) -> Policy:
@@ -362,12 +416,24 @@ class Policy:
 
     def check(self, module: str, name: str) -> int:
         """Return `ALLOWED`, `NOT_ALLOWED`, `BLOCKED` or `BAD_NAME` for a global."""
-        key = (module, name)
-        verdict = self._verdicts.get(key)
-        if verdict is not None:
-            return verdict
+        # By module, then name: no key tuple to make, hash and compare item by
+        # item at each global of each load.
+        names = self._verdicts.get(module)
+        if names is not None:
+            verdict = names.get(name)
+            if verdict is not None:
+                return verdict
         verdict = self._check(module, name)
-        _remember(self._verdicts, module, name, verdict)
+        if (
+            type(module) is str
+            and type(name) is str
+            and self._remembered < _MAX_VERDICTS
+        ):
+            # (Exact strs only, as `_remember`.)
+            if names is None:
+                names = self._verdicts[module] = {}
+            names[name] = verdict
+            self._remembered += 1
         return verdict
 
     def _check(self, module: str, name: str) -> int:
