@@ -289,7 +289,6 @@ class Pickler(Savers):
             # hook could intervene (see `run_levels`'s `plain_reduce`).
             plain = (
                 simple
-                and not det
                 and proto >= 2
                 and self._reducer_override is None
                 and self._own_dispatch_table is None
