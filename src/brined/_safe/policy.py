@@ -115,7 +115,10 @@ def is_blocked(module: str, name: str) -> bool:
     blocked = key in BLOCKED_NAMES or (
         _module_blocked(module) and key not in DATA_IN_SYSTEM_MODULES
     )
-    _remember(_BLOCKED_ANSWERS, module, name, blocked)  # the tables are fixed
+    # The tables are fixed.
+    _BLOCKED_COUNT[0] = _remember(
+        _BLOCKED_ANSWERS, _BLOCKED_COUNT[0], module, name, blocked
+    )
     return blocked
 
 
@@ -126,18 +129,21 @@ _BLOCKED_COUNT: Final = [0]
 
 
 def _remember(
-    answers: dict[str, dict[str, bool]], module: str, name: str, answer: bool
-) -> None:
-    """Keep `is_blocked`'s `answer` for (module, name), at most
-    `_MAX_VERDICTS` of them, so that a stream of distinct names cannot grow
-    it without end; and only for exact strs: a str subclass's own __eq__ or
-    __hash__ could make a later, different name find its entry."""
-    if type(module) is str and type(name) is str and _BLOCKED_COUNT[0] < _MAX_VERDICTS:
+    answers: dict[str, dict[str, Any]], count: int, module: str, name: str, answer: Any
+) -> int:
+    """Keep `answer` for (module, name) in `answers` (`is_blocked`'s,
+    `Policy.check`'s), by module then name, which hold `count` answers; return
+    how many they hold now.  At most `_MAX_VERDICTS`, so that a stream of
+    distinct names cannot grow them without end; and only for exact strs: a
+    str subclass's own __eq__ or __hash__ could make a later, different name
+    find its entry."""
+    if type(module) is str and type(name) is str and count < _MAX_VERDICTS:
         names = answers.get(module)
         if names is None:
             names = answers[module] = {}
         names[name] = answer
-        _BLOCKED_COUNT[0] += 1
+        count += 1
+    return count
 
 
 def _is_enum_class(obj: object) -> bool:
@@ -424,16 +430,9 @@ class Policy:
             if verdict is not None:
                 return verdict
         verdict = self._check(module, name)
-        if (
-            type(module) is str
-            and type(name) is str
-            and self._remembered < _MAX_VERDICTS
-        ):
-            # (Exact strs only, as `_remember`.)
-            if names is None:
-                names = self._verdicts[module] = {}
-            names[name] = verdict
-            self._remembered += 1
+        self._remembered = _remember(
+            self._verdicts, self._remembered, module, name, verdict
+        )
         return verdict
 
     def _check(self, module: str, name: str) -> int:
