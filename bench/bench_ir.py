@@ -45,8 +45,10 @@ OPS = ("dumps", "cdumps", "loads", "tloads", "cloads", "ddumps", "explain")
 # wrapper CPyPy_<module>___<name>).
 ENTRY = {
     "dumps": "CPyPy_pickler___dumps",
-    "loads": "CPyPy_unpickler___loads",
-    "tloads": "CPyPy_unpickler___loads",
+    # (loads: the first name is the current one, the second its name before
+    # round 6, so that an older build can be measured too.)
+    "loads": "CPyPy_entry___loads CPyPy_unpickler___loads",
+    "tloads": "CPyPy_entry___loads CPyPy_unpickler___loads",
     "cdumps": "_pickle_dumps",
     "cloads": "_pickle_loads",
     "ddumps": "CPyPy_pickler___dumps",
@@ -173,7 +175,7 @@ def _count(python: str, workload: str, op: str, n: int) -> int:
             [
                 "valgrind",
                 "--tool=callgrind",
-                f"--toggle-collect={ENTRY[op]}",
+                *(f"--toggle-collect={entry}" for entry in ENTRY[op].split()),
                 f"--callgrind-out-file={out}",
                 python,
                 str(Path(__file__).resolve()),

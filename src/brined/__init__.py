@@ -13,7 +13,7 @@ from ._build import COMPILED
 from ._dump.pickler import PickleBuffer, dump, dumps
 from ._dump.placeholder import Unpicklable
 from ._format.opcodes import DEFAULT_PROTOCOL, HIGHEST_PROTOCOL
-from ._load.unpickler import load, loads
+from ._load.entry import load, loads
 from ._safe.limits import Limits
 from ._safe.policy import Policy
 from .errors import (

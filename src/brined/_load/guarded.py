@@ -156,6 +156,9 @@ class _Guarded(_Input):
     _hash_work: int
     _objects: int
     _materialised: int
+    # Whether `_foreign_containers`, `_callable` and `_owned` exist (a trusted
+    # unpickler never makes them; a reused one keeps them, emptied).
+    _guard_sets: bool
 
     # -- the memo ----------------------------------------------------------------
     #
@@ -237,10 +240,47 @@ class _Guarded(_Input):
             # Only the guards use this state: a trusted unpickler never makes
             # it (its loop sees empty stand-ins, see `load`).
             return
-        self._foreign_containers = set()
-        self._callable = {}
-        self._owned = set()
+        if not self._guard_sets:
+            self._foreign_containers = set()
+            self._callable = {}
+            self._owned = set()
+            self._guard_sets = True
         # Made on first write (see the module docstring).
+        self._foreign = None
+        self._keep = None
+        self._global_names = None
+        self._stand_ins = None
+        self._hashes = None
+
+    def _release(self) -> None:
+        """After a load that succeeded: drop every reference to the input and
+        to what it loaded, and empty the containers, so that `_configure`
+        (``reused=True``) can set this unpickler up for another load."""
+        # Each emptied only if it holds something: emptying an empty list
+        # still costs a slice assignment.
+        if self._memo:
+            self._memo.clear()
+        if self._memo_extra:
+            self._memo_extra.clear()
+        # Neither list was ever handed out (only a MARK's items are), and a
+        # well-formed pickle leaves both empty at STOP.
+        if self._stack:
+            self._stack.clear()
+        if self._metastack:
+            self._metastack.clear()
+        self._resolved = None
+        self._policy = None
+        self._buffers = None
+        self._file = None
+        self._buf = b""
+        if self._trusted:
+            return
+        if self._foreign_containers:
+            self._foreign_containers.clear()
+        if self._callable:
+            self._callable.clear()
+        if self._owned:
+            self._owned.clear()
         self._foreign = None
         self._keep = None
         self._global_names = None

@@ -102,12 +102,18 @@ class _Machine(_Guarded):
         allow: Iterable[object] | str | None,
         limits: Limits | None,
         own_find: bool,
+        reused: bool = False,
     ) -> None:
-        """`Unpickler.__init__`'s work: check the options and set the state."""
+        """`Unpickler.__init__`'s work: check the options and set the state.
+
+        `reused`: the unpickler was `_release`d after a load, so its memo and
+        guard containers exist and are empty (`loads` keeps one spare)."""
         if not isinstance(encoding, str) or not isinstance(errors, str):
             raise TypeError("encoding and errors must be str")
-        self._memo = []
-        self._memo_extra = {}
+        if not reused:
+            self._memo = []
+            self._memo_extra = {}
+            self._guard_sets = False
         self.proto = 0
         self.fix_imports = fix_imports
         self.encoding = encoding

@@ -89,8 +89,6 @@ from .guarded import plain_setitems_keys
 from .io import (
     PEEK_START,
     UNBOUNDED,
-    _as_bytes,
-    _BytesFile,
 )
 
 # py3_name is re-exported for code that imported it from here before the split.
@@ -114,7 +112,7 @@ except ImportError:
         return lambda cls: cls
 
 
-__all__ = ["Unpickler", "load", "loads"]
+__all__ = ["Unpickler"]
 
 # Typed, so that what they return is not Any: mypy would narrow an i64
 # local assigned from Any to Any, and the compiled loop would box it.
@@ -696,7 +694,9 @@ class Unpickler(_Resolver):
                     elif code == BINPERSID:
                         stack.append(self._persistent(stack.pop()))
                     elif code == STOP:
-                        value = stack.pop()
+                        # Not pop: a list that empties reallocates its storage.
+                        value = stack[-1]
+                        stack.clear()
                         self._finish(pos)
                         if not trusted and self._stand_ins:
                             # (args, func: maybe a nested-name lookup's base, lookup.)
@@ -718,59 +718,3 @@ class Unpickler(_Resolver):
             # here.  Setting __cause__ also sets __suppress_context__, as `from` does.
             err.__cause__ = exc
             raise err  # noqa: B904
-
-
-def load(
-    file: Any,
-    *,
-    fix_imports: bool = True,
-    encoding: str = "ASCII",
-    errors: str = "strict",
-    buffers: Iterable[Any] | None = None,
-    trusted: bool = False,
-    allow: Iterable[object] | str | None = None,
-    limits: Limits | None = None,
-) -> Any:
-    """Read one pickle from `file` and return the object; see `Unpickler`."""
-    return Unpickler(
-        file,
-        fix_imports=fix_imports,
-        encoding=encoding,
-        errors=errors,
-        buffers=buffers,
-        trusted=trusted,
-        allow=allow,
-        limits=limits,
-    ).load()
-
-
-def loads(
-    data: Any,
-    /,
-    *,
-    fix_imports: bool = True,
-    encoding: str = "ASCII",
-    errors: str = "strict",
-    buffers: Iterable[Any] | None = None,
-    trusted: bool = False,
-    allow: Iterable[object] | str | None = None,
-    limits: Limits | None = None,
-) -> Any:
-    """Return the object pickled in `data` (any bytes-like object).
-
-    Safe by default: only plain-data globals load unless `allow` names more or
-    ``trusted=True``, the opcode guards refuse what plain data never needs, and
-    `limits` (default `brined.Limits()`) bound memory, depth and time.  Raises
-    a `brined.UnpicklingError` subclass for any input it cannot load.  Bytes
-    after the pickle's STOP opcode are ignored.
-    """
-    return Unpickler(
-        _BytesFile(_as_bytes(data)),
-        fix_imports=fix_imports,
-        encoding=encoding,
-        errors=errors,
-        buffers=buffers,
-        trusted=trusted,
-        allow=allow,
-        limits=limits,
-    ).load()
