@@ -125,7 +125,7 @@ def check_dtype_built(dtype: Any) -> None:
     dtype.__setstate__ trusts its state: flags that hide an object field, or a
     field past the end of the item, make arrays that read or free arbitrary
     memory.  numpy's constructor checks those things, so the dtype is rebuilt
-    from its description and compared.
+    from its description and compared (byte order first).
     """
     try:
         names = dtype.names
@@ -146,8 +146,14 @@ def check_dtype_built(dtype: Any) -> None:
             canonical = sys.modules["numpy"].dtype(sub)
         else:
             canonical = _simple_dtype(dtype.str)
+        # The byte order first: numpy compares an object dtype whose state
+        # set it to ">" with its own by looking for a byte-swapping cast that
+        # objects do not have, and crashes.  A dtype numpy builds has the byte
+        # order it would make from the description ("|" where order does not
+        # apply, "=" for the native one), and numpy writes that order.
         ok = (
-            canonical == dtype
+            canonical.byteorder == dtype.byteorder
+            and canonical == dtype
             and canonical.flags == dtype.flags
             and canonical.itemsize == dtype.itemsize
             and canonical.hasobject == dtype.hasobject
