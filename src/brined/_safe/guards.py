@@ -63,6 +63,8 @@ __all__ = [
 
 _HEAPTYPE: Final = 1 << 9  # Py_TPFLAGS_HEAPTYPE
 _reconstructor: Final = copyreg._reconstructor  # type: ignore[attr-defined]
+# (Bound once: compiled, `_codecs.encode` is a module attribute lookup.)
+_encode: Final = _codecs.encode
 # The builtin getattr, called as a function: with a default it finds out that
 # an attribute is missing without creating an AttributeError.  Compiled, a
 # plain getattr(obj, name, None) is mypyc's primitive, which creates (and
@@ -191,9 +193,14 @@ def call_kind(func: Any) -> int:
     """Which argument checks a call to `func` needs (see `CALL_PLAIN`)."""
     if func is _reconstructor:
         return CALL_RECONSTRUCTOR
-    if func is _codecs.encode:
+    if func is _encode:
         return CALL_ENCODE
     if _STATIC_ARGS.get(id(func)) is func:
+        return CALL_ARGS
+    if not isinstance(func, type):
+        # Every plain and scalar callee is a class: a function (numpy's
+        # _frombuffer, at each load of an array) gets its arguments checked
+        # without its names read, even one rebound in place of such a class.
         return CALL_ARGS
     module = getattr(func, "__module__", None)
     qual = getattr(func, "__qualname__", None)
@@ -284,7 +291,7 @@ def check_args(
 
     `max_digits` is `Limits.max_int_digits`, for str-to-int conversions.
     """
-    if func is _codecs.encode:
+    if func is _encode:
         if (
             len(args) == 2
             and isinstance(args[0], str)
