@@ -247,6 +247,10 @@ _NEVER_ITERATORS: Final = frozenset(
 def _runaway(value: Any) -> bool:
     # Lazy sequences and iterators: materialising them is unbounded work.
     kind = type(value)
+    # The commonest argument types by identity (a few compares, where the set
+    # lookup hashes the type), then the rest of the set.
+    if kind is str or kind is tuple or kind is bool or kind is int:
+        return False
     if kind in _NEVER_ITERATORS:
         return False
     if kind is range:
@@ -308,17 +312,15 @@ def check_args(
     if kwargs:
         values = list(args)
         values.extend(kwargs.values())
-    for value in values:
-        if _runaway(value):
-            raise _refuse(
-                f"refused to call {_name(func)} with a {type(value).__name__} "
-                "argument (lazy sequences and iterators are not materialised)",
-                "call-args",
-            )
+        for value in values:
+            _check_runaway(func, value)
+    else:
+        for arg in args:  # (a tuple: compiled, indexed natively)
+            _check_runaway(func, arg)
     if not isinstance(func, type):
         if func is _re_compile:
             _check_re_compile(args, kwargs)
-        elif _name(func).endswith("multiarray._reconstruct"):
+        elif _name_ends(func, "multiarray._reconstruct"):
             check_numpy_reconstruct(args)
         return
     if is_dtype(func):
@@ -366,6 +368,15 @@ def check_args(
                     "stdlib writes 'numerator/denominator'",
                     "call-args",
                 )
+
+
+def _check_runaway(func: Any, value: Any) -> None:
+    if _runaway(value):
+        raise _refuse(
+            f"refused to call {_name(func)} with a {type(value).__name__} "
+            "argument (lazy sequences and iterators are not materialised)",
+            "call-args",
+        )
 
 
 def _check_re_compile(args: tuple[Any, ...], kwargs: dict[str, Any] | None) -> None:
@@ -653,6 +664,20 @@ def _name(func: Any) -> str:
     if isinstance(module, str) and isinstance(qual, str):
         return f"{module}.{qual}"
     return type(func).__name__
+
+
+def _name_ends(func: Any, tail: str) -> bool:
+    """``_name(func).endswith(tail)``, without joining the name when both of
+    its parts are exact strs and the qualname alone decides."""
+    module = getattr(func, "__module__", None)
+    qual = getattr(func, "__qualname__", None)
+    if type(module) is str and type(qual) is str:
+        if len(qual) >= len(tail):
+            return qual.endswith(tail)
+        # The tail runs past the qualname into "module.".
+        head = len(tail) - len(qual)
+        return tail.endswith(qual) and (module + ".").endswith(tail[:head])
+    return _name(func).endswith(tail)
 
 
 def _short(value: Any) -> str:

@@ -47,6 +47,8 @@ def is_dtype(cls: Any) -> bool:
 
 _NDARRAY: Final = 1
 _DTYPE: Final = 2
+# The class itself is numpy.dtype (not a subclass such as Float64DType).
+_DTYPE_ITSELF: Final = 4
 # _numpy_kind of static (non-heap) types: their name, module and MRO never
 # change and they are never freed, so the answer holds for the process.  (A
 # static type's `__name__` and `__module__` are new strs made from its C name
@@ -56,7 +58,8 @@ _STATIC_KINDS: Final[dict[type, int]] = {}
 
 def _numpy_kind(cls: type) -> int:
     """`_NDARRAY` if a class of `cls`'s MRO is named numpy.ndarray, `_DTYPE`
-    if one is named numpy.dtype (or both, or 0)."""
+    if one is named numpy.dtype (or both, or 0); `_DTYPE_ITSELF` too if
+    `cls` itself is."""
     kind = _STATIC_KINDS.get(cls)
     if kind is not None:
         return kind
@@ -66,7 +69,7 @@ def _numpy_kind(cls: type) -> int:
         if name == "ndarray" and k.__module__ == "numpy":
             kind |= _NDARRAY
         elif name == "dtype" and k.__module__ == "numpy":
-            kind |= _DTYPE
+            kind |= _DTYPE | (_DTYPE_ITSELF if k is cls else 0)
     if not cls.__flags__ & _HEAPTYPE:
         _STATIC_KINDS[cls] = kind
     return kind
@@ -102,9 +105,11 @@ def check_dtype_call(
     func: Any, args: tuple[Any, ...], kwargs: dict[str, Any] | None
 ) -> None:
     # numpy writes dtype(str, align, True): copy=True makes a new descriptor,
-    # so BUILD fills that one and never numpy's shared dtype objects.
+    # so BUILD fills that one and never numpy's shared dtype objects.  Only
+    # numpy.dtype itself (the classes of its MRO are known by the time a
+    # call's arguments are checked: `is_dtype`).
     if (
-        func.__name__ == "dtype"
+        _numpy_kind(func) & _DTYPE_ITSELF
         and not kwargs
         and len(args) == 3
         and type(args[0]) is str
