@@ -48,6 +48,7 @@ __all__ = [
     "CALL_PLAIN",
     "CALL_RECONSTRUCTOR",
     "build",
+    "build_checked",
     "build_untrusted",
     "call_kind",
     "check_args",
@@ -607,14 +608,35 @@ def build_untrusted(inst: Any, state: Any) -> None:
     dunders; slot state only sets declared slots.  A state may be a dict
     subclass, as in C, and is read as a plain dict (``PyDict_Next``)."""
     check_instance(inst, "BUILD")
-    setstate = _lookup(type(inst), "__setstate__", None)
+    build_checked(inst, state)
+
+
+# What BUILD looks up on a class whose lookups cannot change (`_static_lookup`:
+# numpy's dtype classes, at each load of an array): its ``__setstate__`` and
+# whether it is numpy's ndarray or dtype, by id, each with its class.
+_STATIC_SETSTATE: Final[dict[int, tuple[type, Any, bool, bool]]] = {}
+
+
+def build_checked(inst: Any, state: Any) -> None:
+    """`build_untrusted` for a caller that has just run `check_instance` on
+    `inst` (the loader's BUILD guard does, with its other target checks)."""
+    kind = type(inst)
+    known = _STATIC_SETSTATE.get(id(kind))
+    if known is not None and known[0] is kind:
+        setstate, ndarray, dtype = known[1], known[2], known[3]
+    else:
+        setstate = _lookup(kind, "__setstate__", None)
+        ndarray = is_ndarray(kind)
+        dtype = is_dtype(kind)
+        if _static_lookup(kind) and len(_STATIC_SETSTATE) < _MAX_STATIC:
+            _STATIC_SETSTATE[id(kind)] = (kind, setstate, ndarray, dtype)
     if setstate is not None:
-        if is_ndarray(type(inst)):
+        if ndarray:
             check_ndarray_state(state)
         elif isinstance(inst, _partial):
             _check_partial_state(state)
         setstate(inst, state)
-        if is_dtype(type(inst)):
+        if dtype:
             check_dtype_built(inst)
         return
     slotstate = None
