@@ -110,9 +110,9 @@ SMALL_DICT: Final = 64
 # `MAX_BOXES` entries.
 # A hit by value in a lent table costs a check (the memo's object at that
 # index, compared): when a lent dump checked more hits than half its table's
-# entries, the next `LEND_PAUSE` dumps keep no table (each grows its own, and
-# frees it), as a fresh table's hits need no check.  `PAUSE[0]`: how many are
-# left.
+# entries, the next `LEND_PAUSE` dumps are lent no table (each grows its own,
+# which then replaces the spare), as a fresh table's hits need no check.
+# `PAUSE[0]`: how many are left.
 SPARE_STRS: Final[list[tuple[dict[str, Any], int]]] = []
 SPARE_STRS_MAX: Final = 4 << 20
 LEND_PAUSE: Final = 16
@@ -137,6 +137,8 @@ def lend_strs(mt: IdMemo) -> int:
     """Give `mt` (a new table, of a one-shot deterministic `dumps`) the spare
     by-value table, if there is one; the bytes of the pickles it holds the
     strings of (0 without one), for `keep_strs`."""
+    if PAUSE[0] > 0:
+        return 0  # the spare stays, for `keep_strs` to replace
     try:
         strs, held = SPARE_STRS.pop()
     except IndexError:
@@ -155,10 +157,15 @@ def keep_strs(mt: IdMemo, held: int) -> None:
         return
     if mt.lent and mt.checks > len(strs) // 2:
         PAUSE[0] = LEND_PAUSE
-        return
-    if PAUSE[0] > 0:
+    elif PAUSE[0] > 0:
         PAUSE[0] -= 1
-        return
+        # Lent to no one, its table replaces the spare: the spare is freed
+        # now, after this dump's table has grown, so the next one's growth
+        # reuses its memory.  (Freed with nothing kept, the C library handed
+        # the heap back to the system, and each dump faulted in its table,
+        # writer and result again: ~400 page faults a records_1mb dump.)
+        if SPARE_STRS:
+            SPARE_STRS.pop()
     if (
         not SPARE_STRS
         and held <= SPARE_STRS_MAX
