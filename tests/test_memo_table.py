@@ -10,6 +10,7 @@ table's growths.
 from __future__ import annotations
 
 import pickle
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -138,5 +139,11 @@ def test_by_value_starts_from_the_strings_of_the_base_dict() -> None:
     others = [object() for _ in range(50)]
     mixed = [x for pair in zip(words, others, strict=True) for x in pair]
     base = {id(o): (i, o) for i, o in enumerate(mixed)}
-    assert IdMemo(base).by_value() == {w: 2 * i for i, w in enumerate(words)}
-    assert IdMemo({}).by_value() == {}
+    # (Its one key that is not a str only keeps the strings' hashes in the
+    # entries: left out here.)
+    assert _strings(IdMemo(base).by_value()) == {w: 2 * i for i, w in enumerate(words)}
+    assert _strings(IdMemo({}).by_value()) == {}
+
+
+def _strings(table: dict[Any, Any]) -> dict[str, Any]:
+    return {k: v for k, v in table.items() if type(k) is str}

@@ -22,7 +22,7 @@ import pytest
 
 import brined
 from brined._load import resolve
-from brined._safe import guards, policy
+from brined._safe import guards, numpy_checks, policy
 from brined._safe.policy import is_blocked_object, is_static_type
 
 FIXTURE = "brined_oobsafe_fixture"
@@ -289,13 +289,13 @@ def test_a_remembered_simple_dtype_is_the_one_numpy_makes() -> None:
     np = pytest.importorskip("numpy", reason="numpy's dtypes")
     for text in ["<f8", "|b1", "<M8[ns]", "|S10", "<U3", ">i2", "|O"]:
         for _ in range(2):
-            made = guards._simple_dtype(text)
+            made = numpy_checks._simple_dtype(text)
             fresh = np.dtype(text)
             assert made == fresh and made.flags == fresh.flags
             assert made.itemsize == fresh.itemsize
     with pytest.raises(TypeError):
-        guards._simple_dtype("not a dtype")
-    assert "not a dtype" not in guards._SIMPLE_DTYPES
+        numpy_checks._simple_dtype("not a dtype")
+    assert "not a dtype" not in numpy_checks._SIMPLE_DTYPES
 
 
 def test_check_instance_refuses_as_before_when_remembered() -> None:

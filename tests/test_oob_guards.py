@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 import brined
-from brined._safe import guards
+from brined._safe import guards, numpy_checks
 from brined._safe.guards import _runaway
 from brined._safe.policy import ALLOWED, Policy
 
@@ -150,15 +150,15 @@ def _classes() -> list[type]:
 @pytest.mark.parametrize("cls", _classes(), ids=lambda c: c.__qualname__)
 def test_numpy_kind_answers_as_the_name_walk_does(cls: type) -> None:
     for _ in range(2):  # the second answer may come from the cache
-        assert guards._is_ndarray(cls) is _named_walk(cls, "ndarray")
-        assert guards._is_dtype(cls) is _named_walk(cls, "dtype")
+        assert numpy_checks.is_ndarray(cls) is _named_walk(cls, "ndarray")
+        assert numpy_checks.is_dtype(cls) is _named_walk(cls, "dtype")
 
 
 def test_a_renamed_heap_class_is_judged_by_its_new_name() -> None:
     cls = type("Other", (), {"__module__": "numpy"})
-    assert not guards._is_ndarray(cls)
+    assert not numpy_checks.is_ndarray(cls)
     cls.__name__ = "ndarray"
-    assert guards._is_ndarray(cls)
+    assert numpy_checks.is_ndarray(cls)
 
 
 class ClassLiar:

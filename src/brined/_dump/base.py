@@ -244,8 +244,11 @@ class PicklerBase:
                     # The strings of deterministic dumps, memoized by value
                     # in the table, go on by value in `_canon`.
                     canon = self._canon
-                    for s in mt.strs:
-                        canon.setdefault(s, s)
+                    # (Typed Any: one key is not a str, `IdMemo.by_value`.)
+                    strs: dict[Any, Any] = mt.strs
+                    for s in strs:
+                        if type(s) is str:
+                            canon.setdefault(s, s)
                 self._mt = None
 
     # -- output --------------------------------------------------------------

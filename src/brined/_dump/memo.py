@@ -37,6 +37,8 @@ _ZEROS: Final = vec[i64]([0] * _ZERO_BLOCK)
 # no Python code runs between the two, so no two threads take the same table
 # (a list's `pop` and `append` would also resize its array at every call).
 _SPARE: Final[list[Any]] = [None]
+# The one key of a by-value table that is not a string (`by_value`).
+_NOT_A_STR: Final[Any] = object()
 _SPARE_MAX: i64 = 1 << 18
 _SPARE_FILL: i64 = 8
 
@@ -147,7 +149,12 @@ class IdMemo:
         empty, or those of `base` when the table starts from a dict."""
         strs = self.strs
         if strs is None:
-            strs = {}
+            # A key that is not a str makes the dict keep each key's hash in
+            # its entry: a probe that meets another string compares hashes
+            # there, without reading that string (a cache miss, most of a
+            # look-up in a table of 10^4 strings), and a growth rehashes
+            # without reading them.
+            strs = {_NOT_A_STR: None}
             for value in self.base.values():
                 obj = value[1]
                 if type(obj) is str:

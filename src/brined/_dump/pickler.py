@@ -293,6 +293,13 @@ class Pickler(Savers):
                 and self._reducer_override is None
                 and self._own_dispatch_table is None
             )
+            # `brined.explain`'s pickler: the classes `replace` checked once
+            # and vouches for take that path too (as in `run_levels`); an
+            # instance whose reduce fails or takes another shape goes back
+            # to `_save_compound`, and its check.
+            checked: Any = None
+            if simple and proto >= 2 and not plain and self._placeholder:
+                checked = getattr(self, "_checked_types", None)
             copyreg_table = _copyreg_table
             copyreg_newobj = _copyreg_newobj
             from_iterable = _chain.from_iterable
@@ -458,7 +465,7 @@ class Pickler(Savers):
                                 app(0x28)  # MARK
                             entry = (iter(item), item)
                         elif (
-                            plain
+                            (plain or (checked is not None and t in checked))
                             and t not in _NOT_PLAIN
                             and t not in copyreg_table
                             and not issubclass(t, type)
@@ -469,7 +476,12 @@ class Pickler(Savers):
                             if reduce_ex is None:
                                 entry = self._save_compound(item)
                             else:
-                                rv = reduce_ex(proto)
+                                try:
+                                    rv = reduce_ex(proto)
+                                except Exception:
+                                    if checked is None:
+                                        raise
+                                    rv = None  # `_save_compound` checks it
                                 x = memo.get(id(t))
                                 nrv = len(rv) if type(rv) is tuple else 0
                                 args = rv[1] if nrv >= 2 else None
@@ -524,6 +536,8 @@ class Pickler(Savers):
                                         entry = (from_iterable(item.items()), b"u")
                                     else:
                                         entry = (iter((state,)), b"\x62")  # BUILD
+                                elif checked is not None:
+                                    entry = self._save_compound(item)
                                 else:
                                     entry = self._save_reduce_value(item, rv)
                         else:

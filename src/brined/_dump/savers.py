@@ -222,25 +222,28 @@ class Savers(ReduceSaver):
     def _save_picklebuffer(self, obj: PickleBuffer) -> None:
         if self.proto < 5:
             raise PicklingError("PickleBuffer can only be pickled with protocol >= 5")
-        view = memoryview(obj)
-        if not view.contiguous:
+        # One memoryview: raw() refuses exactly the buffers C pickle refuses
+        # (suboffsets, or contiguous in neither order), and its readonly flag
+        # is the buffer's.
+        try:
+            raw = obj.raw()
+        except BufferError:
             raise PicklingError(
                 "PickleBuffer can not be pickled when pointing to a non-contiguous "
                 "buffer"
-            )
+            ) from None
         in_band = True
         if self._buffer_callback is not None:
             in_band = bool(self._buffer_callback(obj))
         if in_band:
-            raw = obj.raw()
             if raw.readonly:
                 self._save_bytes_data(obj, raw)
             else:
                 self._save_bytearray_data(obj, raw)
+        elif raw.readonly:
+            self._buf += b"\x97\x98"  # NEXT_BUFFER, READONLY_BUFFER
         else:
             self._buf += b"\x97"  # NEXT_BUFFER
-            if view.readonly:
-                self._buf += b"\x98"  # READONLY_BUFFER
 
     # -- containers ----------------------------------------------------------
 

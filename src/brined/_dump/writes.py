@@ -110,9 +110,9 @@ SMALL_DICT: Final = 64
 # `MAX_BOXES` entries.
 # A hit by value in a lent table costs a check (the memo's object at that
 # index, compared): when a lent dump checked more hits than half its table's
-# entries, the next `LEND_PAUSE` dumps keep no table (each grows its own, and
-# frees it), as a fresh table's hits need no check.  `PAUSE[0]`: how many are
-# left.
+# entries, the next `LEND_PAUSE` dumps are lent no table (each grows its own,
+# which then replaces the spare), as a fresh table's hits need no check.
+# `PAUSE[0]`: how many are left.
 SPARE_STRS: Final[list[tuple[dict[str, Any], int]]] = []
 SPARE_STRS_MAX: Final = 4 << 20
 LEND_PAUSE: Final = 16
@@ -137,6 +137,8 @@ def lend_strs(mt: IdMemo) -> int:
     """Give `mt` (a new table, of a one-shot deterministic `dumps`) the spare
     by-value table, if there is one; the bytes of the pickles it holds the
     strings of (0 without one), for `keep_strs`."""
+    if PAUSE[0] > 0:
+        return 0  # the spare stays, for `keep_strs` to replace
     try:
         strs, held = SPARE_STRS.pop()
     except IndexError:
@@ -155,10 +157,15 @@ def keep_strs(mt: IdMemo, held: int) -> None:
         return
     if mt.lent and mt.checks > len(strs) // 2:
         PAUSE[0] = LEND_PAUSE
-        return
-    if PAUSE[0] > 0:
+    elif PAUSE[0] > 0:
         PAUSE[0] -= 1
-        return
+        # Lent to no one, its table replaces the spare: the spare is freed
+        # now, after this dump's table has grown, so the next one's growth
+        # reuses its memory.  (Freed with nothing kept, the C library handed
+        # the heap back to the system, and each dump faulted in its table,
+        # writer and result again: ~400 page faults a records_1mb dump.)
+        if SPARE_STRS:
+            SPARE_STRS.pop()
     if (
         not SPARE_STRS
         and held <= SPARE_STRS_MAX
@@ -287,7 +294,32 @@ def write_atom_det(
     most often the same object again, is looked up by id first.  Its own
     function: folded into `write_atom` as two more arguments, the default
     walks measured 3-4% slower (dict_str_float_10k, deep_cyclic)."""
-    if type(x) is not str:
+    t = type(x)
+    if t is not str:
+        if t is int or t is float:
+            # The numbers of records and tables, here rather than through
+            # `write_atom`: one call and one frame check each, not two.
+            if len(w) >= p._frame_limit:
+                p._commit_frame()
+            if t is float:
+                f: float = x
+                w.append(0x47)  # BINFLOAT
+                write_f64_be(w, f)
+                return True
+            v: int = x
+            if 0 <= v <= 0xFF:
+                w.append(0x4B)  # BININT1
+                w.append(v)
+            elif 0 <= v <= 0xFFFF:
+                w.append(0x4D)  # BININT2
+                write_i16_le(w, v - 0x10000 if v > 0x7FFF else v)
+            elif -0x80000000 <= v <= 0x7FFFFFFF:
+                w.append(0x4A)  # BININT
+                write_i32_le(w, v)
+            else:
+                p._save_long(v)
+                _drain(w, p._buf)
+            return True
         return write_atom(p, w, mt, x, short_str, memoize_op, short_tuples)
     if len(w) >= p._frame_limit:
         p._commit_frame()

@@ -41,7 +41,7 @@ from .._safe.guards import (
     CALL_PLAIN,
     CALL_RECONSTRUCTOR,
     build,
-    build_untrusted,
+    build_checked,
     call_kind,
     check_args,
     check_instance,
@@ -455,8 +455,15 @@ class _Guarded(_Input):
             )
         size = 0
         for arg in args:
-            if type(arg) in SIZED:
-                size += _weight(arg)
+            # `SIZED` and `_weight`, by identity: most arguments are none of
+            # them, and the set lookup hashes the type.
+            of = type(arg)
+            if of is str or of is bytes or of is bytearray:
+                size += len(arg)
+            elif (
+                of is tuple or of is list or of is dict or of is set or of is frozenset
+            ):
+                size += 8 * len(arg)
         if kwargs:
             size += _weight(kwargs)
             for arg in kwargs.values():
@@ -486,7 +493,8 @@ class _Guarded(_Input):
 
     def _guard_target(self, target: Any, opname: str) -> None:
         """SETITEM(S)/APPEND(S)/ADDITEMS/BUILD only on objects this load made."""
-        if id(target) in self._owned and not is_real_class(target):
+        # (`_owned` is nearly always empty: then no id is boxed.)
+        if self._owned and id(target) in self._owned and not is_real_class(target):
             return
         check_instance(target, opname)
         if self._is_foreign(id(target)):
@@ -504,15 +512,26 @@ class _Guarded(_Input):
         size = 4 * _weight(state) if type(state) in SIZED else 0
         if type(state) is tuple:
             for part in state:
-                if type(part) in SIZED:
-                    size += 4 * _weight(part)
+                # `SIZED` and `_weight` by identity, as in `_guard_call`.
+                of = type(part)
+                if of is str or of is bytes or of is bytearray:
+                    size += 4 * len(part)
+                elif (
+                    of is tuple
+                    or of is list
+                    or of is dict
+                    or of is set
+                    or of is frozenset
+                ):
+                    size += 32 * len(part)
         if size:
             self._charge(size, pos)
-        if id(target) in self._owned and not is_real_class(target):
+        if self._owned and id(target) in self._owned and not is_real_class(target):
             # The subclass's own object: BUILD as the stdlib does it.
             build(target, state)
         else:
-            build_untrusted(target, state)
+            # `_guard_target` has run check_instance on it.
+            build_checked(target, state)
 
     def _check_plain_keys(self, target: Any, keys: list[Any], pos: int) -> None:
         """`_check_keys`, unless every key is one it skips: of a `PLAIN_KEYS`

@@ -66,6 +66,14 @@ _PLAIN_IMPORT: Final = (
     and getattr(builtins.__import__, "__self__", None) is builtins
     else None
 )
+# Bound once, as C pickle reaches them: its find_class audits with PySys_Audit
+# and finds loaded modules in the interpreter's own modules dict, whatever the
+# `sys.audit` and `sys.modules` attributes are later set to; and `__import__`
+# read from the builtins module's own dict (what `builtins.__import__` reads).
+# Compiled, each was an attribute lookup on a module per global.
+_audit: Final = sys.audit
+_MODULES: Final = sys.modules
+_BUILTINS: Final = builtins.__dict__
 
 
 def _needs_import(module: Any) -> bool:
@@ -76,9 +84,11 @@ def _needs_import(module: Any) -> bool:
     `__import__` only returns it, so that ~2k instructions' work a global is
     skipped — unless the user has replaced `builtins.__import__`, whose hook
     is then called exactly as C pickle calls it."""
-    if module is None or builtins.__import__ is not _PLAIN_IMPORT:
+    if module is None or _BUILTINS.get("__import__") is not _PLAIN_IMPORT:
         return True
-    spec = _lookup(module, "__spec__", None)
+    # (mypyc's own getattr: a module nearly always has __spec__, and a hit
+    # costs no call of the builtin.)
+    spec = getattr(module, "__spec__", None)
     return spec is not None and bool(_lookup(spec, "_initializing", False))
 
 
@@ -94,7 +104,7 @@ class _Resolver(_Machine):
         (fix_imports-mapped) name is checked before anything is imported and a
         refused name raises `UnsafeGlobalError`.
         """
-        sys.audit("pickle.find_class", module, name)
+        _audit("pickle.find_class", module, name)
         policy = self._policy
         # The name as the pickle wrote it, for a refusal's message (joined
         # only when there is one: it costs an allocation per global).
@@ -116,10 +126,10 @@ class _Resolver(_Machine):
                 raise self._refusal(
                     module, name, verdict, f"{written_module}.{written_name}"
                 )
-        root: Any = sys.modules.get(module)
+        root: Any = _MODULES.get(module)
         if _needs_import(root):
             __import__(module, level=0)
-            root = sys.modules[module]
+            root = _MODULES[module]
         obj = root
         if self.proto < 4 or ("." not in name and name != "<locals>"):
             # One part (nearly every name): no split, no walk.

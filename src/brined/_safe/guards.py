@@ -30,6 +30,14 @@ import types
 from typing import Any, Final
 
 from ..errors import MalformedPickleError, UnsafeOperationError
+from .numpy_checks import (
+    check_dtype_built,
+    check_dtype_call,
+    check_ndarray_state,
+    check_numpy_reconstruct,
+    is_dtype,
+    is_ndarray,
+)
 from .policy import is_static_type
 
 __all__ = [
@@ -40,6 +48,7 @@ __all__ = [
     "CALL_PLAIN",
     "CALL_RECONSTRUCTOR",
     "build",
+    "build_checked",
     "build_untrusted",
     "call_kind",
     "check_args",
@@ -55,6 +64,8 @@ __all__ = [
 
 _HEAPTYPE: Final = 1 << 9  # Py_TPFLAGS_HEAPTYPE
 _reconstructor: Final = copyreg._reconstructor  # type: ignore[attr-defined]
+# (Bound once: compiled, `_codecs.encode` is a module attribute lookup.)
+_encode: Final = _codecs.encode
 # The builtin getattr, called as a function: with a default it finds out that
 # an attribute is missing without creating an AttributeError.  Compiled, a
 # plain getattr(obj, name, None) is mypyc's primitive, which creates (and
@@ -183,9 +194,14 @@ def call_kind(func: Any) -> int:
     """Which argument checks a call to `func` needs (see `CALL_PLAIN`)."""
     if func is _reconstructor:
         return CALL_RECONSTRUCTOR
-    if func is _codecs.encode:
+    if func is _encode:
         return CALL_ENCODE
     if _STATIC_ARGS.get(id(func)) is func:
+        return CALL_ARGS
+    if not isinstance(func, type):
+        # Every plain and scalar callee is a class: a function (numpy's
+        # _frombuffer, at each load of an array) gets its arguments checked
+        # without its names read, even one rebound in place of such a class.
         return CALL_ARGS
     module = getattr(func, "__module__", None)
     qual = getattr(func, "__qualname__", None)
@@ -232,6 +248,10 @@ _NEVER_ITERATORS: Final = frozenset(
 def _runaway(value: Any) -> bool:
     # Lazy sequences and iterators: materialising them is unbounded work.
     kind = type(value)
+    # The commonest argument types by identity (a few compares, where the set
+    # lookup hashes the type), then the rest of the set.
+    if kind is str or kind is tuple or kind is bool or kind is int:
+        return False
     if kind in _NEVER_ITERATORS:
         return False
     if kind is range:
@@ -276,7 +296,7 @@ def check_args(
 
     `max_digits` is `Limits.max_int_digits`, for str-to-int conversions.
     """
-    if func is _codecs.encode:
+    if func is _encode:
         if (
             len(args) == 2
             and isinstance(args[0], str)
@@ -293,21 +313,19 @@ def check_args(
     if kwargs:
         values = list(args)
         values.extend(kwargs.values())
-    for value in values:
-        if _runaway(value):
-            raise _refuse(
-                f"refused to call {_name(func)} with a {type(value).__name__} "
-                "argument (lazy sequences and iterators are not materialised)",
-                "call-args",
-            )
+        for value in values:
+            _check_runaway(func, value)
+    else:
+        for arg in args:  # (a tuple: compiled, indexed natively)
+            _check_runaway(func, arg)
     if not isinstance(func, type):
         if func is _re_compile:
             _check_re_compile(args, kwargs)
-        elif _name(func).endswith("multiarray._reconstruct"):
-            _check_numpy_reconstruct(args)
+        elif _name_ends(func, "multiarray._reconstruct"):
+            check_numpy_reconstruct(args)
         return
-    if _is_dtype(func):
-        _check_dtype_call(func, args, kwargs)
+    if is_dtype(func):
+        check_dtype_call(func, args, kwargs)
         return
     if issubclass(func, _CONTAINER_TYPES):
         if issubclass(func, (bytes, bytearray)) and args and _is_int(args[0]):
@@ -353,6 +371,15 @@ def check_args(
                 )
 
 
+def _check_runaway(func: Any, value: Any) -> None:
+    if _runaway(value):
+        raise _refuse(
+            f"refused to call {_name(func)} with a {type(value).__name__} "
+            "argument (lazy sequences and iterators are not materialised)",
+            "call-args",
+        )
+
+
 def _check_re_compile(args: tuple[Any, ...], kwargs: dict[str, Any] | None) -> None:
     # re._compile(pattern, flags), as Pattern.__reduce__ writes it.  Compiling
     # costs CPU in proportion to the pattern, which the input holds; the cache
@@ -386,97 +413,6 @@ def _check_partial_state(state: Any) -> None:
         "functools.partial state must be (func, args, kwds, dict or None)",
         "build-state",
     )
-
-
-def _check_dtype_call(
-    func: Any, args: tuple[Any, ...], kwargs: dict[str, Any] | None
-) -> None:
-    # numpy writes dtype(str, align, True): copy=True makes a new descriptor,
-    # so BUILD fills that one and never numpy's shared dtype objects.
-    if (
-        func.__name__ == "dtype"
-        and not kwargs
-        and len(args) == 3
-        and type(args[0]) is str
-        and type(args[1]) is bool
-        and args[2] is True
-    ):
-        return
-    raise _refuse(
-        "numpy.dtype is only allowed as dtype(str, align, True), the form numpy "
-        "writes (a copy, so no shared dtype is changed)",
-        "call-args",
-    )
-
-
-def _check_dtype_built(dtype: Any) -> None:
-    """After BUILD, a dtype must be one numpy itself would make from its parts.
-
-    dtype.__setstate__ trusts its state: flags that hide an object field, or a
-    field past the end of the item, make arrays that read or free arbitrary
-    memory.  numpy's constructor checks those things, so the dtype is rebuilt
-    from its description and compared.
-    """
-    try:
-        names = dtype.names
-        sub = dtype.subdtype
-        if names is not None:
-            fields = dtype.fields
-            spec: dict[str, Any] = {
-                "names": list(names),
-                "formats": [fields[n][0] for n in names],
-                "offsets": [fields[n][1] for n in names],
-                "titles": [fields[n][2] if len(fields[n]) > 2 else None for n in names],
-                "itemsize": dtype.itemsize,
-            }
-            canonical = sys.modules["numpy"].dtype(
-                spec, align=bool(dtype.isalignedstruct)
-            )
-        elif sub is not None:
-            canonical = sys.modules["numpy"].dtype(sub)
-        else:
-            canonical = _simple_dtype(dtype.str)
-        ok = (
-            canonical == dtype
-            and canonical.flags == dtype.flags
-            and canonical.itemsize == dtype.itemsize
-            and canonical.hasobject == dtype.hasobject
-            and canonical.alignment == dtype.alignment
-        )
-    except (TypeError, ValueError, KeyError, IndexError):
-        ok = False
-    if not ok:
-        raise _refuse(
-            "numpy dtype state does not describe a dtype numpy would build "
-            "(flags, offsets or sizes are inconsistent)",
-            "build-state",
-        )
-
-
-# numpy's dtype for each simple type string ("<f8"), as `np.dtype(text)`
-# makes it: that parse is fixed, so one made earlier is the one it would make
-# now (numpy hands out one shared descriptor per built-in type anyway).
-_SIMPLE_DTYPES: Final[dict[str, Any]] = {}
-
-
-def _simple_dtype(text: Any) -> Any:
-    made = _SIMPLE_DTYPES.get(text) if type(text) is str else None
-    if made is None:
-        made = sys.modules["numpy"].dtype(text)
-        if type(text) is str and len(_SIMPLE_DTYPES) < _MAX_STATIC:
-            _SIMPLE_DTYPES[text] = made
-    return made
-
-
-def _check_numpy_reconstruct(args: tuple[Any, ...]) -> None:
-    # numpy writes _reconstruct(cls, (0,), b'b'); the shape is allocated.
-    shape = args[1] if len(args) > 1 else None
-    if type(shape) is not tuple or not any(n == 0 for n in shape):
-        raise _refuse(
-            "numpy _reconstruct is only allowed with an empty shape, as numpy "
-            "writes it",
-            "call-args",
-        )
 
 
 # Static types that build neither a set nor a dict (`hashed_keys` is None for
@@ -672,15 +608,36 @@ def build_untrusted(inst: Any, state: Any) -> None:
     dunders; slot state only sets declared slots.  A state may be a dict
     subclass, as in C, and is read as a plain dict (``PyDict_Next``)."""
     check_instance(inst, "BUILD")
-    setstate = _lookup(type(inst), "__setstate__", None)
+    build_checked(inst, state)
+
+
+# What BUILD looks up on a class whose lookups cannot change (`_static_lookup`:
+# numpy's dtype classes, at each load of an array): its ``__setstate__`` and
+# whether it is numpy's ndarray or dtype, by id, each with its class.
+_STATIC_SETSTATE: Final[dict[int, tuple[type, Any, bool, bool]]] = {}
+
+
+def build_checked(inst: Any, state: Any) -> None:
+    """`build_untrusted` for a caller that has just run `check_instance` on
+    `inst` (the loader's BUILD guard does, with its other target checks)."""
+    kind = type(inst)
+    known = _STATIC_SETSTATE.get(id(kind))
+    if known is not None and known[0] is kind:
+        setstate, ndarray, dtype = known[1], known[2], known[3]
+    else:
+        setstate = _lookup(kind, "__setstate__", None)
+        ndarray = is_ndarray(kind)
+        dtype = is_dtype(kind)
+        if _static_lookup(kind) and len(_STATIC_SETSTATE) < _MAX_STATIC:
+            _STATIC_SETSTATE[id(kind)] = (kind, setstate, ndarray, dtype)
     if setstate is not None:
-        if _is_ndarray(type(inst)):
-            _check_ndarray_state(state)
+        if ndarray:
+            check_ndarray_state(state)
         elif isinstance(inst, _partial):
             _check_partial_state(state)
         setstate(inst, state)
-        if _is_dtype(type(inst)):
-            _check_dtype_built(inst)
+        if dtype:
+            check_dtype_built(inst)
         return
     slotstate = None
     has_slots = False
@@ -719,69 +676,6 @@ def build_untrusted(inst: Any, state: Any) -> None:
             setattr(inst, key, value)
 
 
-def _is_ndarray(cls: type) -> bool:
-    # Named, not imported: numpy is only ever loaded by a policy that allows it.
-    return bool(_numpy_kind(cls) & _NDARRAY)
-
-
-def _is_dtype(cls: Any) -> bool:
-    # Named, not imported, as for ndarray.
-    return isinstance(cls, type) and bool(_numpy_kind(cls) & _DTYPE)
-
-
-_NDARRAY: Final = 1
-_DTYPE: Final = 2
-# _numpy_kind of static (non-heap) types: their name, module and MRO never
-# change and they are never freed, so the answer holds for the process.  (A
-# static type's `__name__` and `__module__` are new strs made from its C name
-# at each read: two allocations per class of the MRO.)
-_STATIC_KINDS: Final[dict[type, int]] = {}
-
-
-def _numpy_kind(cls: type) -> int:
-    """`_NDARRAY` if a class of `cls`'s MRO is named numpy.ndarray, `_DTYPE`
-    if one is named numpy.dtype (or both, or 0)."""
-    kind = _STATIC_KINDS.get(cls)
-    if kind is not None:
-        return kind
-    kind = 0
-    for k in cls.__mro__:
-        name = k.__name__
-        if name == "ndarray" and k.__module__ == "numpy":
-            kind |= _NDARRAY
-        elif name == "dtype" and k.__module__ == "numpy":
-            kind |= _DTYPE
-    if not cls.__flags__ & _HEAPTYPE:
-        _STATIC_KINDS[cls] = kind
-    return kind
-
-
-def _check_ndarray_state(state: Any) -> None:
-    """ndarray.__setstate__ allocates the shape before it looks at the data:
-    the shape must describe exactly the elements or bytes the state carries."""
-    if type(state) is not tuple or len(state) not in (4, 5):
-        raise _refuse("ndarray state must be the tuple numpy writes", "build-state")
-    shape, dtype, raw = state[-4], state[-3], state[-1]
-    if type(shape) is not tuple or not all(type(n) is int and n >= 0 for n in shape):
-        raise _refuse("ndarray shape must be a tuple of ints >= 0", "build-state")
-    count = 1
-    for n in shape:
-        count *= n
-    if isinstance(raw, list):
-        # numpy reads the list's real items: a mismatch crashes the process.
-        ok = count == list.__len__(raw)
-    elif isinstance(raw, (bytes, bytearray, str)):
-        itemsize = getattr(dtype, "itemsize", None)
-        ok = type(itemsize) is int and count * itemsize == len(raw)
-    else:
-        ok = False
-    if not ok:
-        raise _refuse(
-            "ndarray state's shape does not match the data it carries",
-            "build-state",
-        )
-
-
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) or hasattr(type(value), "__index__")
 
@@ -792,6 +686,20 @@ def _name(func: Any) -> str:
     if isinstance(module, str) and isinstance(qual, str):
         return f"{module}.{qual}"
     return type(func).__name__
+
+
+def _name_ends(func: Any, tail: str) -> bool:
+    """``_name(func).endswith(tail)``, without joining the name when both of
+    its parts are exact strs and the qualname alone decides."""
+    module = getattr(func, "__module__", None)
+    qual = getattr(func, "__qualname__", None)
+    if type(module) is str and type(qual) is str:
+        if len(qual) >= len(tail):
+            return qual.endswith(tail)
+        # The tail runs past the qualname into "module.".
+        head = len(tail) - len(qual)
+        return tail.endswith(qual) and (module + ".").endswith(tail[:head])
+    return _name(func).endswith(tail)
 
 
 def _short(value: Any) -> str:
