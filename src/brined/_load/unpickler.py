@@ -225,7 +225,6 @@ class Unpickler(_Resolver):
         # COMPILED branch is assigned in an if statement (noqa: SIM108): a
         # conditional expression's value would be boxed.
         buf: bytes
-        value: Any
         pos: i64
         end: i64
         start: i64
@@ -277,26 +276,16 @@ class Unpickler(_Resolver):
                                 buf, pos, end, start, n, code
                             )
                         try:
-                            value = buf[pos : pos + n].decode()
+                            stack.append(buf[pos : pos + n].decode())
                         except UnicodeDecodeError:
                             # Strict UTF-8 first; lone surrogates take this path.
-                            value = str(buf[pos : pos + n], "utf-8", "surrogatepass")
+                            stack.append(
+                                str(buf[pos : pos + n], "utf-8", "surrogatepass")
+                            )
                         pos += n
-                        stack.append(value)
-                        # Protocol 4+ memoizes nearly every str, dict, list,
-                        # pair and instance: the MEMOIZE that follows one is
-                        # done in the same step, not one more trip round the
-                        # loop (so too after EMPTY_DICT, EMPTY_LIST, TUPLE2,
-                        # NEWOBJ and BINUNICODE).
-                        if pos < end and buf[pos] == MEMOIZE and not memo_extra:
-                            memo.append(value)
-                            pos += 1
                     elif code == TUPLE2:
                         value = stack.pop()
-                        value = stack[-1] = (stack[-1], value)
-                        if pos < end and buf[pos] == MEMOIZE and not memo_extra:
-                            memo.append(value)
-                            pos += 1
+                        stack[-1] = (stack[-1], value)
                     elif code == TUPLE1:
                         stack[-1] = (stack[-1],)
                     elif code == TUPLE3:
@@ -335,9 +324,6 @@ class Unpickler(_Resolver):
                             if owned and id(cls) in owned:
                                 self._own(value)
                         stack.append(value)
-                        if pos < end and buf[pos] == MEMOIZE and not memo_extra:
-                            memo.append(value)
-                            pos += 1
                     elif code == LONG1:
                         if pos >= end:
                             buf, pos, end, start = self._more(
@@ -410,11 +396,7 @@ class Unpickler(_Resolver):
                         except IndexError:
                             stack.append(self._memo_fetch(n))
                     elif code == EMPTY_DICT:
-                        value = {}
-                        stack.append(value)
-                        if pos < end and buf[pos] == MEMOIZE and not memo_extra:
-                            memo.append(value)
-                            pos += 1
+                        stack.append({})
                     elif code == SETITEMS:
                         if not metastack:
                             raise MalformedPickleError("could not find MARK")
@@ -575,11 +557,7 @@ class Unpickler(_Resolver):
                     elif code == NONE:
                         stack.append(None)
                     elif code == EMPTY_LIST:
-                        value = []
-                        stack.append(value)
-                        if pos < end and buf[pos] == MEMOIZE and not memo_extra:
-                            memo.append(value)
-                            pos += 1
+                        stack.append([])
                     elif code == MARK:
                         if len(metastack) >= max_depth:
                             raise self._limit(
@@ -634,14 +612,13 @@ class Unpickler(_Resolver):
                                 buf, pos, end, start, n, code
                             )
                         try:
-                            value = buf[pos : pos + n].decode()
+                            stack.append(buf[pos : pos + n].decode())
                         except UnicodeDecodeError:
-                            value = str(buf[pos : pos + n], "utf-8", "surrogatepass")
+                            # Strict UTF-8 first; lone surrogates take this path.
+                            stack.append(
+                                str(buf[pos : pos + n], "utf-8", "surrogatepass")
+                            )
                         pos += n
-                        stack.append(value)
-                        if pos < end and buf[pos] == MEMOIZE and not memo_extra:
-                            memo.append(value)
-                            pos += 1
                     elif code == EMPTY_TUPLE:
                         stack.append(())
                     elif code == SHORT_BINBYTES:
