@@ -46,6 +46,8 @@ if COMPILED:
     from librt.strings import BytesWriter, write_f64_be, write_i16_le, write_i32_le
     from mypy_extensions import i64
 
+    from .memo import Levels
+
 if TYPE_CHECKING:
     from .memo import IdMemo
 
@@ -103,8 +105,8 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
     The object being saved is a *level*: what it still has to save and how
     it ends.  The current level lives in typed locals (`kind`, the list `lst`
     or tuple `tup` with the position `i` and the end `end`, the container
-    `owner`, the `closer`); a level waiting on a child is pushed on `stack`
-    as a tuple of them.  Atoms, memo hits and the opcodes of lists, dicts,
+    `owner`, the `closer`); a level waiting on a child is pushed on
+    `levels` (`Levels`).  Atoms, memo hits and the opcodes of lists, dicts,
     sets, tuples and plain objects are written on the spot, into the native
     writer `w` (a dict, or a short list, of atoms and memo hits whole, with
     no level: `write_atom`); anything else goes through `_save_compound`, whose entry
@@ -126,7 +128,7 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
     short_tuples = proto >= 2
     # Protocols 4 and 5 (the default ones) memoize with one opcode.
     memoize_op = proto >= 4
-    stack: list[tuple[i64, list[Any], tuple[Any, ...], i64, i64, Any, Any, Any]] = []
+    levels = Levels()
     opened: i64 = 0  # levels opened so far
     # The top-level object is the one item of a first level.
     kind: i64 = _K_SEQ
@@ -183,7 +185,7 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
     nb_idx: i64 = -1
     nb: object = None
     # Best-effort dumps (`replace`) read the levels' objects from here.
-    p._level_stack = stack
+    p._level_stack = levels.objs
     try:
         while True:
             # -- the next item of the current level, or its end
@@ -313,9 +315,9 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                             owner = entry[0]
                             closer = entry[1]
                             continue
-                if not stack:
+                if not levels.depth:
                     return
-                kind, lst, tup, i, end, owner, closer, me = stack.pop()
+                kind, lst, tup, i, end, owner, closer, me = levels.pop()
                 continue
 
             # -- save `item`, in _pickle.c's order of checks
@@ -469,7 +471,7 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                         if j == n:
                             w.append(0x65)  # APPENDS
                             continue
-                stack.append((kind, lst, tup, i, end, owner, closer, me))
+                levels.push(kind, lst, tup, i, end, owner, closer, me)
                 me = item
                 opened += 1
                 kind = _K_LIST
@@ -550,7 +552,7 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                             w.append(0x28)  # MARK
                             w.append(0x75)  # SETITEMS
                     continue
-                stack.append((kind, lst, tup, i, end, owner, closer, me))
+                levels.push(kind, lst, tup, i, end, owner, closer, me)
                 me = item
                 opened += 1
                 i = 0
@@ -580,7 +582,7 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                     continue
                 if n > 3 or not short_tuples:
                     w.append(0x28)  # MARK
-                stack.append((kind, lst, tup, i, end, owner, closer, me))
+                levels.push(kind, lst, tup, i, end, owner, closer, me)
                 me = item
                 opened += 1
                 kind = _K_TUPLE
@@ -594,7 +596,7 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                 w.append(0x94)  # MEMOIZE
                 if not item:
                     continue
-                stack.append((kind, lst, tup, i, end, owner, closer, me))
+                levels.push(kind, lst, tup, i, end, owner, closer, me)
                 me = item
                 opened += 1
                 kind = _K_BATCH
@@ -622,7 +624,7 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                 if ref.ext_code:
                     w.write(ext_opcode(ref.ext_code))
                     continue
-                stack.append((kind, lst, tup, i, end, owner, closer, me))
+                levels.push(kind, lst, tup, i, end, owner, closer, me)
                 me = item
                 opened += 1
                 kind = _K_GLOBAL
@@ -664,7 +666,7 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                             and (len(rvt) < 4 or rvt[3] is None)
                             and (len(rvt) < 5 or rvt[4] is None)
                         ):
-                            stack.append((kind, lst, tup, i, end, owner, closer, me))
+                            levels.push(kind, lst, tup, i, end, owner, closer, me)
                             me = item
                             opened += 1
                             kind = _K_NEWOBJ
@@ -688,7 +690,7 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                         rvt = rv
                         name = getattr(rvt[0], "__name__", None)
                         if name != "__newobj__" and name != "__newobj_ex__":
-                            stack.append((kind, lst, tup, i, end, owner, closer, me))
+                            levels.push(kind, lst, tup, i, end, owner, closer, me)
                             me = item
                             opened += 1
                             kind = _K_REDUCE
@@ -711,7 +713,7 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                 entry = p._save_compound(item)
             _drain(w, buf)
             if entry is not None:
-                stack.append((kind, lst, tup, i, end, owner, closer, me))
+                levels.push(kind, lst, tup, i, end, owner, closer, me)
                 me = item
                 opened += 1
                 kind = _K_ITER
@@ -719,7 +721,7 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                 closer = entry[1]
     except Exception as exc:
         # The objects of the levels, root first, then the one being saved.
-        chain = [level[7] for level in stack if level[7] is not _DONE]
+        chain = [x for x in levels.objs[4::5] if x is not _DONE]
         if me is not _DONE:
             chain.append(me)
         if item is not _DONE and (not chain or item is not chain[-1]):
