@@ -178,6 +178,9 @@ class PicklerBase:
         # build, `run_levels` keeps it as an `IdMemo` (see `memo`).
         self._memo: dict[int, tuple[int, Any]] = {}
         self._mt: IdMemo | None = None
+        # The table of this pickler's last `dumps`, emptied, for its next
+        # (`Pickler._getvalue`; the spare pickler of `dumps`).
+        self._spare_mt: IdMemo | None = None
         # Whether `memo` was got or set: the dict may be held outside.
         self._memo_shared = False
         self._dumping = False

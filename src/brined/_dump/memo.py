@@ -218,6 +218,21 @@ class IdMemo:
             j += 2
         _SPARE[0] = slots
 
+    def reset(self) -> None:
+        """Make the table as new (empty, from an empty `base`), after
+        `recycle`: for the next dump of the same pickler."""
+        self.slots = vec[i64]()
+        self.mask = 0
+        self.used = 0
+        self.free = -1
+        objs = self.objs
+        if len(objs) > _FIRST_SIZE:
+            self.objs = []  # its array is not kept
+        else:
+            objs.clear()
+        self.lent = False
+        self.checks = 0
+
     def export(self) -> None:
         """Add the entries made since the last export to `base`, in the
         stdlib's form ``{id(obj): (index, obj)}``."""

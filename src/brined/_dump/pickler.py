@@ -144,7 +144,12 @@ class Pickler(Savers):
                 w = nw
                 self._w = nw
                 if self._mt is None:
-                    self._mt = IdMemo(self._memo)
+                    mt = self._spare_mt
+                    if mt is None:
+                        mt = IdMemo(self._memo)
+                    else:
+                        self._spare_mt = None
+                    self._mt = mt
                 if proto >= 2:
                     nw.append(0x80)  # PROTO
                     nw.append(proto)
@@ -178,6 +183,12 @@ class Pickler(Savers):
             # The memo of `dumps` dies with it: its table may serve the next.
             self._mt = None
             mt.recycle()
+            if mt.strs is None and not self._memo:
+                # Not a deterministic dump's (`keep_strs` reads it), nor
+                # started from a dict: the object serves this pickler's next
+                # `dumps` (if it is `dumps`' spare), as new.
+                mt.reset()
+                self._spare_mt = mt
         w = self._w
         last = self._take()
         self._w = None
