@@ -47,8 +47,6 @@ if COMPILED:
     from librt.strings import BytesWriter, write_f64_be, write_i16_le, write_i32_le
     from mypy_extensions import i64
 
-    from .memo import Levels
-
 if TYPE_CHECKING:
     from .memo import IdMemo
 
@@ -106,8 +104,8 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
     The object being saved is a *level*: what it still has to save and how
     it ends.  The current level lives in typed locals (`kind`, the list `lst`
     or tuple `tup` with the position `i` and the end `end`, the container
-    `owner`, the `closer`); a level waiting on a child is pushed on
-    `levels` (`Levels`).  Atoms, memo hits and the opcodes of lists, dicts,
+    `owner`, the `closer`); a level waiting on a child is pushed on `stack`
+    as a tuple of them.  Atoms, memo hits and the opcodes of lists, dicts,
     sets, tuples and plain objects are written on the spot, into the native
     writer `w` (a dict, or a short list, of atoms and memo hits whole, with
     no level: `write_atom`); anything else goes through `_save_compound`, whose entry
@@ -129,7 +127,7 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
     short_tuples = proto >= 2
     # Protocols 4 and 5 (the default ones) memoize with one opcode.
     memoize_op = proto >= 4
-    levels = Levels()
+    stack: list[tuple[i64, list[Any], tuple[Any, ...], i64, i64, Any, Any, Any]] = []
     opened: i64 = 0  # levels opened so far
     # The top-level object is the one item of a first level.
     kind: i64 = _K_SEQ
@@ -186,7 +184,7 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
     nb_idx: i64 = -1
     nb: object = None
     # Best-effort dumps (`replace`) read the levels' objects from here.
-    p._level_stack = levels.objs
+    p._level_stack = stack
     try:
         while True:
             # -- the next item of the current level, or its end
@@ -316,9 +314,9 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                             owner = entry[0]
                             closer = entry[1]
                             continue
-                if not levels.depth:
+                if not stack:
                     return
-                kind, lst, tup, i, end, owner, closer, me = levels.pop()
+                kind, lst, tup, i, end, owner, closer, me = stack.pop()
                 continue
 
             # -- save `item`, in _pickle.c's order of checks
@@ -483,7 +481,7 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                         if j == n:
                             w.append(0x65)  # APPENDS
                             continue
-                levels.push(kind, lst, tup, i, end, owner, closer, me)
+                stack.append((kind, lst, tup, i, end, owner, closer, me))
                 me = item
                 opened += 1
                 kind = _K_LIST
@@ -571,7 +569,7 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                             w.append(0x28)  # MARK
                             w.append(0x75)  # SETITEMS
                     continue
-                levels.push(kind, lst, tup, i, end, owner, closer, me)
+                stack.append((kind, lst, tup, i, end, owner, closer, me))
                 me = item
                 opened += 1
                 i = 0
@@ -601,7 +599,7 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                     continue
                 if n > 3 or not short_tuples:
                     w.append(0x28)  # MARK
-                levels.push(kind, lst, tup, i, end, owner, closer, me)
+                stack.append((kind, lst, tup, i, end, owner, closer, me))
                 me = item
                 opened += 1
                 kind = _K_TUPLE
@@ -615,7 +613,7 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                 w.append(0x94)  # MEMOIZE
                 if not item:
                     continue
-                levels.push(kind, lst, tup, i, end, owner, closer, me)
+                stack.append((kind, lst, tup, i, end, owner, closer, me))
                 me = item
                 opened += 1
                 kind = _K_BATCH
@@ -643,7 +641,7 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                 if ref.ext_code:
                     w.write(ext_opcode(ref.ext_code))
                     continue
-                levels.push(kind, lst, tup, i, end, owner, closer, me)
+                stack.append((kind, lst, tup, i, end, owner, closer, me))
                 me = item
                 opened += 1
                 kind = _K_GLOBAL
@@ -685,7 +683,7 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                             and (len(rvt) < 4 or rvt[3] is None)
                             and (len(rvt) < 5 or rvt[4] is None)
                         ):
-                            levels.push(kind, lst, tup, i, end, owner, closer, me)
+                            stack.append((kind, lst, tup, i, end, owner, closer, me))
                             me = item
                             opened += 1
                             kind = _K_NEWOBJ
@@ -709,7 +707,7 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                         rvt = rv
                         name = getattr(rvt[0], "__name__", None)
                         if name != "__newobj__" and name != "__newobj_ex__":
-                            levels.push(kind, lst, tup, i, end, owner, closer, me)
+                            stack.append((kind, lst, tup, i, end, owner, closer, me))
                             me = item
                             opened += 1
                             kind = _K_REDUCE
@@ -732,7 +730,7 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                 entry = p._save_compound(item)
             _drain(w, buf)
             if entry is not None:
-                levels.push(kind, lst, tup, i, end, owner, closer, me)
+                stack.append((kind, lst, tup, i, end, owner, closer, me))
                 me = item
                 opened += 1
                 kind = _K_ITER
@@ -740,7 +738,7 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                 closer = entry[1]
     except Exception as exc:
         # The objects of the levels, root first, then the one being saved.
-        chain = [x for x in levels.objs[4::5] if x is not _DONE]
+        chain = [level[7] for level in stack if level[7] is not _DONE]
         if me is not _DONE:
             chain.append(me)
         if item is not _DONE and (not chain or item is not chain[-1]):

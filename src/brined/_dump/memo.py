@@ -9,8 +9,7 @@ list that keeps the memoized objects alive (their ids must stay theirs).
 
 Only the compiled build imports this module (librt is its dependency, not the
 interpreted build's); `Pickler` turns the table into the stdlib's dict only when
-someone asks for `Pickler.memo` (`export`).  `Levels` is the other native
-structure of the compiled driver, its stack.
+someone asks for `Pickler.memo` (`export`).
 """
 
 from __future__ import annotations
@@ -277,64 +276,3 @@ def _free_slots(size: i64) -> vec[i64]:
     while len(slots) < n:
         slots = extend(slots, _ZEROS)
     return slots
-
-
-# The ints of the first 16 levels (`Levels`), copied for each dump.
-_LEVEL_INTS: Final = vec[i64]([0] * 48)
-
-
-@final
-class Levels:
-    """The stack of `levels.run_levels`: the levels it waits on, innermost
-    last; their ints (kind, position, end) unboxed in `ints`, three a level,
-    and their objects in `objs`, five a level (the list, the tuple, the owner,
-    the closer, and the object the level saves, which the error path reads,
-    as `replace` does).
-
-    A tuple of the eight a level, made and freed at every container with
-    its ints boxed, was ~10% of deep_cyclic's time (`perf`)."""
-
-    def __init__(self) -> None:
-        self.ints: vec[i64] = vec[i64]()
-        self.depth: i64 = 0
-        self.objs: list[Any] = []
-
-    def push(
-        self,
-        kind: i64,
-        lst: list[Any],
-        tup: tuple[Any, ...],
-        i: i64,
-        end: i64,
-        owner: Any,
-        closer: Any,
-        me: Any,
-    ) -> None:
-        k = 3 * self.depth
-        ints = self.ints
-        if k + 3 > len(ints):
-            ints = _LEVEL_INTS[:] if not k else extend(ints, ints)
-            self.ints = ints
-        ints[k] = kind
-        ints[k + 1] = i
-        ints[k + 2] = end
-        self.depth += 1
-        objs = self.objs
-        objs.append(lst)
-        objs.append(tup)
-        objs.append(owner)
-        objs.append(closer)
-        objs.append(me)
-
-    def pop(self) -> tuple[i64, list[Any], tuple[Any, ...], i64, i64, Any, Any, Any]:
-        """The innermost level, taken off (an unboxed tuple, compiled)."""
-        self.depth -= 1
-        k = 3 * self.depth
-        ints = self.ints
-        objs = self.objs
-        me = objs.pop()
-        closer = objs.pop()
-        owner = objs.pop()
-        tup = objs.pop()
-        lst = objs.pop()
-        return (ints[k], lst, tup, ints[k + 1], ints[k + 2], owner, closer, me)

@@ -122,8 +122,7 @@ def _chain(p: Any) -> list[Any]:
     levels = p._level_stack
     if levels is None:
         return []
-    # The object each level saves: the fifth of its five (`levels._Levels`).
-    chain = [x for x in levels[4::5] if x is not _DONE]
+    chain = [level[7] for level in levels if level[7] is not _DONE]
     if p._level_me is not _DONE:
         chain.append(p._level_me)
     return chain
