@@ -2,8 +2,9 @@
 a record's list of tags or dict of fields opens no level of `run_levels`, and
 the walk of the list or dict holding it goes on.  The bytes must stay the C
 pickler's whatever the child holds (atoms only, or one item that is not, first
-or last), however long it is (around `FLAT_MAX`, 64), wherever it sits in its
-owner, however often it is shared, and wherever a frame ends.  Both builds run
+or last), however long it is (around `FLAT_MAX`, 64, and `FLAT_DICT_MAX`, 8),
+wherever it sits in its owner, however often it is shared, and wherever a frame
+ends.  Both builds run
 these; the oracle is `pickle.dumps`.
 """
 
@@ -19,7 +20,7 @@ from hypothesis import strategies as st
 import brined
 
 PROTOCOLS = range(1, pickle.HIGHEST_PROTOCOL + 1)
-SIZES = [0, 1, 2, 3, 63, 64, 65, 200]
+SIZES = [0, 1, 2, 3, 7, 8, 9, 63, 64, 65, 200]
 _ATOMS: list[Any] = ["s", "", "é", 7, -1, 1 << 40, 1 << 70, 2.5, None, True, False]
 
 

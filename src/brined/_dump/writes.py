@@ -322,9 +322,12 @@ def write_atom_det(
     return True
 
 
-# Lists and dicts of up to this many atoms are written whole where a walk
-# meets them (`write_flat`).
+# Lists of up to `FLAT_MAX` atoms, and dicts of up to `FLAT_DICT_MAX`, are
+# written whole where a walk meets them (`write_flat`).  A dict is iterated
+# twice (checked, then written), ~100 instructions a pair each time: for a
+# dict of 10 (pyperf_dict's), more than the level it saves its owner.
 FLAT_MAX: Final = 64
+FLAT_DICT_MAX: Final = 8
 
 
 def write_flat(
@@ -336,14 +339,15 @@ def write_flat(
     memoize_op: bool,
     short_tuples: bool,
 ) -> bool:
-    """Save `x` if it is a list or dict of at most `FLAT_MAX` items, all
-    atoms (str, int, float, None, bool: what `write_atom` writes without
-    running code), as `run_levels` would: EMPTY_LIST or EMPTY_DICT, the memo
-    put, the items, APPEND(S) or SETITEM(S); False (nothing written) for
-    anything else.  For the default dict and short-list walks, after
-    `write_atom` missed `x` in the memo: a record's list of tags or dict of
-    fields then opens no level, and the walk of its owner goes on (a dict's
-    walk would otherwise copy the owner's keys and values)."""
+    """Save `x` if it is a list of at most `FLAT_MAX` items or a dict of at
+    most `FLAT_DICT_MAX`, all atoms (str, int, float, None, bool: what
+    `write_atom` writes without running code), as `run_levels` would:
+    EMPTY_LIST or EMPTY_DICT, the memo put, the items, APPEND(S) or
+    SETITEM(S); False (nothing written) for anything else.  For the default
+    dict and short-list walks, after `write_atom` missed `x` in the memo: a
+    record's list of tags or dict of fields then opens no level, and the
+    walk of its owner goes on (a dict's walk would otherwise copy the
+    owner's keys and values)."""
     t = type(x)
     if t is list:
         items: list[Any] = x
@@ -369,7 +373,7 @@ def write_flat(
     if t is dict:
         d: dict[Any, Any] = x
         n = len(d)
-        if n > FLAT_MAX:
+        if n > FLAT_DICT_MAX:
             return False
         for k, v in d.items():
             tk = type(k)
