@@ -146,9 +146,6 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
     me: Any = _DONE
     key = 0  # id(item), for the memo's lookup and store
     entry: _Entry | None = None
-    # The item a walk stopped at (`write_atom` missed it in the memo): the
-    # next item this loop saves, which then needs no lookup of its own.
-    missed: Any = None
     # Objects reduced the default way (copyreg.__newobj__, no items) take
     # a _K_NEWOBJ level, when no hook could intervene; those reduced to a
     # plain call (no items, no state setter) a _K_REDUCE level.
@@ -406,8 +403,7 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                     w.write(b"I01\n" if item else b"I00\n")
                 continue
             key = id(item)
-            idx = mt.find(key) if item is not missed else -1
-            missed = None
+            idx = mt.find(key)
             if idx < 0 and det and (t is bytes or t is tuple):
                 # Equal ones share (`canonical`), as strings above; the
                 # empty tuple is never memoized, and a tuple holding more
@@ -480,7 +476,6 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                                     False,
                                 )
                             ):
-                                missed = items[j]
                                 break
                             j += 1
                         if j == n:
@@ -575,7 +570,6 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                             w.append(0x75)  # SETITEMS
                     continue
                 stack.append((kind, lst, tup, i, end, owner, closer, me))
-                missed = rest
                 me = item
                 opened += 1
                 i = 0
