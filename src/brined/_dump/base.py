@@ -102,6 +102,19 @@ def _write_frame_header(w: BytesWriter, start: i64, size: i64) -> None:
         k += 1
 
 
+def _check_protocol(protocol: int | None) -> int:
+    """The protocol a pickler is asked for, as C checks and maps it."""
+    if protocol is None:
+        return DEFAULT_PROTOCOL
+    if type(protocol) is not int:
+        protocol = int(protocol)
+    if protocol < 0:
+        return HIGHEST_PROTOCOL
+    if protocol > HIGHEST_PROTOCOL:
+        raise ValueError(f"pickle protocol must be <= {HIGHEST_PROTOCOL}")
+    return protocol
+
+
 def _steps(gen: Iterator[Any]) -> _Entry:
     """The entry for a saver written as a generator."""
     return (gen, b"")
@@ -149,14 +162,7 @@ class PicklerBase:
             raise ValueError(
                 f"on_error must be 'raise' or 'placeholder', not {on_error!r}"
             )
-        if protocol is None:
-            protocol = DEFAULT_PROTOCOL
-        elif type(protocol) is not int:
-            protocol = int(protocol)
-        if protocol < 0:
-            protocol = HIGHEST_PROTOCOL
-        elif protocol > HIGHEST_PROTOCOL:
-            raise ValueError(f"pickle protocol must be <= {HIGHEST_PROTOCOL}")
+        protocol = _check_protocol(protocol)
         if buffer_callback is not None and protocol < 5:
             raise ValueError("buffer_callback needs protocol >= 5")
         self._file_write: Callable[[Any], Any] | None = None
@@ -165,15 +171,16 @@ class PicklerBase:
                 self._file_write = file.write
             except AttributeError:
                 raise TypeError("file must have a 'write' attribute") from None
-        self.proto = protocol
-        self.bin = protocol >= 1
+        self._set_protocol(protocol, fix_imports)
         self.fast = 0
-        self.fix_imports = bool(fix_imports and protocol < 3)
         self._buffer_callback = buffer_callback
         # The memo, `{id(obj): (index, obj)}` as in the stdlib; in the compiled
         # build, `run_levels` keeps it as an `IdMemo` (see `memo`).
         self._memo: dict[int, tuple[int, Any]] = {}
         self._mt: IdMemo | None = None
+        # The table of this pickler's last `dumps`, emptied, for its next
+        # (`Pickler._getvalue`; the spare pickler of `dumps`).
+        self._spare_mt: IdMemo | None = None
         # Whether `memo` was got or set: the dict may be held outside.
         self._memo_shared = False
         self._dumping = False
@@ -202,6 +209,21 @@ class PicklerBase:
         self._level_me: Any = None
         # The output buffers are made by each dump (`_init_output`), not here:
         # `dumps` makes a pickler per call.
+
+    def _set_protocol(self, protocol: int, fix_imports: bool) -> None:
+        self.proto = protocol
+        self.bin = protocol >= 1
+        self.fix_imports = bool(fix_imports and protocol < 3)
+
+    def _renew(self, protocol: int | None, fix_imports: bool) -> None:
+        """Make a pickler that a default `dumps` used, and that ended well, as
+        a new one for the next such `dumps` (see `pickler._SPARE_PICKLER`):
+        only the protocol differs, and the memo dict a protocol 0 dump filled
+        (the others fill the native table, which died with the dump)."""
+        self._set_protocol(_check_protocol(protocol), fix_imports)
+        memo = self._memo
+        if memo:
+            memo.clear()
 
     # -- hooks ---------------------------------------------------------------
 

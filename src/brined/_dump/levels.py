@@ -35,6 +35,7 @@ from .writes import (
     write_atom,
     write_atom_det,
     write_det_sized,
+    write_flat,
     write_get,
     write_put,
     write_sized,
@@ -442,14 +443,25 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                     if n <= _WALK_MAX:
                         while j < n:  # one batch: n < BATCHSIZE
                             if not (
-                                write_atom(
-                                    p,
-                                    w,
-                                    mt,
-                                    items[j],
-                                    short_str,
-                                    memoize_op,
-                                    short_tuples,
+                                (
+                                    write_atom(
+                                        p,
+                                        w,
+                                        mt,
+                                        items[j],
+                                        short_str,
+                                        memoize_op,
+                                        short_tuples,
+                                    )
+                                    or write_flat(
+                                        p,
+                                        w,
+                                        mt,
+                                        items[j],
+                                        short_str,
+                                        memoize_op,
+                                        short_tuples,
+                                    )
                                 )
                                 if not det
                                 else write_atom_det(
@@ -523,7 +535,14 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                         break
                     pos += 1
                     if not (
-                        write_atom(p, w, mt, dval, short_str, memoize_op, short_tuples)
+                        (
+                            write_atom(
+                                p, w, mt, dval, short_str, memoize_op, short_tuples
+                            )
+                            or write_flat(
+                                p, w, mt, dval, short_str, memoize_op, short_tuples
+                            )
+                        )
                         if not det
                         else write_atom_det(
                             p,

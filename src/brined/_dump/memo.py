@@ -21,10 +21,10 @@ from mypy_extensions import i64
 
 # Slots in a table's first allocation (at its first entry: `dumps` makes a
 # table per call, often for few entries or none).
-_FIRST_SIZE: i64 = 64
+_FIRST_SIZE: Final = 64
 # Zeros copied to make a table (32 KiB: made once); larger tables are made by
 # copying it repeatedly.
-_ZERO_BLOCK: i64 = 4096
+_ZERO_BLOCK: Final = 4096
 _ZEROS: Final = vec[i64]([0] * _ZERO_BLOCK)
 # The table of the last `dumps` that ended well, cleared, for the next one
 # that needs a table (`recycle`): a new table is fresh memory (for a large one,
@@ -39,8 +39,8 @@ _ZEROS: Final = vec[i64]([0] * _ZERO_BLOCK)
 _SPARE: Final[list[Any]] = [None]
 # The one key of a by-value table that is not a string (`by_value`).
 _NOT_A_STR: Final[Any] = object()
-_SPARE_MAX: i64 = 1 << 18
-_SPARE_FILL: i64 = 8
+_SPARE_MAX: Final = 1 << 18
+_SPARE_FILL: Final = 8
 
 
 @final  # native calls to its methods are then direct, not through a vtable
@@ -183,7 +183,7 @@ class IdMemo:
         # slower: glibc then keeps returning the heap to the system after
         # each dump and faulting it back in on the next.
         used = self.used
-        size = _FIRST_SIZE
+        size: i64 = _FIRST_SIZE
         if used:
             size = (self.mask + 1) * (4 if used < 50000 else 2)
         slots = _spare_slots(size)
@@ -223,6 +223,21 @@ class IdMemo:
             slots[j] = 0
             j += 2
         _SPARE[0] = slots
+
+    def reset(self) -> None:
+        """Make the table as new (empty, from an empty `base`), after
+        `recycle`: for the next dump of the same pickler."""
+        self.slots = vec[i64]()
+        self.mask = 0
+        self.used = 0
+        self.free = -1
+        objs = self.objs
+        if len(objs) > _FIRST_SIZE:
+            self.objs = []  # its array is not kept
+        else:
+            objs.clear()
+        self.lent = False
+        self.checks = 0
 
     def export(self) -> None:
         """Add the entries made since the last export to `base`, in the

@@ -144,7 +144,12 @@ class Pickler(Savers):
                 w = nw
                 self._w = nw
                 if self._mt is None:
-                    self._mt = IdMemo(self._memo)
+                    mt = self._spare_mt
+                    if mt is None:
+                        mt = IdMemo(self._memo)
+                    else:
+                        self._spare_mt = None
+                    self._mt = mt
                 if proto >= 2:
                     nw.append(0x80)  # PROTO
                     nw.append(proto)
@@ -178,6 +183,12 @@ class Pickler(Savers):
             # The memo of `dumps` dies with it: its table may serve the next.
             self._mt = None
             mt.recycle()
+            if mt.strs is None and not self._memo:
+                # Not a deterministic dump's (`keep_strs` reads it), nor
+                # started from a dict: the object serves this pickler's next
+                # `dumps` (if it is `dumps`' spare), as new.
+                mt.reset()
+                self._spare_mt = mt
         w = self._w
         last = self._take()
         self._w = None
@@ -619,6 +630,19 @@ class Pickler(Savers):
         return self._save_compound(obj)
 
 
+# The pickler of the last `dumps` with the default options (no
+# `buffer_callback`, not deterministic, errors raised) that ended well, for
+# the next such call (compiled build): making one and freeing it (a native
+# object of some forty attributes, and its containers) was about a third of a
+# `dumps(None)`.  Such a pickler is never handed to user code (no hook can be
+# set on the engine's own class), and what a dump leaves in it is reset by the
+# dump itself (`_dump`'s `finally`, `_getvalue`) or by `_renew`.  One spare per
+# process, in one slot taken by reading it and setting it to None: compiled, no
+# Python code runs between the two, so no two threads take the same pickler,
+# and a `dumps` inside a reducer of another finds the slot empty.
+_SPARE_PICKLER: Final[list[Pickler | None]] = [None]
+
+
 def dump(
     obj: Any,
     file: Any,
@@ -666,6 +690,26 @@ def dumps(
     `brined.errors.PlaceholderWarning` listing them; the default, ``"raise"``,
     raises the error, with the path of the culprit in ``exc.path`` and notes.
     """
+    if (
+        _COMPILED
+        and buffer_callback is None
+        and not deterministic
+        and on_error == "raise"
+    ):
+        # The default options: the pickler of the last such call that ended
+        # well, if it is free (`_SPARE_PICKLER`).
+        p = _SPARE_PICKLER[0]
+        if p is None:
+            p = Pickler(_BYTES_SINK, protocol, fix_imports=fix_imports)
+        else:
+            _SPARE_PICKLER[0] = None
+            p._renew(protocol, fix_imports)
+        p._collecting = True
+        p._dump(obj)
+        data = p._getvalue()
+        if _SPARE_PICKLER[0] is None:
+            _SPARE_PICKLER[0] = p
+        return data
     pickler = Pickler(
         _BYTES_SINK,
         protocol,

@@ -352,3 +352,78 @@ def write_atom_det(
         write_det_sized(p, w, data, short_str, strs, x)
     write_put(w, mt.add(key, x) if key >= 0 else mt.reserve(x), memoize_op)
     return True
+
+
+# Lists of up to `FLAT_MAX` atoms, and dicts of up to `FLAT_DICT_MAX`, are
+# written whole where a walk meets them (`write_flat`).  A dict is iterated
+# twice (checked, then written), ~100 instructions a pair each time: for a
+# dict of 10 (pyperf_dict's), more than the level it saves its owner.
+FLAT_MAX: Final = 64
+FLAT_DICT_MAX: Final = 8
+
+
+def write_flat(
+    p: Savers,
+    w: BytesWriter,
+    mt: IdMemo,
+    x: Any,
+    short_str: bool,
+    memoize_op: bool,
+    short_tuples: bool,
+) -> bool:
+    """Save `x` if it is a list of at most `FLAT_MAX` items or a dict of at
+    most `FLAT_DICT_MAX`, all atoms (str, int, float, None, bool: what
+    `write_atom` writes without running code), as `run_levels` would:
+    EMPTY_LIST or EMPTY_DICT, the memo put, the items, APPEND(S) or
+    SETITEM(S); False (nothing written) for anything else.  For the default
+    dict and short-list walks, after `write_atom` missed `x` in the memo: a
+    record's list of tags or dict of fields then opens no level, and the
+    walk of its owner goes on (a dict's walk would otherwise copy the
+    owner's keys and values)."""
+    t = type(x)
+    if t is list:
+        items: list[Any] = x
+        n = len(items)
+        if n > FLAT_MAX:
+            return False
+        for y in items:
+            ty = type(y)
+            if not (ty is str or ty is int or ty is float or y is None or ty is bool):
+                return False
+        w.append(0x5D)  # EMPTY_LIST
+        write_put(w, mt.add(id(x), x), memoize_op)
+        if not n:
+            return True
+        if n > 1:
+            w.append(0x28)  # MARK
+        j: i64 = 0
+        while j < n:
+            write_atom(p, w, mt, items[j], short_str, memoize_op, short_tuples)
+            j += 1
+        w.append(0x65 if n > 1 else 0x61)  # APPENDS, APPEND
+        return True
+    if t is dict:
+        d: dict[Any, Any] = x
+        n = len(d)
+        if n > FLAT_DICT_MAX:
+            return False
+        for k, v in d.items():
+            tk = type(k)
+            tv = type(v)
+            if not (
+                (tk is str or tk is int or tk is float or k is None or tk is bool)
+                and (tv is str or tv is int or tv is float or v is None or tv is bool)
+            ):
+                return False
+        w.append(0x7D)  # EMPTY_DICT
+        write_put(w, mt.add(id(x), x), memoize_op)
+        if not n:
+            return True
+        if n > 1:
+            w.append(0x28)  # MARK
+        for k, v in d.items():
+            write_atom(p, w, mt, k, short_str, memoize_op, short_tuples)
+            write_atom(p, w, mt, v, short_str, memoize_op, short_tuples)
+        w.append(0x75 if n > 1 else 0x73)  # SETITEMS, SETITEM
+        return True
+    return False
