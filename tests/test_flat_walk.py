@@ -11,6 +11,7 @@ these; the oracle is `pickle.dumps`.
 from __future__ import annotations
 
 import pickle
+import sys
 from typing import Any
 
 import pytest
@@ -96,3 +97,40 @@ def test_any_record_of_atoms_and_flat_children_has_the_c_picklers_bytes(
     shared = [record, items, record]
     for value in (record, items, shared):
         assert brined.dumps(value, proto) == pickle.dumps(value, proto)
+
+
+def _distinct(s: str) -> str:
+    """A str equal to `s` but not the same object."""
+    return "".join(list(s)) if len(s) > 1 else (s + "x")[:-1]
+
+
+@pytest.mark.parametrize("proto", PROTOCOLS)
+@pytest.mark.parametrize("kind", ["list", "dict"])
+@pytest.mark.parametrize("n", [1, 2, 8, 64])
+def test_a_deterministic_flat_child_memoises_its_strings_by_value(
+    proto: int, kind: str, n: int
+) -> None:
+    # Deterministic dumps write flat children too: their strings must go by
+    # value (two equal strings that are distinct objects give the bytes of one
+    # shared), as the walk's own det branches write them.
+    def record(fresh: bool) -> Any:
+        vals = [(_distinct(f"value{j}") if fresh else f"value{j}") for j in range(n)]
+        if kind == "list":
+            return vals
+        keys = [
+            (_distinct(f"key{j}") if fresh else sys.intern(f"key{j}")) for j in range(n)
+        ]
+        return dict(zip(keys, vals, strict=True))
+
+    shared = [record(False), record(False)]
+    fresh = [record(True), record(True)]
+    assert (
+        fresh[0] == shared[0]
+        and fresh[0][0 if kind == "list" else "key0"]
+        is not (fresh[1][0 if kind == "list" else "key0"])
+    )
+    out = brined.dumps(fresh, proto, deterministic=True)
+    assert out == brined.dumps(shared, proto, deterministic=True)
+    assert pickle.loads(out) == shared
+    # The by-value memo shows: the second record's strings are memo GETs.
+    assert len(out) < len(pickle.dumps(fresh, proto))

@@ -461,19 +461,32 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                                         short_str,
                                         memoize_op,
                                         short_tuples,
+                                        None,
                                     )
                                 )
                                 if not det
-                                else write_atom_det(
-                                    p,
-                                    w,
-                                    mt,
-                                    items[j],
-                                    short_str,
-                                    memoize_op,
-                                    short_tuples,
-                                    strs,
-                                    False,
+                                else (
+                                    write_atom_det(
+                                        p,
+                                        w,
+                                        mt,
+                                        items[j],
+                                        short_str,
+                                        memoize_op,
+                                        short_tuples,
+                                        strs,
+                                        False,
+                                    )
+                                    or write_flat(
+                                        p,
+                                        w,
+                                        mt,
+                                        items[j],
+                                        short_str,
+                                        memoize_op,
+                                        short_tuples,
+                                        strs,
+                                    )
                                 )
                             ):
                                 break
@@ -540,20 +553,39 @@ def run_levels(p: Savers, obj: Any, w: BytesWriter, mt: IdMemo) -> None:
                                 p, w, mt, dval, short_str, memoize_op, short_tuples
                             )
                             or write_flat(
-                                p, w, mt, dval, short_str, memoize_op, short_tuples
+                                p,
+                                w,
+                                mt,
+                                dval,
+                                short_str,
+                                memoize_op,
+                                short_tuples,
+                                None,
                             )
                         )
                         if not det
-                        else write_atom_det(
-                            p,
-                            w,
-                            mt,
-                            dval,
-                            short_str,
-                            memoize_op,
-                            short_tuples,
-                            strs,
-                            False,
+                        else (
+                            write_atom_det(
+                                p,
+                                w,
+                                mt,
+                                dval,
+                                short_str,
+                                memoize_op,
+                                short_tuples,
+                                strs,
+                                False,
+                            )
+                            or write_flat(
+                                p,
+                                w,
+                                mt,
+                                dval,
+                                short_str,
+                                memoize_op,
+                                short_tuples,
+                                strs,
+                            )
                         )
                     ):
                         rest = dval

@@ -370,6 +370,7 @@ def write_flat(
     short_str: bool,
     memoize_op: bool,
     short_tuples: bool,
+    strs: dict[str, Any] | None,
 ) -> bool:
     """Save `x` if it is a list of at most `FLAT_MAX` items or a dict of at
     most `FLAT_DICT_MAX`, all atoms (str, int, float, None, bool: what
@@ -379,7 +380,9 @@ def write_flat(
     dict and short-list walks, after `write_atom` missed `x` in the memo: a
     record's list of tags or dict of fields then opens no level, and the
     walk of its owner goes on (a dict's walk would otherwise copy the
-    owner's keys and values)."""
+    owner's keys and values).  `strs`: a deterministic dump's by-value
+    table; the atoms then go through `write_atom_det`, as the walk's det
+    branches write them (a small dict's keys by id first)."""
     t = type(x)
     if t is list:
         items: list[Any] = x
@@ -398,7 +401,12 @@ def write_flat(
             w.append(0x28)  # MARK
         j: i64 = 0
         while j < n:
-            write_atom(p, w, mt, items[j], short_str, memoize_op, short_tuples)
+            if strs is None:
+                write_atom(p, w, mt, items[j], short_str, memoize_op, short_tuples)
+            else:
+                write_atom_det(
+                    p, w, mt, items[j], short_str, memoize_op, short_tuples, strs, False
+                )
             j += 1
         w.append(0x65 if n > 1 else 0x61)  # APPENDS, APPEND
         return True
@@ -421,9 +429,18 @@ def write_flat(
             return True
         if n > 1:
             w.append(0x28)  # MARK
-        for k, v in d.items():
-            write_atom(p, w, mt, k, short_str, memoize_op, short_tuples)
-            write_atom(p, w, mt, v, short_str, memoize_op, short_tuples)
+        if strs is None:
+            for k, v in d.items():
+                write_atom(p, w, mt, k, short_str, memoize_op, short_tuples)
+                write_atom(p, w, mt, v, short_str, memoize_op, short_tuples)
+        else:
+            for k, v in d.items():
+                write_atom_det(
+                    p, w, mt, k, short_str, memoize_op, short_tuples, strs, True
+                )
+                write_atom_det(
+                    p, w, mt, v, short_str, memoize_op, short_tuples, strs, False
+                )
         w.append(0x75 if n > 1 else 0x73)  # SETITEMS, SETITEM
         return True
     return False
