@@ -84,7 +84,6 @@ _DISTINCT_HASH: Final = min(sys.hash_info.modulus, 1 << 60)
 PLAIN_KEYS: Final = frozenset([str, bytes, bool, type(None)])
 _INT_OR_PLAIN_KEYS: Final = PLAIN_KEYS | {int}
 SIZED: Final = frozenset([str, bytes, bytearray, list, tuple, dict, set, frozenset])
-_TEXT_TYPES: Final = (str, bytes, bytearray)
 
 _TRUST: Final = "If you trust this data: brined.loads(data, trusted=True)"
 # The call kind of a safe load's getattr (`NameLookup`): outside the kinds of
@@ -113,15 +112,21 @@ def plain_setitems_keys(items: list[Any]) -> bool:
 
 
 def _weight(obj: Any) -> int:
-    # Bytes for text, a pointer's worth per item for containers.  The callers
-    # weigh objects of the exact `SIZED` types: tested by identity first, as
-    # isinstance with a tuple reads `__class__` once per type it rules out.
+    """Bytes for text, a pointer's worth per item for containers, 0 for an
+    object of no exact `SIZED` type: tested by identity (most objects weighed
+    are none of them, and a set look-up hashes the type)."""
     kind = type(obj)
     if kind is str or kind is bytes or kind is bytearray:
         return len(obj)
-    if kind is tuple or kind is list or kind is dict:
+    if (
+        kind is tuple
+        or kind is list
+        or kind is dict
+        or kind is set
+        or kind is frozenset
+    ):
         return 8 * len(obj)
-    return len(obj) if isinstance(obj, _TEXT_TYPES) else 8 * len(obj)
+    return 0
 
 
 # Unpickler, which Python code subclasses, derives from this class.
@@ -455,20 +460,11 @@ class _Guarded(_Input):
             )
         size = 0
         for arg in args:
-            # `SIZED` and `_weight`, by identity: most arguments are none of
-            # them, and the set lookup hashes the type.
-            of = type(arg)
-            if of is str or of is bytes or of is bytearray:
-                size += len(arg)
-            elif (
-                of is tuple or of is list or of is dict or of is set or of is frozenset
-            ):
-                size += 8 * len(arg)
+            size += _weight(arg)
         if kwargs:
             size += _weight(kwargs)
             for arg in kwargs.values():
-                if type(arg) in SIZED:
-                    size += _weight(arg)
+                size += _weight(arg)
         if size:
             self._charge(size, pos)
         max_digits = self._limits.max_int_digits
@@ -509,21 +505,10 @@ class _Guarded(_Input):
         self._count(None, pos)
         # One memoized state given to many BUILDs is checked and copied item
         # by item each time: weigh it as the Python-level work it is.
-        size = 4 * _weight(state) if type(state) in SIZED else 0
+        size = 4 * _weight(state)
         if type(state) is tuple:
             for part in state:
-                # `SIZED` and `_weight` by identity, as in `_guard_call`.
-                of = type(part)
-                if of is str or of is bytes or of is bytearray:
-                    size += 4 * len(part)
-                elif (
-                    of is tuple
-                    or of is list
-                    or of is dict
-                    or of is set
-                    or of is frozenset
-                ):
-                    size += 32 * len(part)
+                size += 4 * _weight(part)
         if size:
             self._charge(size, pos)
         if self._owned and id(target) in self._owned and not is_real_class(target):
