@@ -231,11 +231,7 @@ class IdMemo:
         self.mask = 0
         self.used = 0
         self.free = -1
-        objs = self.objs
-        if len(objs) > _FIRST_SIZE:
-            self.objs = []  # its array is not kept
-        else:
-            objs.clear()
+        self.objs.clear()  # (frees its array, as a new list would have none)
         self.lent = False
         self.checks = 0
 
